@@ -1,0 +1,13 @@
+"""The root error of the formats package and its meaningful subtypes."""
+
+
+class FormatError(Exception):
+    """Something could not be encoded, decoded or verified."""
+
+
+class SignatureInvalid(FormatError):
+    """A signature does not verify against the given key, or the signed bytes were altered."""
+
+
+class MalformedDocument(FormatError):
+    """Bytes that should be a document of a known format are not."""

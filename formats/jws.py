@@ -1,0 +1,67 @@
+"""Compact JWS (RFC 7515) with EdDSA over a record's canonical bytes.
+
+The payload is the RFC 8785 canonical JSON of the record, so the same record always signs
+the same bytes, and the key id (``kid``) in the protected header names the school's key::
+
+    token = sign_record(record, school_key, kid="280727-2026-1")
+    header = read_header(token)                 # {"alg": "EdDSA", "kid": ..., "typ": ...}
+    payload = verify_record(token, public_key)  # canonical bytes, or SignatureInvalid
+"""
+
+from __future__ import annotations
+
+from typing import Any, NewType
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from formats.errors import MalformedDocument, SignatureInvalid
+from formats.record import CertificateRecord
+
+CompactJws = NewType("CompactJws", str)
+CanonicalPayload = NewType("CanonicalPayload", bytes)
+
+MEDIA_TYPE = "vnd.amu-bevis.certificate+jws"
+_JWS = jwt.api_jws.PyJWS(algorithms=["EdDSA"])
+
+
+def sign_payload(payload: bytes, key: Ed25519PrivateKey, *, kid: str) -> CompactJws:
+    """Sign canonical bytes as a compact JWS with ``alg: EdDSA`` and the given key id."""
+    token = _JWS.encode(payload, key, algorithm="EdDSA", headers={"kid": kid, "typ": MEDIA_TYPE})
+    return CompactJws(token)
+
+
+def sign_record(record: CertificateRecord, key: Ed25519PrivateKey, *, kid: str) -> CompactJws:
+    """Sign a certificate record's canonical bytes."""
+    return sign_payload(record.canonical_bytes(), key, kid=kid)
+
+
+def read_header(token: str) -> dict[str, Any]:
+    """The protected header, unverified: use it only to choose the key to verify with.
+
+    Raises MalformedDocument if the token is not a compact JWS.
+    """
+    try:
+        return _JWS.get_unverified_header(token)
+    except jwt.exceptions.DecodeError as e:
+        raise MalformedDocument("not a compact JWS") from e
+
+
+def verify_record(token: str, key: Ed25519PublicKey) -> CanonicalPayload:
+    """Verify a compact JWS and return its payload bytes.
+
+    Raises SignatureInvalid if the signature does not verify or any byte was changed,
+    MalformedDocument if the token cannot be parsed.
+    """
+    try:
+        decoded = _JWS.decode_complete(token, key, algorithms=["EdDSA"])
+    except jwt.exceptions.InvalidSignatureError as e:
+        raise SignatureInvalid("the signature does not verify") from e
+    except jwt.exceptions.InvalidTokenError as e:
+        # A tampered header or payload byte often breaks the base64 or JSON before the
+        # signature check; either way the token is not what was signed.
+        raise SignatureInvalid("the token is not a valid signed record") from e
+    header = decoded["header"]
+    if header.get("alg") != "EdDSA":
+        raise SignatureInvalid("unexpected algorithm")
+    return CanonicalPayload(decoded["payload"])

@@ -5,9 +5,9 @@ class FormatError(Exception):
     """Something could not be encoded, decoded or verified."""
 
 
-class SignatureInvalid(FormatError):
+class InvalidSignatureError(FormatError):
     """A signature does not verify against the given key, or the signed bytes were altered."""
 
 
-class MalformedDocument(FormatError):
+class MalformedDocumentError(FormatError):
     """Bytes that should be a document of a known format are not."""

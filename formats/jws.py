@@ -5,7 +5,7 @@ the same bytes, and the key id (``kid``) in the protected header names the schoo
 
     token = sign_record(record, school_key, kid="280727-2026-1")
     header = read_header(token)                 # {"alg": "EdDSA", "kid": ..., "typ": ...}
-    payload = verify_record(token, public_key)  # canonical bytes, or SignatureInvalid
+    payload = verify_record(token, public_key)  # canonical bytes, or InvalidSignatureError
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any, NewType
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from formats.errors import MalformedDocument, SignatureInvalid
+from formats.errors import MalformedDocumentError, InvalidSignatureError
 from formats.record import CertificateRecord
 
 CompactJws = NewType("CompactJws", str)
@@ -39,29 +39,29 @@ def sign_record(record: CertificateRecord, key: Ed25519PrivateKey, *, kid: str) 
 def read_header(token: str) -> dict[str, Any]:
     """The protected header, unverified: use it only to choose the key to verify with.
 
-    Raises MalformedDocument if the token is not a compact JWS.
+    Raises MalformedDocumentError if the token is not a compact JWS.
     """
     try:
         return _JWS.get_unverified_header(token)
     except jwt.exceptions.DecodeError as e:
-        raise MalformedDocument("not a compact JWS") from e
+        raise MalformedDocumentError("not a compact JWS") from e
 
 
 def verify_record(token: str, key: Ed25519PublicKey) -> CanonicalPayload:
     """Verify a compact JWS and return its payload bytes.
 
-    Raises SignatureInvalid if the signature does not verify or any byte was changed,
-    MalformedDocument if the token cannot be parsed.
+    Raises InvalidSignatureError if the signature does not verify or any byte was changed,
+    MalformedDocumentError if the token cannot be parsed.
     """
     try:
         decoded = _JWS.decode_complete(token, key, algorithms=["EdDSA"])
     except jwt.exceptions.InvalidSignatureError as e:
-        raise SignatureInvalid("the signature does not verify") from e
+        raise InvalidSignatureError("the signature does not verify") from e
     except jwt.exceptions.InvalidTokenError as e:
         # A tampered header or payload byte often breaks the base64 or JSON before the
         # signature check; either way the token is not what was signed.
-        raise SignatureInvalid("the token is not a valid signed record") from e
+        raise InvalidSignatureError("the token is not a valid signed record") from e
     header = decoded["header"]
     if header.get("alg") != "EdDSA":
-        raise SignatureInvalid("unexpected algorithm")
+        raise InvalidSignatureError("unexpected algorithm")
     return CanonicalPayload(decoded["payload"])

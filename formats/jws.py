@@ -15,7 +15,7 @@ from typing import Any, NewType
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from formats.errors import MalformedDocumentError, InvalidSignatureError
+from formats.errors import InvalidSignatureError, MalformedDocumentError
 from formats.record import CertificateRecord
 
 CompactJws = NewType("CompactJws", str)

@@ -1,0 +1,1 @@
+"""The schools' side: the AMU rules, issuing, signing keys, delivery and the school API."""

@@ -1,0 +1,59 @@
+"""CPR numbers (personnummer): shape, date and century, and masking.
+
+The modulus-11 check is deliberately absent: since 2007 many valid numbers fail it.
+Replacement numbers (erstatningspersonnumre, day + 60) are accepted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import NewType
+
+from issuers.errors import InvalidInputError
+
+Cpr = NewType("Cpr", str)  # always DDMMYY-SSSS
+
+_SHAPE = re.compile(r"^(\d{2})(\d{2})(\d{2})-?(\d{4})$")
+
+
+def birth_date(cpr: str) -> dt.date | None:
+    """The birth date a CPR number encodes, or None if it encodes no real date."""
+    match = _SHAPE.match(cpr)
+    if match is None:
+        return None
+    day, month, yy, serial = (int(g) for g in match.groups())
+    if day > 60:
+        day -= 60  # replacement number
+    century = _century(serial // 1000, yy)
+    try:
+        return dt.date(century + yy, month, day)
+    except ValueError:
+        return None
+
+
+def parse_cpr(value: str, *, field: str) -> Cpr:
+    """Normalise a CPR number to DDMMYY-SSSS.
+
+    Raises InvalidInputError naming ``field`` (never the value) when it is not one.
+    """
+    if birth_date(value) is None:
+        raise InvalidInputError(
+            "must be a CPR number, DDMMYY-SSSS with a real birth date", field=field
+        )
+    digits = value.replace("-", "")
+    return Cpr(f"{digits[:6]}-{digits[6:]}")
+
+
+def mask(cpr: str) -> str:
+    """DDMMYY-xxxx: the form shown to anyone but the participant and the issuing school."""
+    return f"{cpr[:6]}-xxxx"
+
+
+def _century(seventh: int, yy: int) -> int:
+    # The seventh digit together with the year gives the century (CPR-kontoret's table).
+    if seventh <= 3:
+        return 1900
+    if seventh in (4, 9):
+        return 2000 if yy <= 36 else 1900
+    return 2000 if yy <= 57 else 1800

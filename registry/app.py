@@ -1,0 +1,114 @@
+"""The one app factory: ``create_app(settings)`` wires every part of the service.
+
+    app = create_app(Settings(database_url="postgresql://..."))
+
+The database must be reachable at ``settings.database_url`` (the CLI starts the embedded one
+when no URL is given); migrations are applied at start-up.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+
+from issuers.api import SchoolController
+from issuers.issuing import Clock, Issuer
+from issuers.keys import FileKeyStore, KeyStore, MemoryKeyStore
+from registry import db, logs, problems
+from registry.api import (
+    DevelopmentLoginController,
+    KeysController,
+    ParticipantController,
+    VerificationController,
+)
+from registry.identity import DevelopmentIdentityProvider, IdentityProvider
+from registry.services import Services
+from registry.settings import Settings
+
+
+def system_clock() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def key_store_for(settings: Settings) -> KeyStore:
+    if settings.key_store == "memory":
+        return MemoryKeyStore()
+    return FileKeyStore(settings.data_dir / "keys")
+
+
+def identity_provider_for(settings: Settings) -> IdentityProvider:
+    # Only the development adapter exists so far; a MitID broker adapter drops in here.
+    return DevelopmentIdentityProvider(settings.session_secret)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    keys: KeyStore | None = None,
+    clock: Clock = system_clock,
+) -> Litestar:
+    """The service as an ASGI app. ``keys`` and ``clock`` may be given by tests and the CLI."""
+    if settings.database_url is None:
+        raise ValueError("create_app needs settings.database_url (the CLI resolves it)")
+    dsn = settings.database_url
+    key_store = keys if keys is not None else key_store_for(settings)
+    identity = identity_provider_for(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        pool = await db.create_pool(
+            dsn, schema=settings.database_schema, size=settings.database_pool_size
+        )
+        try:
+            async with pool.acquire() as conn:
+                await db.migrate(conn)
+            app.state.services = Services(
+                settings=settings,
+                pool=pool,
+                keys=key_store,
+                identity=identity,
+                issuer=Issuer(
+                    pool, key_store, clock, verify_base_url=f"{settings.public_base_url}/tjek"
+                ),
+                clock=clock,
+            )
+            yield
+        finally:
+            await pool.close()
+
+    handlers: list[type] = [
+        SchoolController,
+        ParticipantController,
+        VerificationController,
+        KeysController,
+    ]
+    if isinstance(identity, DevelopmentIdentityProvider):
+        handlers.append(DevelopmentLoginController)
+
+    logs.install_filter()
+    return Litestar(
+        route_handlers=handlers,
+        lifespan=[lifespan],
+        exception_handlers=problems.exception_handlers,
+        openapi_config=OpenAPIConfig(
+            title="AMU-bevis",
+            version="0.1.0",
+            path="/schema",
+            components=Components(
+                security_schemes={
+                    "schoolCredential": SecurityScheme(
+                        type="http", scheme="bearer", description="A school's API credential"
+                    ),
+                    "participantToken": SecurityScheme(
+                        type="http", scheme="bearer", description="A participant's login token"
+                    ),
+                }
+            ),
+        ),
+        debug=settings.debug,
+    )

@@ -1,0 +1,105 @@
+"""``amu-bevis``: the one console script.
+
+amu-bevis serve      migrate, seed the demo, serve on 127.0.0.1 (embedded PostgreSQL
+                     unless DATABASE_URL is set)
+amu-bevis migrate    apply migrations only
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import asyncpg
+import uvicorn
+
+from registry import db, demo, logs
+from registry.app import create_app, key_store_for, system_clock
+from registry.embedded import start_embedded
+from registry.settings import Settings
+
+log = logging.getLogger("amu-bevis")
+
+
+def resolve_database(settings: Settings) -> Settings:
+    """Settings with a database URL: the given one, or the embedded server's."""
+    if settings.database_url:
+        return settings
+    uri = start_embedded(settings.data_dir)
+    log.info("embedded PostgreSQL running under %s", settings.data_dir / "pg")
+    return dataclasses.replace(settings, database_url=uri)
+
+
+async def _prepare(settings: Settings, *, seed: bool) -> list[demo.DemoCredential]:
+    assert settings.database_url is not None  # noqa: S101 - resolve_database guarantees it
+    conn = await asyncpg.connect(
+        settings.database_url, server_settings=db.schema_settings(settings.database_schema)
+    )
+    try:
+        applied = await db.migrate(conn)
+        for name in applied:
+            log.info("applied migration %s", name)
+        if not seed:
+            return []
+        return await demo.seed_demo(conn, key_store_for(settings), now=system_clock())
+    finally:
+        await conn.close()
+
+
+def _print_credentials(made: Sequence[demo.DemoCredential], data_dir: Path) -> None:
+    if not made:
+        print(f"Demo already seeded; its credentials are in {data_dir / 'demo.env'}")  # noqa: T201
+        return
+    lines = []
+    print("Demo API credentials (shown once; also saved to .data/demo.env):")  # noqa: T201
+    for credential in made:
+        variable = f"AMU_SCHOOL_{credential.school_id}"
+        print(f"  {credential.school_name} ({credential.school_id}): {credential.token}")  # noqa: T201
+        lines.append(f"export {variable}={credential.token}\n")
+    data_dir.mkdir(parents=True, exist_ok=True)
+    env_file = data_dir / "demo.env"
+    fd = os.open(env_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    with os.fdopen(fd, "a") as out:
+        out.writelines(lines)
+
+
+def serve(settings: Settings, *, seed: bool) -> None:
+    settings = resolve_database(settings)
+    made = asyncio.run(_prepare(settings, seed=seed))
+    if seed:
+        _print_credentials(made, settings.data_dir)
+    print(f"Serving on http://{settings.host}:{settings.port} (OpenAPI at /schema)")  # noqa: T201
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        access_log=True,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="amu-bevis", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve_cmd = commands.add_parser("serve", help="migrate, seed the demo and serve")
+    serve_cmd.add_argument("--no-demo", action="store_true", help="do not seed the demo")
+    commands.add_parser("migrate", help="apply migrations and exit")
+    args = parser.parse_args(argv)
+
+    settings = Settings.from_env()
+    logs.configure(debug=settings.debug)
+    if args.command == "serve":
+        serve(settings, seed=not args.no_demo)
+    elif args.command == "migrate":
+        asyncio.run(_prepare(resolve_database(settings), seed=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,43 @@
+"""Certificate numbers and verification codes, as printed on paper and typed by people.
+
+Verification codes use Crockford's base32 alphabet (no I, L, O, U), 8 characters = 40 bits,
+shown as XXXX-XXXX; typing is forgiving (case, dashes, O for 0, I and L for 1).
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+import secrets
+
+_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_TYPOS = str.maketrans({"O": "0", "I": "1", "L": "1"})
+_NUMBER = re.compile(r"^\d{4}-\d{7,}$")
+
+
+def certificate_number(year: int, serial: int) -> str:
+    """e.g. 2026-0000042: the issue year and a serial from the register's sequence."""
+    return f"{year:04d}-{serial:07d}"
+
+
+def is_certificate_number(value: str) -> bool:
+    return bool(_NUMBER.match(value))
+
+
+def new_verification_code() -> str:
+    """Eight random characters (stored without the dash)."""
+    return "".join(secrets.choice(_ALPHABET) for _ in range(8))
+
+
+def normalise_code(typed: str) -> str:
+    """What a person typed, in the stored form: upper case, no dashes or spaces, typos mapped."""
+    return typed.upper().replace("-", "").replace(" ", "").translate(_TYPOS)
+
+
+def display_code(code: str) -> str:
+    return f"{code[:4]}-{code[4:]}"
+
+
+def code_matches(typed: str, stored: str) -> bool:
+    """Constant-time comparison, so timing does not help a guesser."""
+    return hmac.compare_digest(normalise_code(typed).encode(), stored.encode())

@@ -1,0 +1,113 @@
+"""The demo: two schools, a small AMU goal catalogue, keys and API credentials.
+
+Seeding is idempotent: a database that already has the demo schools is left alone, and the
+credentials are printed only when they are made.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass
+from decimal import Decimal
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from issuers import credentials
+from issuers import store as schools
+from issuers.keys import KeyStore, public_bytes
+from registry import store as register
+from registry.db import Connection
+
+
+@dataclass(frozen=True, slots=True)
+class DemoSchool:
+    id: str
+    name: str
+    cvr: str
+    ownership: str
+
+
+SCHOOLS = (
+    DemoSchool("751234", "Erhvervsskolen Nordvest", "29183746", "public"),
+    DemoSchool("863410", "Kursuscenter Øresund ApS", "38127456", "private"),
+)
+
+# (number, title, days, ikv, exam periods). Numbers and titles look like the real catalogue;
+# the exam periods show that the catalogue keeps when an exam was attached.
+GOALS: tuple[tuple[str, str, str, bool, tuple[tuple[dt.date, dt.date | None], ...]], ...] = (
+    ("40080", "Individuel kompetencevurdering i AMU", "1.0", True, ()),
+    ("40081", "Individuel kompetencevurdering i AMU F/I", "2.0", True, ()),
+    ("48113", "Hygiejne for fødevarebranchen", "1.0", False, ((dt.date(2020, 1, 1), None),)),
+    ("40125", "Svejsning af plader – MAG", "5.0", False, ((dt.date(2019, 8, 1), None),)),
+    ("44806", "Gaffeltruck, certifikatkursus", "5.0", False, ((dt.date(2021, 1, 1), None),)),
+    ("42638", "Førstehjælp på arbejdspladsen", "1.0", False, ()),
+    (
+        "45365",
+        "Rengøring på hospitaler",
+        "3.0",
+        False,
+        ((dt.date(2018, 1, 1), dt.date(2021, 7, 1)), (dt.date(2027, 1, 1), None)),
+    ),
+    (
+        "47596",
+        "Kørsel med farligt gods – grundkursus",
+        "3.5",
+        False,
+        ((dt.date(2020, 1, 1), None),),
+    ),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DemoCredential:
+    school_id: str
+    school_name: str
+    token: str
+
+
+async def seed_catalogue(conn: Connection) -> None:
+    for number, title, days, ikv, periods in GOALS:
+        await schools.upsert_goal(
+            conn,
+            number=number,
+            title=title,
+            duration_days=Decimal(days),
+            ikv=ikv,
+            exam_periods=periods,
+        )
+
+
+async def add_school(
+    conn: Connection, keys: KeyStore, school: DemoSchool, *, now: dt.datetime
+) -> DemoCredential:
+    """Register a school with a fresh signing key and API credential."""
+    await schools.insert_school(
+        conn, school_id=school.id, name=school.name, cvr=school.cvr, ownership=school.ownership
+    )
+    private = Ed25519PrivateKey.generate()
+    kid = f"{school.id}-{secrets.token_hex(4)}"
+    keys.put(kid, private)
+    await register.insert_key(
+        conn, kid=kid, school_id=school.id, public_key=public_bytes(private), valid_from=now
+    )
+    credential = credentials.new_credential()
+    await schools.insert_credential(
+        conn,
+        credential_id=credential.id,
+        school_id=school.id,
+        secret_sha256=credential.secret_sha256,
+        label="demo",
+    )
+    return DemoCredential(school.id, school.name, credential.token)
+
+
+async def seed_demo(conn: Connection, keys: KeyStore, *, now: dt.datetime) -> list[DemoCredential]:
+    """Seed the demo once; returns the new credentials (empty when it was there already)."""
+    async with conn.transaction():
+        await seed_catalogue(conn)
+        return [
+            await add_school(conn, keys, school, now=now)
+            for school in SCHOOLS
+            if await schools.school(conn, school.id) is None
+        ]

@@ -1,0 +1,196 @@
+"""SQL for the register: the schools' public keys, certificates and their status events.
+Every function takes the connection it runs on and returns our own frozen dataclasses."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import asyncpg
+
+from registry.db import Connection
+
+
+@dataclass(frozen=True, slots=True)
+class SchoolKey:
+    kid: str
+    school_id: str
+    school_name: str
+    public_key: bytes
+    valid_from: dt.datetime
+    retired_at: dt.datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class NewCertificate:
+    number: str
+    school_id: str
+    participation_id: uuid.UUID | None
+    cpr: str
+    kid: str
+    payload: bytes
+    jws: str
+    verification_code: str
+    issued_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    """The latest status event after issuing: cancelled or revoked, or None while valid."""
+
+    kind: str
+    reason: str | None
+    at: dt.datetime
+    replaced_by: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCertificate:
+    number: str
+    school_id: str
+    cpr: str
+    kid: str
+    payload: bytes
+    jws: str
+    verification_code: str
+    issued_at: dt.datetime
+    status: Status | None
+
+
+_KEY_COLUMNS = """k.kid, k.school_id, s.name AS school_name, k.public_key, k.valid_from,
+                  k.retired_at"""
+
+
+def _key(row: asyncpg.Record) -> SchoolKey:
+    return SchoolKey(
+        kid=row["kid"],
+        school_id=row["school_id"],
+        school_name=row["school_name"],
+        public_key=bytes(row["public_key"]),
+        valid_from=row["valid_from"],
+        retired_at=row["retired_at"],
+    )
+
+
+async def insert_key(
+    conn: Connection,
+    *,
+    kid: str,
+    school_id: str,
+    public_key: bytes,
+    valid_from: dt.datetime,
+) -> None:
+    await conn.execute(
+        """INSERT INTO school_keys (kid, school_id, public_key, valid_from)
+           VALUES ($1, $2, $3, $4)""",
+        kid,
+        school_id,
+        public_key,
+        valid_from,
+    )
+
+
+async def active_key(conn: Connection, school_id: str) -> SchoolKey | None:
+    row = await conn.fetchrow(
+        f"""SELECT {_KEY_COLUMNS} FROM school_keys k JOIN schools s ON s.id = k.school_id
+            WHERE k.school_id = $1 AND k.retired_at IS NULL""",  # noqa: S608 - constant columns
+        school_id,
+    )
+    return _key(row) if row else None
+
+
+async def key(conn: Connection, kid: str) -> SchoolKey | None:
+    row = await conn.fetchrow(
+        f"""SELECT {_KEY_COLUMNS} FROM school_keys k JOIN schools s ON s.id = k.school_id
+            WHERE k.kid = $1""",  # noqa: S608 - constant columns
+        kid,
+    )
+    return _key(row) if row else None
+
+
+async def all_keys(conn: Connection) -> list[SchoolKey]:
+    rows = await conn.fetch(
+        f"""SELECT {_KEY_COLUMNS} FROM school_keys k JOIN schools s ON s.id = k.school_id
+            ORDER BY k.school_id, k.valid_from"""  # noqa: S608 - constant columns
+    )
+    return [_key(row) for row in rows]
+
+
+async def next_serials(conn: Connection, count: int) -> list[int]:
+    """``count`` fresh serial numbers for certificate numbers."""
+    rows = await conn.fetch(
+        "SELECT nextval('certificate_serial') AS n FROM generate_series(1, $1)", count
+    )
+    return [row["n"] for row in rows]
+
+
+async def insert_certificates(conn: Connection, rows: Sequence[NewCertificate]) -> None:
+    """Insert certificates and their 'issued' events (in the caller's transaction)."""
+    await conn.executemany(
+        """INSERT INTO certificates (number, school_id, participation_id, cpr, kid, payload, jws,
+                                     verification_code, issued_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
+        [
+            (
+                r.number,
+                r.school_id,
+                r.participation_id,
+                r.cpr,
+                r.kid,
+                r.payload,
+                r.jws,
+                r.verification_code,
+                r.issued_at,
+            )
+            for r in rows
+        ],
+    )
+    await conn.executemany(
+        """INSERT INTO certificate_events (certificate_number, kind, at)
+           VALUES ($1, 'issued', $2)""",
+        [(r.number, r.issued_at) for r in rows],
+    )
+
+
+_CERTIFICATE_QUERY = """
+    SELECT c.number, c.school_id, c.cpr, c.kid, c.payload, c.jws, c.verification_code,
+           c.issued_at, e.kind, e.reason, e.at, e.replaced_by
+    FROM certificates c
+    LEFT JOIN LATERAL (
+        SELECT kind, reason, at, replaced_by FROM certificate_events
+        WHERE certificate_number = c.number AND kind <> 'issued'
+        ORDER BY id DESC LIMIT 1
+    ) e ON true
+"""
+
+
+def _certificate(row: asyncpg.Record) -> StoredCertificate:
+    status = (
+        Status(row["kind"], row["reason"], row["at"], row["replaced_by"]) if row["kind"] else None
+    )
+    return StoredCertificate(
+        number=row["number"],
+        school_id=row["school_id"],
+        cpr=row["cpr"],
+        kid=row["kid"],
+        payload=bytes(row["payload"]),
+        jws=row["jws"],
+        verification_code=row["verification_code"],
+        issued_at=row["issued_at"],
+        status=status,
+    )
+
+
+async def certificate(conn: Connection, number: str) -> StoredCertificate | None:
+    row = await conn.fetchrow(_CERTIFICATE_QUERY + " WHERE c.number = $1", number)
+    return _certificate(row) if row else None
+
+
+async def certificates_of(conn: Connection, cpr: str) -> list[StoredCertificate]:
+    """Every certificate of one participant, newest first."""
+    rows = await conn.fetch(
+        _CERTIFICATE_QUERY + " WHERE c.cpr = $1 ORDER BY c.issued_at DESC, c.number DESC", cpr
+    )
+    return [_certificate(row) for row in rows]

@@ -1,0 +1,75 @@
+"""Verification for authorities: is this certificate genuine, and is it still valid?
+
+The answer comes from the signature, not from the row: the stored JWS is verified with the
+school's published key, and its payload must be the stored canonical bytes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from enum import StrEnum
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from formats.errors import FormatError
+from formats.jws import verify_record
+from formats.record import CertificateRecord
+from registry import codes, store
+from registry.db import Connection
+
+
+class VerificationStatus(StrEnum):
+    VALID = "valid"
+    CANCELLED = "cancelled"  # annulleret, possibly replaced by another certificate
+    REVOKED = "revoked"
+    UNKNOWN = "unknown"  # no such number, or the code does not match
+    INVALID = "invalid"  # the stored record fails its signature check: report, never trust
+
+
+@dataclass(frozen=True, slots=True)
+class Verification:
+    status: VerificationStatus
+    record: CertificateRecord | None = None
+    status_at: dt.datetime | None = None
+    status_reason: str | None = None
+    replaced_by: str | None = None
+
+
+async def verify_certificate(conn: Connection, number: str, code: str) -> Verification:
+    """Check a certificate number and verification code against the register."""
+    stored = await store.certificate(conn, number) if codes.is_certificate_number(number) else None
+    if stored is None or not codes.code_matches(code, stored.verification_code):
+        return Verification(VerificationStatus.UNKNOWN)
+    record = await verified_record(conn, stored)
+    if record is None:
+        return Verification(VerificationStatus.INVALID)
+    if stored.status is None:
+        return Verification(VerificationStatus.VALID, record)
+    return Verification(
+        VerificationStatus(stored.status.kind),
+        record,
+        status_at=stored.status.at,
+        status_reason=stored.status.reason,
+        replaced_by=stored.status.replaced_by,
+    )
+
+
+async def verified_record(
+    conn: Connection, stored: store.StoredCertificate
+) -> CertificateRecord | None:
+    """The record if its signature verifies with the published key of ``stored.kid``."""
+    key = await store.key(conn, stored.kid)
+    if key is None:
+        return None
+    try:
+        payload = verify_record(stored.jws, Ed25519PublicKey.from_public_bytes(key.public_key))
+    except FormatError:
+        return None
+    if payload != stored.payload:
+        return None
+    record = CertificateRecord.from_json(json.loads(payload))
+    if record.number != stored.number:
+        return None
+    return record

@@ -1,0 +1,121 @@
+"""Shared fixtures: a real PostgreSQL for every test that touches storage.
+
+By default the embedded server (pgserver) under .data/test-pg; with DATABASE_URL set, that
+server instead. Each test gets a fresh schema, migrated from empty and dropped afterwards,
+so tests never see each other's rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from issuers.keys import MemoryKeyStore
+from registry import db, demo
+from registry.app import create_app
+from registry.embedded import start_embedded
+from registry.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+NOW = dt.datetime(2026, 11, 20, 9, 30, tzinfo=dt.UTC)
+
+
+class FixedClock:
+    """A clock that says what the test tells it."""
+
+    def __init__(self, now: dt.datetime = NOW) -> None:
+        self.now = now
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+
+@pytest.fixture(scope="session")
+def database_url() -> str:
+    url = os.environ.get("DATABASE_URL")
+    return url or start_embedded(ROOT / ".data" / "test")
+
+
+@pytest.fixture
+async def schema(database_url: str) -> AsyncIterator[str]:
+    name = f"t_{secrets.token_hex(6)}"
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute(f"CREATE SCHEMA {name}")
+        yield name
+    finally:
+        await conn.execute(f"DROP SCHEMA {name} CASCADE")
+        await conn.close()
+
+
+@pytest.fixture
+async def conn(database_url: str, schema: str) -> AsyncIterator[asyncpg.Connection]:
+    """A connection into the test's schema, migrated."""
+    connection = await asyncpg.connect(database_url, server_settings={"search_path": schema})
+    try:
+        await db.migrate(connection)
+        yield connection
+    finally:
+        await connection.close()
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock()
+
+
+@pytest.fixture
+def keys() -> MemoryKeyStore:
+    return MemoryKeyStore()
+
+
+@pytest.fixture
+def settings(database_url: str, schema: str, tmp_path: Path) -> Settings:
+    return Settings(
+        database_url=database_url,
+        database_schema=schema,
+        database_pool_size=4,
+        data_dir=tmp_path,
+        key_store="memory",
+        public_base_url="http://testserver.local",
+    )
+
+
+@pytest.fixture
+def app(settings: Settings, keys: MemoryKeyStore, clock: FixedClock) -> Litestar:
+    return create_app(settings, keys=keys, clock=clock)
+
+
+@pytest.fixture
+async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    async with AsyncTestClient(app=app, base_url="http://testserver.local") as test_client:
+        yield test_client
+
+
+@dataclass(frozen=True)
+class Demo:
+    """The demo schools' API tokens: ``public`` (751234) and ``private`` (863410)."""
+
+    public: str
+    private: str
+
+    def school(self, token: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+async def seeded(
+    client: AsyncTestClient[Litestar], conn: asyncpg.Connection, keys: MemoryKeyStore
+) -> Demo:
+    """The demo seeded into the test's schema (after the app has migrated it)."""
+    made = {c.school_id: c.token for c in await demo.seed_demo(conn, keys, now=NOW)}
+    return Demo(public=made["751234"], private=made["863410"])

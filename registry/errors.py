@@ -7,3 +7,11 @@ class RegistryError(Exception):
 
 class NotFoundError(RegistryError):
     """The certificate, key or proof asked for does not exist (or is not yours to see)."""
+
+
+class ProofError(RegistryError):
+    """A Merkle inclusion or consistency proof does not verify, or cannot exist for the sizes."""
+
+
+class CheckpointError(RegistryError):
+    """A signed checkpoint is malformed, or not validly signed by the expected key."""

@@ -9,7 +9,7 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import Parameter
+from litestar.params import FromPath, HeaderParameter, JSONBody
 
 from issuers import credentials, store
 from issuers.requests import TeamResultsIn, TeamResultsOut
@@ -53,10 +53,10 @@ class SchoolController(Controller):
     async def post_team(
         self,
         request: Request[Any, Any, Any],
-        school_id: str,
-        data: TeamResultsIn,
+        school_id: FromPath[str],
+        data: JSONBody[TeamResultsIn],
         idempotency_key: Annotated[
-            str, Parameter(header="Idempotency-Key", min_length=1, max_length=200)
+            str, HeaderParameter(name="Idempotency-Key", min_length=1, max_length=200)
         ],
     ) -> Response[bytes]:
         """Repeating a request with the same Idempotency-Key returns the first answer."""

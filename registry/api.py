@@ -11,7 +11,7 @@ from litestar import Controller, Request, get, post
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, NotFoundException
 from litestar.handlers.base import BaseRouteHandler
-from litestar.params import Parameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from formats.record import CertificateRecord
 from issuers.cpr import parse_cpr
@@ -150,7 +150,9 @@ class ParticipantController(Controller):
         return out
 
     @get("/{number:str}", summary="One of my certificates, with its signed record")
-    async def get_mine(self, request: Request[Any, Any, Any], number: str) -> OwnCertificate:
+    async def get_mine(
+        self, request: Request[Any, Any, Any], number: FromPath[str]
+    ) -> OwnCertificate:
         services = services_of(request)
         async with services.pool.acquire() as conn:
             stored = await store.certificate(conn, number)
@@ -199,8 +201,8 @@ class VerificationController(Controller):
     async def verify(
         self,
         request: Request[Any, Any, Any],
-        number: str,
-        code: Annotated[str, Parameter(query="code", min_length=1, max_length=20)],
+        number: FromPath[str],
+        code: Annotated[str, QueryParameter(name="code", min_length=1, max_length=20)],
     ) -> VerificationOut:
         services = services_of(request)
         async with services.pool.acquire() as conn:
@@ -242,10 +244,12 @@ class DevelopmentLoginController(Controller):
     tags = ["Development"]  # noqa: RUF012
 
     @post("/", status_code=201, summary="DEVELOPMENT ONLY: log in as any person")
-    async def login(self, request: Request[Any, Any, Any], data: DevLoginIn) -> DevLoginOut:
+    async def login(
+        self, request: Request[Any, Any, Any], data: JSONBody[DevLoginIn]
+    ) -> DevLoginOut:
         services = services_of(request)
         identity = services.identity
         if not isinstance(identity, DevelopmentIdentityProvider):
             raise NotFoundException
         cpr = parse_cpr(data.cpr, field="cpr")
-        return DevLoginOut(token=identity.issue(cpr, now=services.clock()))
+        return DevLoginOut(token=identity.issue(cpr))

@@ -41,9 +41,9 @@ def key_store_for(settings: Settings) -> KeyStore:
     return FileKeyStore(settings.data_dir / "keys")
 
 
-def identity_provider_for(settings: Settings) -> IdentityProvider:
+def identity_provider_for(settings: Settings, clock: Clock) -> IdentityProvider:
     # Only the development adapter exists so far; a MitID broker adapter drops in here.
-    return DevelopmentIdentityProvider(settings.session_secret)
+    return DevelopmentIdentityProvider(settings.session_secret, clock)
 
 
 def create_app(
@@ -57,7 +57,7 @@ def create_app(
         raise ValueError("create_app needs settings.database_url (the CLI resolves it)")
     dsn = settings.database_url
     key_store = keys if keys is not None else key_store_for(settings)
-    identity = identity_provider_for(settings)
+    identity = identity_provider_for(settings, clock)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:

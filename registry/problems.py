@@ -8,6 +8,7 @@ so no CPR number can leak through an error body.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from litestar import Request, Response
@@ -20,6 +21,7 @@ from registry.errors import NotFoundError, RegistryError
 MEDIA_TYPE = "application/problem+json"
 TYPE_BASE = "https://amu-bevis.example/problems/"
 log = logging.getLogger(__name__)
+_MISSING_PARAMETER = re.compile(r"Missing required \w+ parameter '([^']+)'")
 
 
 def problem(
@@ -63,6 +65,9 @@ def _validation_error(
         if isinstance(item, dict):
             name = str(item.get("key") or item.get("source") or "body")
             params.append({"name": name, "reason": str(item.get("message", "invalid"))})
+    missing = _MISSING_PARAMETER.search(str(exc.detail))
+    if not params and missing:
+        params = [{"name": missing.group(1), "reason": "is required"}]
     detail = "; ".join(f"{p['name']}: {p['reason']}" for p in params) or "the request is malformed"
     return problem(
         400,

@@ -1,0 +1,53 @@
+"""Small builders shared by the HTTP tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+Client = AsyncTestClient[Litestar]
+
+ASE = "010190-1234"  # Åse Ødegård: 1 Jan 1990 (fails modulus 11, as many real numbers do)
+BO = "020285-4321"
+
+
+def team_body(
+    participants: list[dict[str, Any]] | None = None,
+    *,
+    reference: str = "H-101",
+    goal: str = "48113",
+    start: str = "2026-11-09",
+    end: str = "2026-11-10",
+) -> dict[str, Any]:
+    return {
+        "team": {"reference": reference, "goal": goal, "start": start, "end": end},
+        "participants": participants
+        if participants is not None
+        else [
+            {"cpr": ASE, "name": "Åse Ødegård", "exam": "passed"},
+            {"cpr": BO, "name": "Bo Jensen", "exam": "failed"},
+        ],
+    }
+
+
+async def post_team(
+    client: Client,
+    token: str,
+    body: dict[str, Any],
+    *,
+    school: str = "751234",
+    key: str = "key-1",
+) -> Any:
+    return await client.post(
+        f"/api/schools/{school}/teams",
+        json=body,
+        headers={"Authorization": f"Bearer {token}", "Idempotency-Key": key},
+    )
+
+
+async def login(client: Client, cpr: str) -> dict[str, str]:
+    response = await client.post("/api/dev/login", json={"cpr": cpr})
+    assert response.status_code == 201, response.text
+    return {"Authorization": f"Bearer {response.json()['token']}"}

@@ -1,0 +1,137 @@
+"""Who may call each endpoint, and who may not. Every endpoint of the app is listed here; a
+test fails when a route is added without being listed."""
+
+from __future__ import annotations
+
+import re
+
+import asyncpg
+from litestar import Litestar
+
+from tests.conftest import Demo
+from tests.helpers import ASE, BO, Client, login, post_team, team_body
+
+PROBLEM = "application/problem+json"
+
+ROUTES = {
+    ("POST", "/api/schools/{school_id}/teams"): "school credential of that school",
+    ("GET", "/api/me/certificates"): "participant token",
+    ("GET", "/api/me/certificates/{number}"): "participant token, own certificate only",
+    ("GET", "/api/verify/{number}"): "anyone with number and code",
+    ("GET", "/api/keys"): "anyone",
+    ("POST", "/api/dev/login"): "anyone, development identity provider only",
+}
+
+
+def test_every_route_has_an_authorisation_rule(app: Litestar) -> None:
+    served = {
+        (method, re.sub(r":\w+}", "}", route.path))
+        for route in app.routes
+        for method in getattr(route, "methods", ())
+        if method not in {"HEAD", "OPTIONS"} and not route.path.startswith("/schema")
+    }
+    assert served == set(ROUTES)
+
+
+async def test_issuing_without_a_credential_is_401(client: Client, seeded: Demo) -> None:
+    response = await client.post(
+        "/api/schools/751234/teams", json=team_body(), headers={"Idempotency-Key": "k"}
+    )
+    assert response.status_code == 401
+    assert response.headers["content-type"].startswith(PROBLEM)
+    assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+async def test_issuing_with_a_wrong_secret_is_401(client: Client, seeded: Demo) -> None:
+    forged = seeded.public[:-4] + "AAAA"
+    assert (await post_team(client, forged, team_body())).status_code == 401
+
+
+async def test_issuing_with_a_malformed_credential_is_401(client: Client, seeded: Demo) -> None:
+    assert (await post_team(client, "not-a-credential", team_body())).status_code == 401
+
+
+async def test_a_school_cannot_issue_for_another_school(
+    client: Client, seeded: Demo, conn: asyncpg.Connection
+) -> None:
+    response = await post_team(client, seeded.private, team_body(), school="751234")
+    assert response.status_code == 403
+    assert response.headers["content-type"].startswith(PROBLEM)
+    assert await conn.fetchval("SELECT count(*) FROM teams") == 0
+
+
+async def test_a_revoked_credential_is_refused(
+    client: Client, seeded: Demo, conn: asyncpg.Connection
+) -> None:
+    await conn.execute("UPDATE api_credentials SET revoked_at = now()")
+    assert (await post_team(client, seeded.public, team_body())).status_code == 401
+
+
+async def test_an_unauthenticated_caller_learns_nothing_about_a_bad_body(
+    client: Client, seeded: Demo
+) -> None:
+    response = await client.post("/api/schools/751234/teams", content=b"{not json")
+    assert response.status_code == 401
+
+
+async def test_my_certificates_need_a_login(client: Client, seeded: Demo) -> None:
+    assert (await client.get("/api/me/certificates")).status_code == 401
+    bad = {"Authorization": "Bearer forged.token.value"}
+    assert (await client.get("/api/me/certificates", headers=bad)).status_code == 401
+
+
+async def test_a_school_credential_is_not_a_participant_login(client: Client, seeded: Demo) -> None:
+    response = await client.get("/api/me/certificates", headers=seeded.school(seeded.public))
+    assert response.status_code == 401
+
+
+async def test_a_participant_never_sees_another_persons_certificate(
+    client: Client, seeded: Demo
+) -> None:
+    body = team_body(
+        [
+            {"cpr": ASE, "name": "Åse Ødegård", "exam": "passed"},
+            {"cpr": BO, "name": "Bo Jensen", "exam": "passed"},
+        ]
+    )
+    issued = (await post_team(client, seeded.public, body)).json()["participants"]
+    bos_number = issued[1]["certificate"]["number"]
+    ase = await login(client, ASE)
+    assert [
+        c["number"] for c in (await client.get("/api/me/certificates", headers=ase)).json()
+    ] == [issued[0]["certificate"]["number"]]
+    other = await client.get(f"/api/me/certificates/{bos_number}", headers=ase)
+    assert other.status_code == 404
+    assert other.headers["content-type"].startswith(PROBLEM)
+
+
+async def test_an_expired_login_is_refused(client: Client, seeded: Demo, clock: object) -> None:
+    import datetime as dt
+
+    from tests.conftest import FixedClock
+
+    assert isinstance(clock, FixedClock)
+    headers = await login(client, ASE)
+    clock.now += dt.timedelta(hours=2)
+    assert (await client.get("/api/me/certificates", headers=headers)).status_code == 401
+
+
+async def test_verification_and_keys_are_public(client: Client, seeded: Demo) -> None:
+    issued = (await post_team(client, seeded.public, team_body())).json()["participants"][0]
+    number, code = issued["certificate"]["number"], issued["certificate"]["verificationCode"]
+    assert (await client.get(f"/api/verify/{number}", params={"code": code})).status_code == 200
+    assert (await client.get("/api/keys")).status_code == 200
+
+
+async def test_a_wrong_code_tells_nothing(client: Client, seeded: Demo) -> None:
+    issued = (await post_team(client, seeded.public, team_body())).json()["participants"][0]
+    number = issued["certificate"]["number"]
+    response = await client.get(f"/api/verify/{number}", params={"code": "AAAA-AAAA"})
+    assert response.json() == {"status": "unknown", "number": number}
+
+
+async def test_the_development_login_refuses_a_malformed_cpr(client: Client, seeded: Demo) -> None:
+    response = await client.post("/api/dev/login", json={"cpr": "999999-9999"})
+    assert response.status_code == 422
+    assert response.json()["invalid-params"][0]["name"] == "cpr"
+    assert "999999" not in response.text

@@ -1,0 +1,142 @@
+"""Bad input is a 4xx problem document (RFC 9457) naming the field, never a 500, never the
+submitted CPR number, and nothing already stored changes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+import pytest
+
+from tests.conftest import Demo
+from tests.helpers import ASE, Client, post_team, team_body
+
+PROBLEM = "application/problem+json"
+
+
+def named_fields(response: Any) -> list[str]:
+    assert response.headers["content-type"].startswith(PROBLEM), response.text
+    body = response.json()
+    assert {"type", "title", "status"} <= body.keys()
+    assert body["status"] == response.status_code
+    return [p["name"] for p in body.get("invalid-params", [])]
+
+
+async def test_malformed_json_is_400(client: Client, seeded: Demo) -> None:
+    response = await client.post(
+        "/api/schools/751234/teams",
+        content=b'{"team": ',
+        headers={
+            **seeded.school(seeded.public),
+            "Idempotency-Key": "k",
+            "Content-Type": "application/json",
+        },
+    )
+    assert response.status_code == 400
+    named_fields(response)
+
+
+async def test_a_missing_idempotency_key_is_400_naming_the_header(
+    client: Client, seeded: Demo
+) -> None:
+    response = await client.post(
+        "/api/schools/751234/teams", json=team_body(), headers=seeded.school(seeded.public)
+    )
+    assert response.status_code == 400
+    assert "Idempotency-Key" in " ".join(named_fields(response))
+
+
+@pytest.mark.parametrize(
+    "cpr",
+    ["3102901234", "010190-123", "abcdef-1234", "011390-1234", "000000-0000"],
+    ids=["31-february", "too-short", "letters", "month-13", "zeros"],
+)
+async def test_a_wrong_cpr_shape_is_refused_naming_the_field_not_the_value(
+    client: Client, seeded: Demo, conn: asyncpg.Connection, cpr: str
+) -> None:
+    body = team_body(
+        [{"cpr": ASE, "name": "Åse", "exam": "passed"}, {"cpr": cpr, "name": "X", "exam": "passed"}]
+    )
+    response = await post_team(client, seeded.public, body)
+    assert response.status_code in (400, 422)
+    fields = named_fields(response)
+    assert any("participants" in f and "cpr" in f for f in fields), fields
+    assert cpr not in response.text
+    assert await conn.fetchval("SELECT count(*) FROM certificates") == 0
+
+
+async def test_a_cpr_failing_modulus_11_is_accepted(client: Client, seeded: Demo) -> None:
+    # 010190-1234 fails the old modulus-11 check; such numbers are real since 2007.
+    response = await post_team(client, seeded.public, team_body())
+    assert response.status_code == 201
+
+
+async def test_an_unknown_goal_is_422(client: Client, seeded: Demo) -> None:
+    response = await post_team(client, seeded.public, team_body(goal="99999"))
+    assert response.status_code == 422
+    assert named_fields(response) == ["team.goal"]
+
+
+async def test_a_goal_number_of_the_wrong_shape_is_400(client: Client, seeded: Demo) -> None:
+    response = await post_team(client, seeded.public, team_body(goal="4811"))
+    assert response.status_code == 400
+    assert any("goal" in f for f in named_fields(response))
+
+
+async def test_an_end_before_the_start_is_422(client: Client, seeded: Demo) -> None:
+    response = await post_team(
+        client, seeded.public, team_body(start="2026-11-10", end="2026-11-01")
+    )
+    assert response.status_code == 422
+    assert named_fields(response) == ["team.end"]
+
+
+async def test_an_impossible_date_is_400(client: Client, seeded: Demo) -> None:
+    response = await post_team(client, seeded.public, team_body(start="2026-02-30"))
+    assert response.status_code == 400
+    assert any("start" in f for f in named_fields(response))
+
+
+async def test_the_same_person_twice_on_a_team_is_422(client: Client, seeded: Demo) -> None:
+    body = team_body(
+        [
+            {"cpr": ASE, "name": "Åse", "exam": "passed"},
+            {"cpr": ASE.replace("-", ""), "name": "Åse", "exam": "passed"},
+        ]
+    )
+    response = await post_team(client, seeded.public, body)
+    assert response.status_code == 422
+    assert named_fields(response) == ["participants[1].cpr"]
+    assert ASE not in response.text
+
+
+async def test_an_unknown_field_is_400(client: Client, seeded: Demo) -> None:
+    body = team_body()
+    body["participants"][0]["extraTime"] = True  # special conditions are never recorded here
+    response = await post_team(client, seeded.public, body)
+    assert response.status_code == 400
+    named_fields(response)
+
+
+async def test_an_empty_team_is_400(client: Client, seeded: Demo) -> None:
+    response = await post_team(client, seeded.public, team_body([]))
+    assert response.status_code == 400
+    assert any("participants" in f for f in named_fields(response))
+
+
+async def test_reporting_a_team_twice_is_409_and_changes_nothing(
+    client: Client, seeded: Demo, conn: asyncpg.Connection
+) -> None:
+    first = await post_team(client, seeded.public, team_body(), key="a")
+    before = await conn.fetch("SELECT number, payload FROM certificates ORDER BY number")
+    again = await post_team(client, seeded.public, team_body(), key="b")
+    assert again.status_code == 409
+    assert named_fields(again) == ["team.reference"]
+    assert await conn.fetch("SELECT number, payload FROM certificates ORDER BY number") == before
+    assert first.status_code == 201
+
+
+async def test_an_unknown_route_is_a_problem_document(client: Client) -> None:
+    response = await client.get("/api/nowhere")
+    assert response.status_code == 404
+    named_fields(response)

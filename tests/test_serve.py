@@ -1,0 +1,99 @@
+"""The served product end to end: `amu-bevis serve` in a subprocess, driven over real HTTP the
+way the README's curl session does, with every line it logs captured and searched for CPR
+numbers."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.helpers import ASE, BO, team_body
+
+CPR_SHAPED = re.compile(r"(?<!\d)\d{6}-?\d{4}(?!\d)")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def served(database_url: str, schema: str, tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    port = _free_port()
+    log = tmp_path / "serve.log"
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "AMU_DATABASE_SCHEMA": schema,
+        "AMU_DATA_DIR": str(tmp_path / "data"),
+        "AMU_PORT": str(port),
+        "AMU_DEBUG": "1",  # the most verbose logging there is
+    }
+    with log.open("wb") as out:
+        process = subprocess.Popen(  # noqa: S603 - our own console script
+            [sys.executable, "-m", "registry.cli", "serve"], env=env, stdout=out, stderr=out
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                httpx.get(f"{base}/api/keys", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        else:
+            pytest.fail(f"serve did not come up:\n{log.read_text()}")
+        yield base, log
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=20)
+
+
+def test_a_full_run_never_logs_a_cpr_number(served: tuple[str, Path]) -> None:
+    base, log = served
+    token = re.search(r"\(751234\): (\S+)", log.read_text())
+    assert token, log.read_text()
+    school = {"Authorization": f"Bearer {token.group(1)}", "Idempotency-Key": "readme-1"}
+    with httpx.Client(base_url=base) as http:
+        issued = http.post("/api/schools/751234/teams", json=team_body(), headers=school)
+        assert issued.status_code == 201, issued.text
+        certificate = issued.json()["participants"][0]["certificate"]
+        login = http.post("/api/dev/login", json={"cpr": ASE}).json()["token"]
+        mine = http.get("/api/me/certificates", headers={"Authorization": f"Bearer {login}"})
+        assert mine.json()[0]["number"] == certificate["number"]
+        verified = http.get(
+            f"/api/verify/{certificate['number']}", params={"code": certificate["verificationCode"]}
+        )
+        assert verified.json()["status"] == "valid"
+        # The error paths log too: a bad CPR, a duplicate team, an unknown login.
+        bad = team_body([{"cpr": "310290-1234", "name": "X", "exam": "passed"}], reference="H-2")
+        assert (
+            http.post(
+                "/api/schools/751234/teams", json=bad, headers={**school, "Idempotency-Key": "2"}
+            ).status_code
+            == 422
+        )
+        assert (
+            http.post(
+                "/api/schools/751234/teams",
+                json=team_body(),
+                headers={**school, "Idempotency-Key": "3"},
+            ).status_code
+            == 409
+        )
+        assert http.post("/api/dev/login", json={"cpr": BO}).status_code == 201
+    text = log.read_text()
+    assert "POST /api/schools/751234/teams" in text  # the access log was captured
+    assert CPR_SHAPED.findall(text) == []

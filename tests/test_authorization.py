@@ -3,12 +3,13 @@ test fails when a route is added without being listed."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import asyncpg
 from litestar import Litestar
 
-from tests.conftest import Demo
+from tests.conftest import Demo, FixedClock
 from tests.helpers import ASE, BO, Client, login, post_team, team_body
 
 PROBLEM = "application/problem+json"
@@ -105,12 +106,7 @@ async def test_a_participant_never_sees_another_persons_certificate(
     assert other.headers["content-type"].startswith(PROBLEM)
 
 
-async def test_an_expired_login_is_refused(client: Client, seeded: Demo, clock: object) -> None:
-    import datetime as dt
-
-    from tests.conftest import FixedClock
-
-    assert isinstance(clock, FixedClock)
+async def test_an_expired_login_is_refused(client: Client, seeded: Demo, clock: FixedClock) -> None:
     headers = await login(client, ASE)
     clock.now += dt.timedelta(hours=2)
     assert (await client.get("/api/me/certificates", headers=headers)).status_code == 401

@@ -42,7 +42,7 @@ def served(database_url: str, schema: str, tmp_path: Path) -> Iterator[tuple[str
         "AMU_DEBUG": "1",  # the most verbose logging there is
     }
     with log.open("wb") as out:
-        process = subprocess.Popen(  # noqa: S603 - our own console script
+        process = subprocess.Popen(
             [sys.executable, "-m", "registry.cli", "serve"], env=env, stdout=out, stderr=out
         )
     base = f"http://127.0.0.1:{port}"

@@ -361,6 +361,10 @@ class XmlVerifier:
             raise InvalidSignatureError("the XML signature does not verify") from e
         if not isinstance(result, VerifyResult):  # expect_references=1 gives one result
             raise InvalidSignatureError("the XML signature has more than one reference")
+        reference = result.signature_xml.find(f"{{{_DS}}}SignedInfo/{{{_DS}}}Reference")
+        if reference is None or reference.get("URI") != "":
+            # Only a signature over the whole document says the document is what was signed.
+            raise InvalidSignatureError("the XML signature does not cover the whole document")
         signed = result.signed_xml
         if signed is None:
             raise InvalidSignatureError("the XML signature covers no certificate")

@@ -26,10 +26,12 @@ from cryptography.x509.oid import NameOID
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
+from signxml.signer import XMLSigner
 
 from formats.certificate_xml import (
     NAMESPACE,
     SCHEMA,
+    SIGNATURE_METHOD,
     XmlSigner,
     XmlVerifier,
     from_xml,
@@ -349,6 +351,16 @@ def test_structural_changes_fail_verification(change: Callable[[bytes], bytes]) 
     assert tampered != SIGNER.sign(FULL)
     with pytest.raises(InvalidSignatureError):
         VERIFIER.verify(tampered)
+
+
+def test_a_signature_over_part_of_the_document_is_refused() -> None:
+    root = etree.fromstring(to_xml(FULL))
+    root.set("Id", "part")
+    signed = XMLSigner(signature_algorithm=SIGNATURE_METHOD).sign(
+        root, key=TEST_KEY, cert=[TEST_CERT], reference_uri="#part"
+    )
+    with pytest.raises(InvalidSignatureError, match="whole document"):
+        VERIFIER.verify(etree.tostring(signed))
 
 
 def test_a_comment_is_not_part_of_the_record() -> None:

@@ -12,8 +12,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import asyncpg
 import msgspec
@@ -53,6 +54,18 @@ from registry.db import Connection
 Clock = Callable[[], dt.datetime]
 
 
+class Outbox(Protocol):
+    """Where delivery jobs are created, in the issuing transaction (a transactional outbox)."""
+
+    async def enqueue(
+        self,
+        conn: Connection,
+        school: store.SchoolRow,
+        certificates: Sequence[register.NewCertificate],
+    ) -> None:
+        """Create one delivery job per certificate, on ``conn`` inside the caller's transaction."""
+
+
 @dataclass(frozen=True, slots=True)
 class Decision:
     group: int
@@ -80,12 +93,19 @@ class Issuer:
     """Issues certificates for one school's team results."""
 
     def __init__(
-        self, pool: asyncpg.Pool, keys: KeyStore, clock: Clock, *, verify_base_url: str
+        self,
+        pool: asyncpg.Pool,
+        keys: KeyStore,
+        clock: Clock,
+        *,
+        verify_base_url: str,
+        outbox: Outbox | None = None,
     ) -> None:
         self._pool = pool
         self._keys = keys
         self._clock = clock
         self._verify_base_url = verify_base_url.rstrip("/")
+        self._outbox = outbox
 
     async def issue_team(
         self, school_id: str, idempotency_key: str, raw_body: bytes, request: TeamResultsIn
@@ -219,6 +239,8 @@ class Issuer:
             )
         await store.insert_participations(conn, participations)
         await register.insert_certificates(conn, certificates)
+        if self._outbox is not None:
+            await self._outbox.enqueue(conn, school, certificates)
         return TeamResultsOut(team=team_id, participants=out)
 
 

@@ -63,9 +63,11 @@ class StatusEntry:
     status_list_index: int
     status_purpose: str = "revocation"
 
-    def to_json(self) -> dict[str, Any]:
+    def __post_init__(self) -> None:
         if self.status_list_index < 0:
             raise ValueError("status_list_index must not be negative")
+
+    def to_json(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "type": "BitstringStatusListEntry",
@@ -198,7 +200,11 @@ def build_credential(
 
 
 def _result(record: CertificateRecord) -> dict[str, Any]:
-    """The annotations (DOMAIN.md, 001) as an OB Result; no exam attached: no examPassed."""
+    """The three annotations (DOMAIN.md, 001) as an OB Result, in our context's terms.
+
+    ``ikv`` is the individual competence assessment (individuel kompetencevurdering). With no
+    exam attached to the goal there is no ``examPassed`` at all, rather than a false one.
+    """
     annotations = record.annotations
     result: dict[str, Any] = {"type": ["Result"], "status": "Completed"}
     if annotations.exam_passed is not None:

@@ -351,6 +351,11 @@ def test_malformed_cpr_is_refused_without_naming_it(cpr: str) -> None:
     assert cpr not in str(caught.value)
 
 
+def test_negative_status_index_is_refused() -> None:
+    with pytest.raises(ValueError, match="status_list_index"):
+        vc.StatusEntry(id="x", status_list_credential="y", status_list_index=-1)
+
+
 def test_empty_salt_is_refused() -> None:
     with pytest.raises(ValueError, match="salt"):
         vc.build_credential(golden_record(), issuer="x", salt="")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 from formats.record import Annotations
-from issuers.rules.attempts import AttemptHistory, review_attempts
+from issuers.rules.attempts import NOT_PASSED, AttemptHistory, review_attempts
 from issuers.rules.errors import (
     AttemptDespiteDispensationError,
     AuthorityExamNotApplicableError,
@@ -156,7 +156,7 @@ def _assess_exam(
     retake_right = (
         history.passed is None
         and decisive is not None
-        and decisive.outcome is AttemptOutcome.FAILED
+        and decisive.outcome in NOT_PASSED
         and history.retakes_held == 0
         and today <= history.retake_by
     )

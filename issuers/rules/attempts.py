@@ -38,6 +38,10 @@ _CATEGORY = {
 }
 
 
+NOT_PASSED = frozenset({AttemptOutcome.FAILED, AttemptOutcome.ABSENT})
+"""Outcomes after which a retake is allowed (001: "Deltagere, der ikke har bestået prøven")."""
+
+
 @dataclass(frozen=True, slots=True)
 class AttemptHistory:
     """The reviewed attempts of one participation.
@@ -95,7 +99,7 @@ def review_attempts(
         if passed is not None:
             raise AttemptAfterPassError("an earlier attempt was already passed", field=path)
         if attempt.kind is AttemptKind.RETAKE and not attempt.postponed:
-            if not any(r.outcome in _NOT_PASSED for r in reports):
+            if not any(r.outcome in NOT_PASSED for r in reports):
                 raise RetakeWithoutFailedExamError(
                     "a retake needs an earlier exam that was not passed", field=f"{path}.kind"
                 )
@@ -122,9 +126,6 @@ def review_attempts(
         retakes_held=retakes_held,
         retake_by=window_anchor + RETAKE_WINDOW,
     )
-
-
-_NOT_PASSED = frozenset({AttemptOutcome.FAILED, AttemptOutcome.ABSENT})
 
 
 def _check_shape(attempt: Attempt, path: str, *, exam_parts: int, today: dt.date) -> None:

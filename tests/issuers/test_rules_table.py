@@ -602,3 +602,43 @@ def test_retake_window_is_four_weeks_from_course_end() -> None:
     assert assess(facts, CATALOGUE, today=END).deadlines.retake_by == END + dt.timedelta(28)
     assert assess(facts, CATALOGUE, today=END).retake_right
     assert not assess(facts, CATALOGUE, today=END + dt.timedelta(29)).retake_right
+
+
+# --- Input checks ------------------------------------------------------------------------------
+
+INPUT_CHECKS = {
+    "invalid-period": (participation(periods=()), "periods"),
+    "invalid-period/end": (participation(periods=(Period(END, START),)), "periods[0].end"),
+    "attempts-out-of-order": (
+        participation(attempts=(attempt(END, FAILED), retake(START, PASSED))),
+        "attempts[1].held_on",
+    ),
+    "attempt-in-future": (
+        participation(attempts=(attempt(TODAY + dt.timedelta(1), PASSED),)),
+        "attempts[0]",
+    ),
+    "exam-parts-mismatch": (
+        participation(TWO_PART_GOAL, attempts=(attempt(END, PASSED),)),
+        "attempts[0].parts",
+    ),
+    "skipped-exam-with-attempts": (
+        participation(exam_skipped=True, attempts=(attempt(END, PASSED),)),
+        "exam_skipped",
+    ),
+    "authority-exam-not-applicable": (
+        participation(NO_EXAM_GOAL, authority_exam_passed=True),
+        "authority_exam_passed",
+    ),
+    "teacher-judgement-on-ikv-goal": (
+        participation("40080", judgement=Judgement.GOAL_REACHED),
+        "judgement",
+    ),
+}
+
+
+@pytest.mark.parametrize(("case", "rule"), [(case, case.split("/")[0]) for case in INPUT_CHECKS])
+def test_input_checks_are_refused_with_rule_and_field(case: str, rule: str) -> None:
+    facts, field = INPUT_CHECKS[case]
+    with pytest.raises(RuleViolation) as refused:
+        assess(facts, CATALOGUE, today=TODAY)
+    assert (refused.value.rule, refused.value.field) == (rule, field)

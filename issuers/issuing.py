@@ -47,7 +47,7 @@ from issuers.requests import (
     TeamResultsIn,
     TeamResultsOut,
 )
-from registry import codes
+from registry import codes, log
 from registry import store as register
 from registry.db import Connection
 
@@ -238,9 +238,24 @@ class Issuer:
                 )
             )
         await store.insert_participations(conn, participations)
-        await register.insert_certificates(conn, certificates)
+        stored = await register.insert_certificates(conn, certificates)
         if self._outbox is not None:
             await self._outbox.enqueue(conn, school, certificates)
+        # Last, because it locks the log head until the commit.
+        await log.append(
+            conn,
+            [
+                log.Event(
+                    event_id=event_id,
+                    certificate_number=c.number,
+                    kind="issued",
+                    at=c.issued_at,
+                    jws=c.jws,
+                    kid=c.kid,
+                )
+                for event_id, c in stored
+            ],
+        )
         return TeamResultsOut(team=team_id, participants=out)
 
 

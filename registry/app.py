@@ -19,7 +19,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from issuers.api import SchoolController
 from issuers.issuing import Clock, Issuer
 from issuers.keys import FileKeyStore, KeyStore, MemoryKeyStore
-from registry import db, logs, problems
+from registry import db, log, logs, problems
 from registry.api import (
     DevelopmentLoginController,
     KeysController,
@@ -27,6 +27,7 @@ from registry.api import (
     VerificationController,
 )
 from registry.identity import DevelopmentIdentityProvider, IdentityProvider
+from registry.log_api import LogController
 from registry.services import Services
 from registry.settings import Settings
 
@@ -67,6 +68,7 @@ def create_app(
         try:
             async with pool.acquire() as conn:
                 await db.migrate(conn)
+                await log.ensure_log_key(conn, key_store, name=settings.log_origin, now=clock())
             app.state.services = Services(
                 settings=settings,
                 pool=pool,
@@ -86,6 +88,7 @@ def create_app(
         ParticipantController,
         VerificationController,
         KeysController,
+        LogController,
     ]
     if isinstance(identity, DevelopmentIdentityProvider):
         handlers.append(DevelopmentLoginController)

@@ -31,6 +31,8 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     public_base_url: str = "http://127.0.0.1:8000"
+    # The transparency log's origin line and checkpoint key name (C2SP checkpoint).
+    log_origin: str = "amu-bevis.local/register"
     identity_provider: IdentityProviderName = "development"
     key_store: KeyStoreName = "file"
     # Signs the development identity provider's tokens; random per process unless set.
@@ -53,6 +55,7 @@ class Settings:
             host=host,
             port=port,
             public_base_url=env.get("AMU_PUBLIC_BASE_URL", f"http://{host}:{port}"),
+            log_origin=env.get("AMU_LOG_ORIGIN", defaults.log_origin),
             identity_provider=_choice(env, "AMU_IDENTITY_PROVIDER", ("development",)),
             key_store=_choice(env, "AMU_KEY_STORE", ("file", "memory")),
             session_secret=secret.encode() if secret else defaults.session_secret,

@@ -126,32 +126,39 @@ async def next_serials(conn: Connection, count: int) -> list[int]:
     return [row["n"] for row in rows]
 
 
-async def insert_certificates(conn: Connection, rows: Sequence[NewCertificate]) -> None:
-    """Insert certificates and their 'issued' events (in the caller's transaction)."""
-    await conn.executemany(
+async def insert_certificates(
+    conn: Connection, rows: Sequence[NewCertificate]
+) -> list[tuple[int, NewCertificate]]:
+    """Insert certificates and their 'issued' events in the caller's transaction.
+
+    Returns each certificate with the id of its 'issued' event, for the log.
+    """
+    if not rows:
+        return []
+    await conn.execute(
         """INSERT INTO certificates (number, school_id, participation_id, cpr, kid, payload, jws,
                                      verification_code, issued_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
-        [
-            (
-                r.number,
-                r.school_id,
-                r.participation_id,
-                r.cpr,
-                r.kid,
-                r.payload,
-                r.jws,
-                r.verification_code,
-                r.issued_at,
-            )
-            for r in rows
-        ],
+           SELECT * FROM unnest($1::text[], $2::text[], $3::uuid[], $4::text[], $5::text[],
+                                $6::bytea[], $7::text[], $8::text[], $9::timestamptz[])""",
+        [r.number for r in rows],
+        [r.school_id for r in rows],
+        [r.participation_id for r in rows],
+        [r.cpr for r in rows],
+        [r.kid for r in rows],
+        [r.payload for r in rows],
+        [r.jws for r in rows],
+        [r.verification_code for r in rows],
+        [r.issued_at for r in rows],
     )
-    await conn.executemany(
+    events = await conn.fetch(
         """INSERT INTO certificate_events (certificate_number, kind, at)
-           VALUES ($1, 'issued', $2)""",
-        [(r.number, r.issued_at) for r in rows],
+           SELECT number, 'issued', at FROM unnest($1::text[], $2::timestamptz[]) AS n(number, at)
+           RETURNING id, certificate_number""",
+        [r.number for r in rows],
+        [r.issued_at for r in rows],
     )
+    by_number = {r.number: r for r in rows}
+    return [(e["id"], by_number[e["certificate_number"]]) for e in events]
 
 
 _CERTIFICATE_QUERY = """

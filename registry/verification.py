@@ -16,8 +16,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from formats.errors import FormatError
 from formats.jws import verify_record
 from formats.record import CertificateRecord
-from registry import codes, store
+from registry import codes, log, merkle, store
 from registry.db import Connection
+from registry.errors import ProofError
 
 
 class VerificationStatus(StrEnum):
@@ -43,7 +44,7 @@ async def verify_certificate(conn: Connection, number: str, code: str) -> Verifi
     if stored is None or not codes.code_matches(code, stored.verification_code):
         return Verification(VerificationStatus.UNKNOWN)
     record = await verified_record(conn, stored)
-    if record is None:
+    if record is None or not await is_logged(conn, stored):
         return Verification(VerificationStatus.INVALID)
     if stored.status is None:
         return Verification(VerificationStatus.VALID, record)
@@ -73,3 +74,27 @@ async def verified_record(
     if record.number != stored.number:
         return None
     return record
+
+
+async def is_logged(conn: Connection, stored: store.StoredCertificate) -> bool:
+    """Whether the certificate's issuing is a leaf of the log, naming this exact signed record,
+    and the leaf is included in the log's current tree (proof checked, not assumed)."""
+    leaf = await log.issued_leaf(conn, stored.number)
+    if leaf is None:
+        return False
+    entry = json.loads(leaf.entry)
+    if entry.get("recordSha256") != log.record_digest(stored.jws):
+        return False
+    if merkle.leaf_hash(leaf.entry) != leaf.leaf_hash:
+        return False
+    size = await log.size(conn)
+    nodes = log.PostgresNodeStore(conn)
+    proof = await merkle.prove_inclusion(nodes, leaf.index, size)
+    root = (await merkle.read_right_edge(nodes, size)).root()
+    try:
+        merkle.verify_inclusion(
+            leaf_hash=leaf.leaf_hash, index=leaf.index, size=size, proof=proof, root=root
+        )
+    except ProofError:
+        return False
+    return True

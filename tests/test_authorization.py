@@ -21,6 +21,12 @@ ROUTES = {
     ("GET", "/api/verify/{number}"): "anyone with number and code",
     ("GET", "/api/keys"): "anyone",
     ("POST", "/api/dev/login"): "anyone, development identity provider only",
+    ("GET", "/api/log/checkpoint"): "anyone: the log holds no personal data",
+    ("GET", "/api/log/keys"): "anyone",
+    ("GET", "/api/log/leaves/{index}"): "anyone",
+    ("GET", "/api/log/proof/inclusion"): "anyone",
+    ("GET", "/api/log/proof/certificate/{number}"): "anyone",
+    ("GET", "/api/log/proof/consistency"): "anyone",
 }
 
 
@@ -131,3 +137,20 @@ async def test_the_development_login_refuses_a_malformed_cpr(client: Client, see
     assert response.status_code == 422
     assert response.json()["invalid-params"][0]["name"] == "cpr"
     assert "999999" not in response.text
+
+
+async def test_the_log_is_public_and_holds_no_personal_data(client: Client, seeded: Demo) -> None:
+    issued = (await post_team(client, seeded.public, team_body())).json()["participants"][0]
+    number = issued["certificate"]["number"]
+    for path in (
+        "/api/log/checkpoint",
+        "/api/log/keys",
+        "/api/log/leaves/0",
+        "/api/log/proof/inclusion?index=0&treeSize=1",
+        f"/api/log/proof/certificate/{number}",
+        "/api/log/proof/consistency?first=1&second=1",
+    ):
+        response = await client.get(path)
+        assert response.status_code == 200, (path, response.text)
+        assert ASE not in response.text
+        assert "Åse" not in response.text

@@ -1,0 +1,266 @@
+"""The paper certificate's one A4 page, drawn with ReportLab as an unsigned PDF/A-2b document.
+
+Everything printed comes from the record and the verification link; the wording is in
+``formats.pdf_text``. The page is drawn in DejaVu Sans (embedded, so æøå print anywhere) in
+black and one solid blue, with no transparency::
+
+    pdf = render_unsigned(record, code="7KQ2-MX4P", verify_base_url="https://bevis.example",
+                          created=signed_at)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import itertools
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from reportlab.graphics.barcode import qrencoder
+from reportlab.lib.colors import Color
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.units import mm
+from reportlab.lib.utils import simpleSplit
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
+
+from formats import pdf_text
+from formats.errors import FormatError
+from formats.pdf_pdfa import to_pdfa
+from formats.record import CertificateRecord
+
+FONTS = Path(__file__).parent / "fonts"
+REGULAR = "AmuDejaVuSans"
+BOLD = "AmuDejaVuSans-Bold"
+
+_BLACK = Color(0, 0, 0)
+_INK = Color(0.1, 0.1, 0.12)
+_MUTED = Color(0.36, 0.38, 0.42)
+_ACCENT = Color(0.0, 0.25, 0.5)
+_RULE = Color(0.78, 0.8, 0.84)
+
+_WIDTH: float = A4[0]
+_HEIGHT: float = A4[1]
+_MARGIN: float = 20 * mm
+_LABEL_WIDTH: float = 42 * mm
+_QR_SIZE: float = 38 * mm
+_QR_QUIET_ZONE = 4  # modules of white around the code, as ISO/IEC 18004 asks
+
+
+@cache
+def register_fonts() -> None:
+    """Register the embedded TTFs with ReportLab once per process."""
+    pdfmetrics.registerFont(TTFont(REGULAR, str(FONTS / "DejaVuSans.ttf")))
+    pdfmetrics.registerFont(TTFont(BOLD, str(FONTS / "DejaVuSans-Bold.ttf")))
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    label: str
+    value: str
+
+
+def render_unsigned(
+    record: CertificateRecord, *, code: str, verify_base_url: str, created: dt.datetime
+) -> bytes:
+    """The certificate as an unsigned one-page PDF/A-2b document.
+
+    Raises FormatError if the record cannot be shown (a malformed CPR number or duration,
+    or text too long for one page).
+    """
+    register_fonts()
+    url = pdf_text.verification_url(verify_base_url, record.number, code)
+    out = io.BytesIO()
+    canvas = Canvas(
+        out,
+        pagesize=A4,
+        pageCompression=1,
+        invariant=1,  # no wall-clock time or random ID from ReportLab: the PDF is a function
+        initialFontName=REGULAR,  # ReportLab's default Helvetica would be an unembedded font
+        lang="da-DK",
+    )
+    title, subtitle = pdf_text.heading(record.kind)
+    y = _draw_heading(canvas, record, title, subtitle)
+    y = _draw_rows(canvas, y, _rows(record))
+    bottom = _draw_assessment(canvas, y, record)
+    if bottom < _draw_verification(canvas, record, url, code) + 4 * mm:
+        raise FormatError("the certificate's texts are too long for one page")
+    canvas.showPage()
+    canvas.save()
+    return to_pdfa(out.getvalue(), created=created)
+
+
+def _rows(record: CertificateRecord) -> list[_Row]:
+    rows = [
+        _Row("Navn", record.participant.name),
+        _Row("CPR-nr.", pdf_text.masked_cpr(record.participant.cpr)),
+        _Row("AMU-mål", f"{record.goal.number} {record.goal.title}"),
+        _Row("Varighed", pdf_text.duration(record.goal.duration_days)),
+        _Row("Uddannelsessted", f"{record.school.name} (institutionsnr. {record.school.id})"),
+        _Row("Hold", record.team),
+        _Row("Kursusperiode", pdf_text.course_period(record.course_start, record.course_end)),
+    ]
+    if record.exam_date is not None:
+        rows.append(_Row("Prøvedato", pdf_text.danish_date(record.exam_date)))
+    rows += [
+        _Row("Udstedt", pdf_text.issue_date(record.issued_at)),
+        _Row("Bevisnummer", record.number),
+    ]
+    return rows
+
+
+def _draw_heading(canvas: Canvas, record: CertificateRecord, title: str, subtitle: str) -> float:
+    canvas.setFillColor(_ACCENT)
+    canvas.rect(0, _HEIGHT - 12 * mm, _WIDTH, 12 * mm, stroke=0, fill=1)
+    y: float = _HEIGHT - 12 * mm - 16 * mm
+    canvas.setFont(REGULAR, 10)
+    canvas.setFillColor(_MUTED)
+    for line in simpleSplit(record.school.name, REGULAR, 10, _WIDTH - 2 * _MARGIN):
+        canvas.drawString(_MARGIN, y, line)
+        y -= 13
+    y -= 22
+    canvas.setFillColor(_ACCENT)
+    canvas.setFont(BOLD, 30)
+    canvas.drawString(_MARGIN, y, title)
+    y -= 20
+    canvas.setFillColor(_INK)
+    canvas.setFont(REGULAR, 13)
+    canvas.drawString(_MARGIN, y, subtitle)
+    y -= 14
+    _rule(canvas, y)
+    return y - 24
+
+
+def _draw_rows(canvas: Canvas, y: float, rows: list[_Row]) -> float:
+    value_x = _MARGIN + _LABEL_WIDTH
+    value_width = _WIDTH - _MARGIN - value_x
+    for row in rows:
+        big = row.label in {"Navn", "AMU-mål"}
+        font, size = (BOLD, 13) if big else (REGULAR, 11)
+        canvas.setFillColor(_MUTED)
+        canvas.setFont(REGULAR, 9.5)
+        canvas.drawString(_MARGIN, y + (size - 9.5) * 0.2, row.label)
+        canvas.setFillColor(_INK)
+        canvas.setFont(font, size)
+        for line in simpleSplit(row.value, font, size, value_width):
+            canvas.drawString(value_x, y, line)
+            y -= size * 1.3
+        y -= 7
+    return y - 6
+
+
+def _draw_assessment(canvas: Canvas, y: float, record: CertificateRecord) -> float:
+    """The annotations and the replaced certificate; returns the lowest point drawn."""
+    _rule(canvas, y + 10)
+    y -= 12
+    canvas.setFillColor(_ACCENT)
+    canvas.setFont(BOLD, 12)
+    canvas.drawString(_MARGIN, y, "Bedømmelse")
+    y -= 20
+    width = _WIDTH - 2 * _MARGIN - 6 * mm
+    canvas.setFillColor(_INK)
+    canvas.setFont(REGULAR, 11)
+    baseline = y
+    for sentence in pdf_text.annotation_lines(record.annotations):
+        canvas.drawString(_MARGIN, y, "•")
+        for line in simpleSplit(sentence, REGULAR, 11, width):
+            canvas.drawString(_MARGIN + 6 * mm, y, line)
+            baseline, y = y, y - 15
+        y -= 4
+    replaces = pdf_text.replaces_line(record)
+    if replaces is not None:
+        y -= 12
+        canvas.setFont(BOLD, 11)
+        for line in simpleSplit(replaces, BOLD, 11, _WIDTH - 2 * _MARGIN):
+            canvas.drawString(_MARGIN, y, line)
+            baseline, y = y, y - 15
+    return baseline - 4  # the descenders of the last line
+
+
+def _draw_verification(canvas: Canvas, record: CertificateRecord, url: str, code: str) -> float:
+    """The footer and, above it, the box with the QR code; returns the box's top."""
+    footer = (
+        f"Beviset er underskrevet digitalt af {record.school.name}. "
+        "Den digitale underskrift følger med PDF-filen, ikke med en udskrift: "
+        "kontrollér en udskrift med QR-koden."
+    )
+    canvas.setFillColor(_MUTED)
+    canvas.setFont(REGULAR, 8.5)
+    y = _MARGIN
+    for line in reversed(simpleSplit(footer, REGULAR, 8.5, _WIDTH - 2 * _MARGIN)):
+        canvas.drawString(_MARGIN, y, line)
+        y += 11
+    box_y = y + 4 * mm
+    box_height = _QR_SIZE + 8 * mm
+    canvas.setStrokeColor(_RULE)
+    canvas.setLineWidth(0.8)
+    canvas.rect(_MARGIN, box_y, _WIDTH - 2 * _MARGIN, box_height, stroke=1, fill=0)
+    _draw_qr(canvas, url, _MARGIN + 4 * mm, box_y + 4 * mm)
+    x = _MARGIN + _QR_SIZE + 10 * mm
+    width = _WIDTH - _MARGIN - 4 * mm - x
+    y = box_y + box_height - 10 * mm
+    canvas.setFillColor(_ACCENT)
+    canvas.setFont(BOLD, 12)
+    canvas.drawString(x, y, "Kontrollér beviset")
+    y -= 16
+    canvas.setFillColor(_INK)
+    canvas.setFont(REGULAR, 9.5)
+    canvas.drawString(x, y, "Scan QR-koden, eller gå til:")
+    y -= 13
+    canvas.setFont(REGULAR, 9)
+    for line in _wrap_url(url, REGULAR, 9, width):
+        canvas.drawString(x, y, line)
+        y -= 12
+    y -= 3
+    canvas.setFont(REGULAR, 9.5)
+    canvas.drawString(x, y, "Kontrolkode: ")
+    canvas.setFont(BOLD, 9.5)
+    canvas.drawString(x + pdfmetrics.stringWidth("Kontrolkode: ", REGULAR, 9.5), y, code)
+    top: float = box_y + box_height
+    return top
+
+
+def _draw_qr(canvas: Canvas, url: str, x: float, y: float) -> None:
+    """The QR code as one filled path of dark runs (ReportLab's widget draws every run twice)."""
+    qr = qrencoder.QRCode(None, qrencoder.QRErrorCorrectLevel.M)
+    qr.addData(url)
+    qr.make()
+    count = qr.getModuleCount()
+    module = _QR_SIZE / (count + 2 * _QR_QUIET_ZONE)
+    path = canvas.beginPath()
+    for row_index, row in enumerate(qr.modules):
+        top = y + _QR_SIZE - (row_index + _QR_QUIET_ZONE) * module
+        column = 0
+        for dark, run in itertools.groupby(bool(m) for m in row):
+            length = len(list(run))
+            if dark:
+                left = x + (column + _QR_QUIET_ZONE) * module
+                path.rect(left, top - module, length * module, module)
+            column += length
+    canvas.setFillColor(_BLACK)
+    canvas.drawPath(path, stroke=0, fill=1)
+
+
+def _rule(canvas: Canvas, y: float) -> None:
+    canvas.setStrokeColor(_RULE)
+    canvas.setLineWidth(0.8)
+    canvas.line(_MARGIN, y, _WIDTH - _MARGIN, y)
+
+
+def _wrap_url(url: str, font: str, size: float, width: float) -> list[str]:
+    """Split a URL (no spaces to break at) after a ``/``, ``?`` or ``&`` where one is near."""
+    lines: list[str] = []
+    rest = url
+    while rest:
+        cut = len(rest)
+        while pdfmetrics.stringWidth(rest[:cut], font, size) > width:
+            cut -= 1
+        if cut < len(rest):
+            breaks = [i + 1 for i, char in enumerate(rest[:cut]) if char in "/?&"]
+            if breaks and breaks[-1] > cut // 2:
+                cut = breaks[-1]
+        lines.append(rest[: max(cut, 1)])
+        rest = rest[max(cut, 1) :]
+    return lines

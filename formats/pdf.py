@@ -11,7 +11,7 @@ The page says what the certificate must say (DOMAIN.md) and carries a QR code fo
 ``<base>/tjek/<number>?kode=<code>``. The signature is PAdES baseline B-B (``ETSI.CAdES.detached``,
 SHA-256, no timestamp), added by pyHanko as an incremental update, so the signed file is the
 unsigned PDF/A document plus one revision and stays PDF/A-2b. ``render`` runs its own event
-loop; from async code call ``await signer.render_async(...)`` instead.
+loop (pyHanko is async inside); from async code use ``render_async`` or a worker thread.
 """
 
 from __future__ import annotations
@@ -102,7 +102,11 @@ class PdfSigner:
     async def render_async(
         self, record: CertificateRecord, code: str, verify_base_url: str, signed_at: dt.datetime
     ) -> SignedPdf:
-        """``render`` for callers already inside an event loop."""
+        """``render`` for callers already inside an event loop.
+
+        It computes for tens of milliseconds without yielding; a server that must stay
+        responsive calls ``await asyncio.to_thread(signer.render, ...)`` instead.
+        """
         if signed_at.tzinfo is None:
             raise FormatError("signed_at must be timezone-aware")
         unsigned = render_unsigned(
@@ -185,15 +189,14 @@ class _CachedKeySigner(signers.Signer):
         )
 
     async def async_sign_raw(
-        self, data: bytes, digest_algorithm: str, dry_run: bool = False
+        self,
+        data: bytes,
+        digest_algorithm: str,
+        dry_run: bool = False,  # noqa: ARG002 - pyHanko passes it by name
     ) -> bytes:
+        # A dry run (pyHanko measuring the size) signs for real: simpler than a placeholder,
+        # and PdfSigner reserves the room up front, so pyHanko does not ask for one.
         algorithm = _HASHES[digest_algorithm.lower()]()
         if isinstance(self._key, rsa.RSAPrivateKey):
-            if dry_run:
-                return bytes(self._key.key_size // 8)
             return self._key.sign(data, padding.PKCS1v15(), algorithm)
-        if dry_run:
-            # The longest DER ECDSA signature for this curve: two full-size integers.
-            size = (self._key.curve.key_size + 7) // 8 + 1
-            return bytes(2 * size + 8)
         return self._key.sign(data, ec.ECDSA(algorithm))

@@ -15,7 +15,39 @@ from typing import Literal, TypeVar
 
 IdentityProviderName = Literal["development"]
 KeyStoreName = Literal["file", "memory"]
+DigitalPostName = Literal["http", "memory"]
+EboksName = Literal["http", "memory"]
+PrintSpoolName = Literal["folder", "table"]
 _T = TypeVar("_T", bound=str)
+# The official MeMo schema beside the checkout (../shared), as the formats tests find it.
+DEFAULT_MEMO_SCHEMA = (
+    Path(__file__).resolve().parent.parent.parent / "shared/memo-xsd/Version1.2/MeMo_core.xsd"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DeliverySettings:
+    """Delivery's channels, retries and deadlines (docs/delivery.md)."""
+
+    digital_post: DigitalPostName = "http"
+    digital_post_url: str = "http://127.0.0.1:8025"
+    eboks: EboksName = "http"
+    eboks_url: str = "http://127.0.0.1:8025/eboks"
+    print_spool: PrintSpoolName = "folder"
+    print_spool_dir: Path | None = None  # None: data_dir/print-spool
+    memo_schema: Path | None = DEFAULT_MEMO_SCHEMA  # None: send without validating first
+    max_failures: int = 8  # failures in a row before a job is dead-lettered
+    backoff_base_seconds: float = 30.0
+    backoff_cap_seconds: float = 3600.0
+    lease_seconds: float = 120.0  # a job whose worker died is taken again after this
+    http_timeout_seconds: float = 10.0
+    poll_seconds: float = 1.0
+    recheck_seconds: float = 86400.0  # digital after paper: how often to look again
+    concurrency: int = 4  # jobs in hand per worker process
+    warn_working_days: int = 3  # overdue list: deadlines this close are at risk
+    # `amu-bevis serve` also runs a worker and, at digital_post_url, the local test server.
+    serve_worker: bool = True
+    serve_test_server: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +70,7 @@ class Settings:
     # Signs the development identity provider's tokens; random per process unless set.
     session_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
     debug: bool = False
+    delivery: DeliverySettings = field(default_factory=DeliverySettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -60,7 +93,34 @@ class Settings:
             key_store=_choice(env, "AMU_KEY_STORE", ("file", "memory")),
             session_secret=secret.encode() if secret else defaults.session_secret,
             debug=env.get("AMU_DEBUG", "") == "1",
+            delivery=_delivery_from_env(env),
         )
+
+
+def _delivery_from_env(env: Mapping[str, str]) -> DeliverySettings:
+    d = DeliverySettings()
+    spool_dir = env.get("AMU_PRINT_SPOOL_DIR")
+    schema = env.get("AMU_MEMO_SCHEMA", str(d.memo_schema))
+    return DeliverySettings(
+        digital_post=_choice(env, "AMU_DIGITAL_POST", ("http", "memory")),
+        digital_post_url=env.get("AMU_DIGITAL_POST_URL", d.digital_post_url),
+        eboks=_choice(env, "AMU_EBOKS", ("http", "memory")),
+        eboks_url=env.get("AMU_EBOKS_URL", d.eboks_url),
+        print_spool=_choice(env, "AMU_PRINT_SPOOL", ("folder", "table")),
+        print_spool_dir=Path(spool_dir) if spool_dir else None,
+        memo_schema=Path(schema) if schema else None,  # AMU_MEMO_SCHEMA= turns it off
+        max_failures=int(env.get("AMU_DELIVERY_MAX_FAILURES", d.max_failures)),
+        backoff_base_seconds=float(env.get("AMU_DELIVERY_BACKOFF_BASE", d.backoff_base_seconds)),
+        backoff_cap_seconds=float(env.get("AMU_DELIVERY_BACKOFF_CAP", d.backoff_cap_seconds)),
+        lease_seconds=float(env.get("AMU_DELIVERY_LEASE", d.lease_seconds)),
+        http_timeout_seconds=float(env.get("AMU_DELIVERY_HTTP_TIMEOUT", d.http_timeout_seconds)),
+        poll_seconds=float(env.get("AMU_DELIVERY_POLL", d.poll_seconds)),
+        recheck_seconds=float(env.get("AMU_DELIVERY_RECHECK", d.recheck_seconds)),
+        concurrency=int(env.get("AMU_DELIVERY_CONCURRENCY", d.concurrency)),
+        warn_working_days=int(env.get("AMU_DELIVERY_WARN_DAYS", d.warn_working_days)),
+        serve_worker=env.get("AMU_SERVE_WORKER", "1") == "1",
+        serve_test_server=env.get("AMU_SERVE_TEST_SERVER", "1") == "1",
+    )
 
 
 def _choice(env: Mapping[str, str], name: str, allowed: tuple[_T, ...]) -> _T:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, post
+from litestar import Controller, Request, Response, get, patch, post
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
@@ -12,9 +13,19 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, HeaderParameter, JSONBody
 
 from issuers import credentials, store
-from issuers.requests import TeamResultsIn, TeamResultsOut
+from issuers.requests import (
+    AttemptIn,
+    FactsUpdateIn,
+    OverdueOut,
+    ParticipationOut,
+    TeamResultsIn,
+    TeamResultsOut,
+)
 from registry.services import services_of
 
+IdempotencyKey = Annotated[
+    str, HeaderParameter(name="Idempotency-Key", min_length=1, max_length=200)
+]
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="amu-bevis schools"'}
 
 
@@ -55,9 +66,7 @@ class SchoolController(Controller):
         request: Request[Any, Any, Any],
         school_id: FromPath[str],
         data: JSONBody[TeamResultsIn],
-        idempotency_key: Annotated[
-            str, HeaderParameter(name="Idempotency-Key", min_length=1, max_length=200)
-        ],
+        idempotency_key: IdempotencyKey,
     ) -> Response[bytes]:
         """Repeating a request with the same Idempotency-Key returns the first answer."""
         services = services_of(request)
@@ -65,3 +74,58 @@ class SchoolController(Controller):
             school_id, idempotency_key, await request.body(), data
         )
         return Response(body, status_code=status, media_type="application/json")
+
+    @get("/participations/{participation:uuid}", summary="A participation as the rules see it")
+    async def get_participation(
+        self,
+        request: Request[Any, Any, Any],
+        school_id: FromPath[str],
+        participation: FromPath[uuid.UUID],
+    ) -> ParticipationOut:
+        """The computed result group and category, documents due and deadlines."""
+        return await services_of(request).issuer.participation(school_id, participation)
+
+    @post(
+        "/participations/{participation:uuid}/attempts",
+        status_code=201,
+        summary="Record an exam attempt, retake or rescheduled exam",
+        responses={201: ResponseSpec(data_container=ParticipationOut, description="Recorded")},
+    )
+    async def post_attempt(
+        self,
+        request: Request[Any, Any, Any],
+        school_id: FromPath[str],
+        participation: FromPath[uuid.UUID],
+        data: JSONBody[AttemptIn],
+        idempotency_key: IdempotencyKey,
+    ) -> Response[bytes]:
+        """Attempts are appended, never changed; certificates now due are issued at once."""
+        status, body = await services_of(request).issuer.record_attempt(
+            school_id, participation, idempotency_key, await request.body(), data
+        )
+        return Response(body, status_code=status, media_type="application/json")
+
+    @patch(
+        "/participations/{participation:uuid}",
+        summary="Record a dispensation, judgement, IKV outcome or drop-out",
+        responses={200: ResponseSpec(data_container=ParticipationOut, description="Recorded")},
+    )
+    async def patch_participation(
+        self,
+        request: Request[Any, Any, Any],
+        school_id: FromPath[str],
+        participation: FromPath[uuid.UUID],
+        data: JSONBody[FactsUpdateIn],
+        idempotency_key: IdempotencyKey,
+    ) -> Response[bytes]:
+        """Members left out stay as they were; certificates now due are issued at once."""
+        status, body = await services_of(request).issuer.update_facts(
+            school_id, participation, idempotency_key, await request.body(), data
+        )
+        return Response(body, status_code=status, media_type="application/json")
+
+    @get("/overdue", summary="Results late or due within three working days")
+    async def overdue(
+        self, request: Request[Any, Any, Any], school_id: FromPath[str]
+    ) -> list[OverdueOut]:
+        return await services_of(request).issuer.overdue(school_id)

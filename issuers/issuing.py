@@ -1,20 +1,24 @@
-"""Issuing: a school's team results in, signed and registered certificates out.
+"""Issuing: a school's results in, the AMU rules applied, signed and registered certificates out.
 
-One transaction makes the team, its participations, the certificates, their status events and
-the idempotency record appear together or not at all::
+Every decision comes from the rules engine (``issuers.rules``). One transaction makes the team,
+its participations and attempts, the certificates, their status events, their delivery jobs,
+their log leaves and the idempotency record appear together or not at all::
 
     issuer = Issuer(pool, key_store, clock, verify_base_url="https://.../tjek")
     status, body = await issuer.issue_team(school_id, idempotency_key, raw_body, request)
+    status, body = await issuer.record_attempt(school_id, participation, key, raw, attempt)
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import msgspec
@@ -28,7 +32,8 @@ from formats.record import (
     Participant,
     School,
 )
-from issuers import store
+from issuers import participations as p11n
+from issuers import rules, store
 from issuers.cpr import parse_cpr
 from issuers.errors import (
     ConflictError,
@@ -39,19 +44,25 @@ from issuers.errors import (
 )
 from issuers.keys import KeyStore
 from issuers.requests import (
-    ExamOutcome,
+    AttemptIn,
+    FactsIn,
+    FactsUpdateIn,
     IssuedCertificate,
-    Judgement,
-    ParticipantIn,
+    OverdueOut,
     ParticipantOut,
+    ParticipationOut,
+    PeriodIn,
     TeamResultsIn,
     TeamResultsOut,
 )
+from issuers.workdays import DANISH_WORKDAYS
 from registry import codes, log
 from registry import store as register
 from registry.db import Connection
 
 Clock = Callable[[], dt.datetime]
+DANISH_TIME = ZoneInfo("Europe/Copenhagen")
+AT_RISK_WORKING_DAYS = 3  # the overdue list warns this many working days before a deadline
 
 
 class Outbox(Protocol):
@@ -67,30 +78,24 @@ class Outbox(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
-class Decision:
-    group: int
-    category: int
-    annotations: Annotations | None  # None: no certificate
+class _Subject:
+    """One participation being assessed, with everything issuing needs."""
 
-
-def decide(participant: ParticipantIn, *, exam_attached: bool) -> Decision:
-    """The slice's decision: certificate on a passed exam, or without an exam when the teacher
-    judges the goal reached. Categories as the reporting guide numbers them (002 §3)."""
-    if exam_attached:
-        if participant.dropped_out or participant.exam in (None, ExamOutcome.ABSENT):
-            return Decision(1, 5, None)
-        if participant.exam is ExamOutcome.FAILED:
-            return Decision(1, 4, None)
-        return Decision(1, 1, Annotations(exam_passed=True, dispensation=False, ikv=False))
-    if participant.dropped_out:
-        return Decision(2, 4, None)
-    if participant.judgement is Judgement.REACHED:
-        return Decision(2, 1, Annotations(exam_passed=None, dispensation=False, ikv=False))
-    return Decision(2, 3, None)
+    id: uuid.UUID
+    team_id: uuid.UUID
+    goal: str
+    team_reference: str
+    start: dt.date
+    end: dt.date
+    cpr: str
+    name: str
+    periods: Sequence[PeriodIn]
+    facts: FactsIn
+    attempts: Sequence[AttemptIn]
 
 
 class Issuer:
-    """Issues certificates for one school's team results."""
+    """Issues certificates for schools' results, deciding everything with the rules engine."""
 
     def __init__(
         self,
@@ -107,20 +112,104 @@ class Issuer:
         self._verify_base_url = verify_base_url.rstrip("/")
         self._outbox = outbox
 
+    # -- entry points -----------------------------------------------------------------------
+
     async def issue_team(
         self, school_id: str, idempotency_key: str, raw_body: bytes, request: TeamResultsIn
     ) -> tuple[int, bytes]:
-        """Issue the team's certificates; return the HTTP status and JSON body.
+        """Record a team's results and issue what the rules make due; (HTTP status, JSON body).
 
         Repeating an idempotency key with the same body returns the first answer and creates
-        nothing. Raises IdempotencyConflictError when the key was used for another body, and
-        IssuingError subtypes (naming the field) for bad input.
+        nothing. Raises IdempotencyConflictError when the key was used for another body,
+        RuleViolation when the facts break an AMU rule, and IssuingError subtypes (naming the
+        field) for other bad input.
         """
-        _check_shape(request)
+        _check_team(request)
+
+        async def work(conn: Connection) -> msgspec.Struct:
+            return await self._issue_team(conn, school_id, request)
+
+        return await self._idempotent(school_id, idempotency_key, raw_body, 201, work)
+
+    async def record_attempt(
+        self,
+        school_id: str,
+        participation_id: uuid.UUID,
+        idempotency_key: str,
+        raw_body: bytes,
+        attempt: AttemptIn,
+    ) -> tuple[int, bytes]:
+        """Append an exam attempt (prøve, omprøve or flyttet prøve); earlier ones never change."""
+
+        async def work(conn: Connection) -> msgspec.Struct:
+            return await self._change(
+                conn, school_id, participation_id, lambda s: (s.facts, [*s.attempts, attempt])
+            )
+
+        return await self._idempotent(school_id, idempotency_key, raw_body, 201, work)
+
+    async def update_facts(
+        self,
+        school_id: str,
+        participation_id: uuid.UUID,
+        idempotency_key: str,
+        raw_body: bytes,
+        update: FactsUpdateIn,
+    ) -> tuple[int, bytes]:
+        """Record a dispensation, a judgement, an IKV outcome, a drop-out, ... and reassess."""
+
+        async def work(conn: Connection) -> msgspec.Struct:
+            return await self._change(
+                conn,
+                school_id,
+                participation_id,
+                lambda s: (p11n.updated(s.facts, update), s.attempts),
+            )
+
+        return await self._idempotent(school_id, idempotency_key, raw_body, 200, work)
+
+    async def participation(self, school_id: str, participation_id: uuid.UUID) -> ParticipationOut:
+        """A participation of this school as the rules see it today; NotFound as IssuingError."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            subject = await _load(conn, school_id, participation_id)
+            catalogue = await _catalogue(conn, [subject.goal, *_ikv_goals(subject.facts)])
+            assessment = self._assess(subject, catalogue)
+            issued = await register.certificates_of_participations(conn, [subject.id])
+        return self._participation_out(subject, assessment, issued.get(subject.id, []))
+
+    async def overdue(self, school_id: str) -> list[OverdueOut]:
+        """Participations whose final result is late, or due within a few working days."""
+        today = self._today()
+        horizon = DANISH_WORKDAYS.add_working_days(today, AT_RISK_WORKING_DAYS)
+        async with self._pool.acquire() as conn:
+            pending = await store.pending_results(conn, school_id, due_until=horizon)
+        return [
+            OverdueOut(
+                participation=p.participation,
+                team_reference=p.team_reference,
+                goal=p.goal_number,
+                name=p.name,
+                what="result",
+                due_by=p.result_due_by,
+                overdue=p.result_due_by < today,
+            )
+            for p in pending
+        ]
+
+    # -- the work ---------------------------------------------------------------------------
+
+    async def _idempotent(
+        self,
+        school_id: str,
+        key: str,
+        raw_body: bytes,
+        status: int,
+        work: Callable[[Connection], Awaitable[msgspec.Struct]],
+    ) -> tuple[int, bytes]:
         request_sha256 = hashlib.sha256(raw_body).digest()
         async with self._pool.acquire() as conn, conn.transaction():
             prior = await store.claim_idempotency_key(
-                conn, school_id=school_id, key=idempotency_key, request_sha256=request_sha256
+                conn, school_id=school_id, key=key, request_sha256=request_sha256
             )
             if prior is not None:
                 if prior.request_sha256 != request_sha256 or prior.status_code is None:
@@ -129,29 +218,46 @@ class Issuer:
                         field="Idempotency-Key",
                     )
                 return prior.status_code, msgspec.json.encode(prior.response)
-            body = await self._issue(conn, school_id, request)
-            encoded = msgspec.json.encode(body)
+            encoded = msgspec.json.encode(await work(conn))
             await store.complete_idempotency_key(
-                conn, school_id=school_id, key=idempotency_key, status_code=201, response=encoded
+                conn, school_id=school_id, key=key, status_code=status, response=encoded
             )
-            return 201, encoded
+            return status, encoded
 
-    async def _issue(
+    async def _issue_team(
         self, conn: Connection, school_id: str, request: TeamResultsIn
     ) -> TeamResultsOut:
         team = request.team
-        school = await store.school(conn, school_id)
-        goal = await store.goal(conn, team.goal)
-        if school is None:
-            raise IssuingError("unknown school", field="school")
-        if goal is None:
-            raise UnknownGoalError("is not an AMU goal in the catalogue", field="team.goal")
-        key = await register.active_key(conn, school_id)
-        if key is None:
-            raise IssuingError("the school has no active signing key", field="school")
-        signing_key = self._keys.get(key.kid)
-
+        school = await _school(conn, school_id)
         team_id = uuid.uuid4()
+        subjects = [
+            _Subject(
+                id=uuid.uuid4(),
+                team_id=team_id,
+                goal=team.goal,
+                team_reference=team.reference,
+                start=team.start,
+                end=team.end,
+                cpr=parse_cpr(participant.cpr, field=f"participants[{index}].cpr"),
+                name=participant.name,
+                periods=p11n.periods_of(team),
+                facts=p11n.facts_of(participant),
+                attempts=p11n.attempts_of(participant, team),
+            )
+            for index, participant in enumerate(request.participants)
+        ]
+        goals = [team.goal, *(g for s in subjects for g in _ikv_goals(s.facts))]
+        catalogue = await _catalogue(conn, goals)
+        if team.goal not in catalogue:
+            raise UnknownGoalError("is not an AMU goal in the catalogue", field="team.goal")
+        assessments = []
+        for index, subject in enumerate(subjects):
+            _require_ikv_goals(subject.facts, catalogue, prefix=f"participants[{index}].")
+            try:
+                assessments.append(self._assess(subject, catalogue))
+            except rules.RuleViolation as e:
+                e.field = p11n.api_field(e.field, f"participants[{index}].")
+                raise
         if not await store.insert_team(
             conn,
             team_id=team_id,
@@ -160,84 +266,183 @@ class Issuer:
             goal_number=team.goal,
             start=team.start,
             end=team.end,
+            periods=msgspec.json.encode(team.periods or []).decode(),
         ):
             raise ConflictError(
                 "this team was already reported for the goal; use a new reference",
                 field="team.reference",
             )
-        exam_attached = goal.exam_attached_on(team.start)
-        now = self._clock().astimezone(dt.UTC).replace(microsecond=0)
-        decisions = [decide(p, exam_attached=exam_attached) for p in request.participants]
-        serials = iter(
-            await register.next_serials(conn, sum(1 for d in decisions if d.annotations))
-        )
-
-        participations: list[store.ParticipationRow] = []
-        certificates: list[register.NewCertificate] = []
-        out: list[ParticipantOut] = []
-        for index, (participant, decision) in enumerate(
-            zip(request.participants, decisions, strict=True)
-        ):
-            cpr = parse_cpr(participant.cpr, field=f"participants[{index}].cpr")
-            participation_id = uuid.uuid4()
-            participations.append(
+        await store.insert_participations(
+            conn,
+            [
                 store.ParticipationRow(
-                    id=participation_id,
+                    id=s.id,
                     team_id=team_id,
-                    cpr=cpr,
-                    name=participant.name,
-                    facts=msgspec.to_builtins(participant),
-                    result_group=decision.group,
-                    result_category=decision.category,
+                    cpr=s.cpr,
+                    name=s.name,
+                    facts=p11n.to_json(s.facts),
+                    result_group=a.group.number,
+                    result_category=p11n.category_number(a),
+                    result_due_by=None if a.final else a.deadlines.result_notice_by,
                 )
-            )
-            issued: IssuedCertificate | None = None
-            if decision.annotations is not None:
-                number = codes.certificate_number(now.year, next(serials))
-                record = CertificateRecord(
-                    number=number,
-                    kind=CertificateKind.AMU,
-                    participant=Participant(cpr=cpr, name=participant.name),
-                    goal=Goal(goal.number, goal.title, str(goal.duration_days)),
-                    school=School(school.id, school.name),
-                    team=team.reference,
-                    course_start=team.start,
-                    course_end=team.end,
-                    exam_date=(participant.exam_date or team.end) if exam_attached else None,
-                    issued_at=now,
-                    annotations=decision.annotations,
-                )
-                payload = record.canonical_bytes()
-                code = codes.new_verification_code()
-                certificates.append(
-                    register.NewCertificate(
-                        number=number,
-                        school_id=school_id,
-                        participation_id=participation_id,
-                        cpr=cpr,
-                        kid=key.kid,
-                        payload=payload,
-                        jws=sign_payload(payload, signing_key, kid=key.kid),
-                        verification_code=code,
-                        issued_at=now,
-                    )
-                )
-                issued = IssuedCertificate(
-                    number=number,
-                    verification_code=codes.display_code(code),
-                    verify_url=f"{self._verify_base_url}/{number}?kode={codes.display_code(code)}",
-                )
-            out.append(
+                for s, a in zip(subjects, assessments, strict=True)
+            ],
+        )
+        now = self._now()
+        await store.insert_attempts(
+            conn,
+            [
+                (s.id, seq, p11n.to_json(attempt))
+                for s in subjects
+                for seq, attempt in enumerate(s.attempts)
+            ],
+            recorded_at=now,
+        )
+        issued = await self._issue_due(
+            conn,
+            school=school,
+            catalogue=catalogue,
+            assessed=list(zip(subjects, assessments, strict=True)),
+            existing={},
+            now=now,
+        )
+        return TeamResultsOut(
+            team=team_id,
+            participants=[
                 ParticipantOut(
                     index=index,
-                    participation=participation_id,
-                    name=participant.name,
-                    result_group=decision.group,
-                    result_category=decision.category,
-                    certificate=issued,
+                    participation=s.id,
+                    name=s.name,
+                    result_group=a.group.number,
+                    result_category=p11n.category_number(a),
+                    certificate=_own(issued.get(s.id, []), s.goal),
+                    certificates=issued.get(s.id, []),
+                )
+                for index, (s, a) in enumerate(zip(subjects, assessments, strict=True))
+            ],
+        )
+
+    async def _change(
+        self,
+        conn: Connection,
+        school_id: str,
+        participation_id: uuid.UUID,
+        change: Callable[[_Subject], tuple[FactsIn, Sequence[AttemptIn]]],
+    ) -> ParticipationOut:
+        school = await _school(conn, school_id)
+        before = await _load(conn, school_id, participation_id)
+        facts, attempts = change(before)
+        after = dataclasses.replace(before, facts=facts, attempts=attempts)
+        catalogue = await _catalogue(conn, [after.goal, *_ikv_goals(after.facts)])
+        _require_ikv_goals(after.facts, catalogue, prefix="")
+        try:
+            assessment = self._assess(after, catalogue)
+        except rules.RuleViolation as e:
+            e.field = p11n.api_field(e.field)
+            raise
+        existing = (await register.certificates_of_participations(conn, [after.id])).get(
+            after.id, []
+        )
+        due = {(kind, goal) for kind, goal, _doc in p11n.certificates_due(assessment)}
+        for certificate in existing:
+            if (certificate.kind, certificate.goal_number) not in due:
+                raise ConflictError(
+                    f"certificate {certificate.number} was issued on the earlier facts; "
+                    "cancel it before changing them",
+                    field="participation",
+                )
+        now = self._now()
+        await store.update_participation(
+            conn,
+            after.id,
+            facts=p11n.to_json(after.facts),
+            result_group=assessment.group.number,
+            result_category=p11n.category_number(assessment),
+            result_due_by=None if assessment.final else assessment.deadlines.result_notice_by,
+        )
+        new_attempts = list(after.attempts[len(before.attempts) :])
+        await store.insert_attempts(
+            conn,
+            [
+                (after.id, len(before.attempts) + i, p11n.to_json(a))
+                for i, a in enumerate(new_attempts)
+            ],
+            recorded_at=now,
+        )
+        await self._issue_due(
+            conn,
+            school=school,
+            catalogue=catalogue,
+            assessed=[(after, assessment)],
+            existing={after.id: existing},
+            now=now,
+        )
+        issued = await register.certificates_of_participations(conn, [after.id])
+        return self._participation_out(after, assessment, issued.get(after.id, []))
+
+    async def _issue_due(
+        self,
+        conn: Connection,
+        *,
+        school: store.SchoolRow,
+        catalogue: dict[str, store.GoalRow],
+        assessed: Sequence[tuple[_Subject, rules.Assessment]],
+        existing: dict[uuid.UUID, list[register.CertificateRef]],
+        now: dt.datetime,
+    ) -> dict[uuid.UUID, list[IssuedCertificate]]:
+        """Issue every certificate the assessments make due and that is not issued yet."""
+        wanted = [
+            (subject, assessment, kind, goal, doc)
+            for subject, assessment in assessed
+            for kind, goal, doc in p11n.certificates_due(assessment)
+            if not any(
+                c.kind == kind and c.goal_number == goal for c in existing.get(subject.id, [])
+            )
+        ]
+        if not wanted:
+            return {}
+        key = await register.active_key(conn, school.id)
+        if key is None:
+            raise IssuingError("the school has no active signing key", field="school")
+        signing_key = self._keys.get(key.kid)
+        serials = iter(await register.next_serials(conn, len(wanted)))
+        certificates: list[register.NewCertificate] = []
+        out: dict[uuid.UUID, list[IssuedCertificate]] = {}
+        for subject, assessment, kind, goal_number, doc in wanted:
+            goal = catalogue[goal_number]
+            number = codes.certificate_number(now.year, next(serials))
+            annotations = doc.annotations or assessment.certificate or _IKV_ONLY
+            record = CertificateRecord(
+                number=number,
+                kind=CertificateKind(kind),
+                participant=Participant(cpr=subject.cpr, name=subject.name),
+                goal=Goal(goal.number, goal.title, str(goal.duration_days)),
+                school=School(school.id, school.name),
+                team=subject.team_reference,
+                course_start=subject.start,
+                course_end=subject.end,
+                exam_date=_exam_date(assessment) if annotations.exam_passed else None,
+                issued_at=now,
+                annotations=annotations,
+            )
+            payload = record.canonical_bytes()
+            code = codes.new_verification_code()
+            certificates.append(
+                register.NewCertificate(
+                    number=number,
+                    school_id=school.id,
+                    participation_id=subject.id,
+                    cpr=subject.cpr,
+                    kid=key.kid,
+                    payload=payload,
+                    jws=sign_payload(payload, signing_key, kid=key.kid),
+                    verification_code=code,
+                    issued_at=now,
+                    kind=kind,
+                    goal_number=goal_number,
                 )
             )
-        await store.insert_participations(conn, participations)
+            out.setdefault(subject.id, []).append(self._issued(number, kind, goal_number, code))
         stored = await register.insert_certificates(conn, certificates)
         if self._outbox is not None:
             await self._outbox.enqueue(conn, school, certificates)
@@ -256,10 +461,122 @@ class Issuer:
                 for event_id, c in stored
             ],
         )
-        return TeamResultsOut(team=team_id, participants=out)
+        return out
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def _now(self) -> dt.datetime:
+        return self._clock().astimezone(dt.UTC).replace(microsecond=0)
+
+    def _today(self) -> dt.date:
+        return self._clock().astimezone(DANISH_TIME).date()
+
+    def _assess(self, subject: _Subject, catalogue: dict[str, store.GoalRow]) -> rules.Assessment:
+        return rules.assess(
+            p11n.participation(
+                goal=subject.goal,
+                team_reference=subject.team_reference,
+                periods=subject.periods,
+                facts=subject.facts,
+                attempts=subject.attempts,
+            ),
+            {number: goal.to_catalogue() for number, goal in catalogue.items()},
+            today=self._today(),
+        )
+
+    def _issued(self, number: str, kind: str, goal: str | None, code: str) -> IssuedCertificate:
+        shown = codes.display_code(code)
+        return IssuedCertificate(
+            number=number,
+            kind=kind,
+            goal=goal or "",
+            verification_code=shown,
+            verify_url=f"{self._verify_base_url}/{number}?kode={shown}",
+        )
+
+    def _participation_out(
+        self,
+        subject: _Subject,
+        assessment: rules.Assessment,
+        issued: Sequence[register.CertificateRef],
+    ) -> ParticipationOut:
+        by_document = {(c.kind, c.goal_number): c.number for c in issued}
+        return ParticipationOut(
+            participation=subject.id,
+            team=subject.team_id,
+            team_reference=subject.team_reference,
+            goal=subject.goal,
+            name=subject.name,
+            result_group=assessment.group.number,
+            result_category=p11n.category_number(assessment),
+            report_value=assessment.report_value,
+            final=assessment.final,
+            retake_right=assessment.retake_right,
+            documents=[p11n.document_out(doc, by_document) for doc in assessment.documents],
+            attempts=p11n.attempts_out(assessment),
+            deadlines=p11n.deadlines_out(assessment),
+            certificates=[
+                self._issued(c.number, c.kind, c.goal_number, c.verification_code) for c in issued
+            ],
+        )
 
 
-def _check_shape(request: TeamResultsIn) -> None:
+# The IKV activity certificate's annotations when the engine gives none for the document.
+_IKV_ONLY = Annotations(exam_passed=None, dispensation=False, ikv=True)
+
+
+async def _school(conn: Connection, school_id: str) -> store.SchoolRow:
+    school = await store.school(conn, school_id)
+    if school is None:
+        raise IssuingError("unknown school", field="school")
+    return school
+
+
+async def _load(conn: Connection, school_id: str, participation_id: uuid.UUID) -> _Subject:
+    state = await store.participation_for_update(conn, school_id, participation_id)
+    if state is None:
+        raise NotFoundIssuingError("this school has no such participation", field="participation")
+    return _Subject(
+        id=state.id,
+        team_id=state.team_id,
+        goal=state.goal_number,
+        team_reference=state.team_reference,
+        start=state.start,
+        end=state.end,
+        cpr=state.cpr,
+        name=state.name,
+        periods=p11n.periods_from_json(state.periods, state.start, state.end),
+        facts=p11n.facts_from_json(state.facts),
+        attempts=[p11n.attempt_from_json(a) for a in state.attempts],
+    )
+
+
+async def _catalogue(conn: Connection, numbers: Sequence[str]) -> dict[str, store.GoalRow]:
+    return await store.goals(conn, numbers)
+
+
+def _ikv_goals(facts: FactsIn) -> list[str]:
+    return [g.goal for g in facts.ikv or []]
+
+
+def _require_ikv_goals(facts: FactsIn, catalogue: dict[str, store.GoalRow], *, prefix: str) -> None:
+    for index, goal in enumerate(_ikv_goals(facts)):
+        if goal not in catalogue:
+            raise UnknownGoalError(
+                "is not an AMU goal in the catalogue", field=f"{prefix}ikv[{index}].goal"
+            )
+
+
+def _own(issued: Sequence[IssuedCertificate], goal: str) -> IssuedCertificate | None:
+    return next((c for c in issued if c.goal == goal), None)
+
+
+def _exam_date(assessment: rules.Assessment) -> dt.date | None:
+    passed = [a.held_on for a in assessment.attempts if a.outcome is rules.AttemptOutcome.PASSED]
+    return passed[-1] if passed else None
+
+
+def _check_team(request: TeamResultsIn) -> None:
     """Checks of meaning that need no database; raise InvalidInputError naming the field."""
     team = request.team
     if team.end < team.start:
@@ -273,7 +590,10 @@ def _check_shape(request: TeamResultsIn) -> None:
                 field=f"participants[{index}].cpr",
             )
         seen[cpr] = index
-        if participant.exam_date is not None and participant.exam_date < team.start:
-            raise InvalidInputError(
-                "must not be before team.start", field=f"participants[{index}].examDate"
-            )
+
+
+class NotFoundIssuingError(IssuingError):
+    """The participation does not exist, or belongs to another school."""
+
+    status_code = 404
+    type_slug = "not-found"

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 import msgspec
 
+from issuers import rules
 from registry.db import Connection
 
 
@@ -30,11 +31,19 @@ class GoalRow:
     duration_days: Decimal
     ikv: bool
     exam_periods: tuple[tuple[dt.date, dt.date | None], ...]
+    exam_parts: int = 1
+    authority_certificate: bool = False
 
-    def exam_attached_on(self, day: dt.date) -> bool:
-        """Whether an exam was attached to the goal on ``day`` (periods are [from, until))."""
-        return any(
-            start <= day and (until is None or day < until) for start, until in self.exam_periods
+    def to_catalogue(self) -> rules.CatalogueGoal:
+        """The goal as the rules engine reads it."""
+        return rules.CatalogueGoal(
+            number=self.number,
+            title=self.title,
+            exam_attachments=tuple(
+                rules.ExamAttachment(start, until) for start, until in self.exam_periods
+            ),
+            exam_parts=self.exam_parts,
+            authority_certificate=self.authority_certificate,
         )
 
 
@@ -51,9 +60,36 @@ class ParticipationRow:
     team_id: uuid.UUID
     cpr: str
     name: str
-    facts: dict[str, Any]
-    result_group: int | None
+    facts: str  # JSON of issuers.requests.FactsIn
+    result_group: int
     result_category: int | None
+    result_due_by: dt.date | None  # when the final result is due, while there is none
+
+
+@dataclass(frozen=True, slots=True)
+class ParticipationState:
+    """A participation with its team, as a follow-up report (attempt, facts) needs it."""
+
+    id: uuid.UUID
+    team_id: uuid.UUID
+    team_reference: str
+    goal_number: str
+    start: dt.date
+    end: dt.date
+    periods: Any  # JSON list of periods; [] = start to end
+    cpr: str
+    name: str
+    facts: Any  # JSON of FactsIn
+    attempts: list[Any]  # JSON of AttemptIn, in order
+
+
+@dataclass(frozen=True, slots=True)
+class PendingResult:
+    participation: uuid.UUID
+    team_reference: str
+    goal_number: str
+    name: str
+    result_due_by: dt.date
 
 
 async def school(conn: Connection, school_id: str) -> SchoolRow | None:
@@ -111,16 +147,22 @@ async def upsert_goal(
     duration_days: Decimal,
     ikv: bool,
     exam_periods: Sequence[tuple[dt.date, dt.date | None]],
+    exam_parts: int = 1,
+    authority_certificate: bool = False,
 ) -> None:
     await conn.execute(
-        """INSERT INTO goals (number, title, duration_days, ikv) VALUES ($1, $2, $3, $4)
+        """INSERT INTO goals (number, title, duration_days, ikv, exam_parts, authority_certificate)
+           VALUES ($1, $2, $3, $4, $5, $6)
            ON CONFLICT (number) DO UPDATE
            SET title = excluded.title, duration_days = excluded.duration_days,
-               ikv = excluded.ikv""",
+               ikv = excluded.ikv, exam_parts = excluded.exam_parts,
+               authority_certificate = excluded.authority_certificate""",
         number,
         title,
         duration_days,
         ikv,
+        exam_parts,
+        authority_certificate,
     )
     await conn.executemany(
         """INSERT INTO goal_exam_periods (goal_number, attached_from, attached_until)
@@ -129,27 +171,31 @@ async def upsert_goal(
     )
 
 
-async def goal(conn: Connection, number: str) -> GoalRow | None:
-    row = await conn.fetchrow(
-        """SELECT g.number, g.title, g.duration_days, g.ikv,
+async def goals(conn: Connection, numbers: Iterable[str]) -> dict[str, GoalRow]:
+    """The catalogue entries of the given goal numbers (unknown numbers are simply absent)."""
+    rows = await conn.fetch(
+        """SELECT g.number, g.title, g.duration_days, g.ikv, g.exam_parts, g.authority_certificate,
                   coalesce(array_agg(p.attached_from ORDER BY p.attached_from)
                            FILTER (WHERE p.attached_from IS NOT NULL), '{}') AS starts,
                   coalesce(array_agg(p.attached_until ORDER BY p.attached_from)
                            FILTER (WHERE p.attached_from IS NOT NULL), '{}') AS untils
            FROM goals g LEFT JOIN goal_exam_periods p ON p.goal_number = g.number
-           WHERE g.number = $1
+           WHERE g.number = ANY($1::text[])
            GROUP BY g.number""",
-        number,
+        sorted(set(numbers)),
     )
-    if row is None:
-        return None
-    return GoalRow(
-        number=row["number"],
-        title=row["title"],
-        duration_days=row["duration_days"],
-        ikv=row["ikv"],
-        exam_periods=tuple(zip(row["starts"], row["untils"], strict=True)),
-    )
+    return {
+        row["number"]: GoalRow(
+            number=row["number"],
+            title=row["title"],
+            duration_days=row["duration_days"],
+            ikv=row["ikv"],
+            exam_periods=tuple(zip(row["starts"], row["untils"], strict=True)),
+            exam_parts=row["exam_parts"],
+            authority_certificate=row["authority_certificate"],
+        )
+        for row in rows
+    }
 
 
 async def claim_idempotency_key(
@@ -206,11 +252,12 @@ async def insert_team(
     goal_number: str,
     start: dt.date,
     end: dt.date,
+    periods: str = "[]",
 ) -> bool:
     """Insert a team; False when the school already reported this reference for the goal."""
     inserted = await conn.fetchval(
-        """INSERT INTO teams (id, school_id, reference, goal_number, start_date, end_date)
-           VALUES ($1, $2, $3, $4, $5, $6)
+        """INSERT INTO teams (id, school_id, reference, goal_number, start_date, end_date, periods)
+           VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)
            ON CONFLICT (school_id, reference, goal_number) DO NOTHING RETURNING true""",
         team_id,
         school_id,
@@ -218,25 +265,110 @@ async def insert_team(
         goal_number,
         start,
         end,
+        periods,
     )
     return bool(inserted)
 
 
 async def insert_participations(conn: Connection, rows: Sequence[ParticipationRow]) -> None:
-    await conn.executemany(
+    await conn.execute(
         """INSERT INTO participations
-               (id, team_id, cpr, name, facts, result_group, result_category)
-           VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7)""",
-        [
-            (
-                r.id,
-                r.team_id,
-                r.cpr,
-                r.name,
-                msgspec.json.encode(r.facts).decode(),
-                r.result_group,
-                r.result_category,
-            )
-            for r in rows
-        ],
+               (id, team_id, cpr, name, facts, result_group, result_category, result_due_by)
+           SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::jsonb[],
+                                $6::smallint[], $7::smallint[], $8::date[])""",
+        [r.id for r in rows],
+        [r.team_id for r in rows],
+        [r.cpr for r in rows],
+        [r.name for r in rows],
+        [r.facts for r in rows],
+        [r.result_group for r in rows],
+        [r.result_category for r in rows],
+        [r.result_due_by for r in rows],
     )
+
+
+async def insert_attempts(
+    conn: Connection, rows: Sequence[tuple[uuid.UUID, int, str]], *, recorded_at: dt.datetime
+) -> None:
+    """Append exam attempts: (participation, sequence number, attempt JSON)."""
+    await conn.execute(
+        """INSERT INTO exam_attempts (participation_id, seq, attempt, recorded_at)
+           SELECT p, s, a, $4 FROM unnest($1::uuid[], $2::smallint[], $3::jsonb[]) AS t(p, s, a)""",
+        [r[0] for r in rows],
+        [r[1] for r in rows],
+        [r[2] for r in rows],
+        recorded_at,
+    )
+
+
+async def participation_for_update(
+    conn: Connection, school_id: str, participation_id: uuid.UUID
+) -> ParticipationState | None:
+    """A participation of this school with its team and attempts, locked until the commit."""
+    row = await conn.fetchrow(
+        """SELECT p.id, p.team_id, t.reference, t.goal_number, t.start_date, t.end_date,
+                  t.periods, p.cpr, p.name, p.facts
+           FROM participations p JOIN teams t ON t.id = p.team_id
+           WHERE p.id = $2 AND t.school_id = $1
+           FOR UPDATE OF p""",
+        school_id,
+        participation_id,
+    )
+    if row is None:
+        return None
+    attempts = await conn.fetch(
+        "SELECT attempt FROM exam_attempts WHERE participation_id = $1 ORDER BY seq",
+        participation_id,
+    )
+    return ParticipationState(
+        id=row["id"],
+        team_id=row["team_id"],
+        team_reference=row["reference"],
+        goal_number=row["goal_number"],
+        start=row["start_date"],
+        end=row["end_date"],
+        periods=msgspec.json.decode(row["periods"]),
+        cpr=row["cpr"],
+        name=row["name"],
+        facts=msgspec.json.decode(row["facts"]),
+        attempts=[msgspec.json.decode(a["attempt"]) for a in attempts],
+    )
+
+
+async def update_participation(
+    conn: Connection,
+    participation_id: uuid.UUID,
+    *,
+    facts: str,
+    result_group: int,
+    result_category: int | None,
+    result_due_by: dt.date | None,
+) -> None:
+    await conn.execute(
+        """UPDATE participations
+           SET facts = $2::jsonb, result_group = $3, result_category = $4, result_due_by = $5
+           WHERE id = $1""",
+        participation_id,
+        facts,
+        result_group,
+        result_category,
+        result_due_by,
+    )
+
+
+async def pending_results(
+    conn: Connection, school_id: str, *, due_until: dt.date
+) -> list[PendingResult]:
+    """Participations still without a final result whose result is due by ``due_until``."""
+    rows = await conn.fetch(
+        """SELECT p.id, t.reference, t.goal_number, p.name, p.result_due_by
+           FROM participations p JOIN teams t ON t.id = p.team_id
+           WHERE t.school_id = $1 AND p.result_due_by <= $2
+           ORDER BY p.result_due_by, t.reference, p.name""",
+        school_id,
+        due_until,
+    )
+    return [
+        PendingResult(r["id"], r["reference"], r["goal_number"], r["name"], r["result_due_by"])
+        for r in rows
+    ]

@@ -59,6 +59,12 @@ GOALS: tuple[tuple[str, str, str, bool, tuple[tuple[dt.date, dt.date | None], ..
 )
 
 
+# Goals whose exam has two parts (both must be sat), and a certificate course whose exam another
+# authority may run.
+EXAM_PARTS = {"40125": 2}
+AUTHORITY_CERTIFICATES = {"44806"}
+
+
 @dataclass(frozen=True, slots=True)
 class DemoCredential:
     school_id: str
@@ -75,6 +81,8 @@ async def seed_catalogue(conn: Connection) -> None:
             duration_days=Decimal(days),
             ikv=ikv,
             exam_periods=periods,
+            exam_parts=EXAM_PARTS.get(number, 1),
+            authority_certificate=number in AUTHORITY_CERTIFICATES,
         )
 
 

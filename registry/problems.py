@@ -44,9 +44,13 @@ def problem(
 def _issuing_error(_: Request[Any, Any, Any], exc: IssuingError) -> Response[dict[str, Any]]:
     params = [{"name": exc.field, "reason": str(exc)}] if exc.field else None
     detail = f"{exc.field}: {exc}" if exc.field else str(exc)
-    return problem(
+    response = problem(
         exc.status_code, exc.type_slug, _title(exc), detail=detail, invalid_params=params
     )
+    rule = getattr(exc, "rule", None)
+    if isinstance(rule, str):  # an AMU rule refused it: name the rule (docs/rules.md)
+        response.content["rule"] = rule
+    return response
 
 
 def _registry_error(_: Request[Any, Any, Any], exc: RegistryError) -> Response[dict[str, Any]]:

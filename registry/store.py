@@ -34,6 +34,18 @@ class NewCertificate:
     jws: str
     verification_code: str
     issued_at: dt.datetime
+    kind: str = "amu"
+    goal_number: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CertificateRef:
+    """Which document of a participation a certificate fulfils."""
+
+    number: str
+    kind: str
+    goal_number: str | None
+    verification_code: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,9 +149,10 @@ async def insert_certificates(
         return []
     await conn.execute(
         """INSERT INTO certificates (number, school_id, participation_id, cpr, kid, payload, jws,
-                                     verification_code, issued_at)
+                                     verification_code, issued_at, kind, goal_number)
            SELECT * FROM unnest($1::text[], $2::text[], $3::uuid[], $4::text[], $5::text[],
-                                $6::bytea[], $7::text[], $8::text[], $9::timestamptz[])""",
+                                $6::bytea[], $7::text[], $8::text[], $9::timestamptz[],
+                                $10::text[], $11::text[])""",
         [r.number for r in rows],
         [r.school_id for r in rows],
         [r.participation_id for r in rows],
@@ -149,6 +162,8 @@ async def insert_certificates(
         [r.jws for r in rows],
         [r.verification_code for r in rows],
         [r.issued_at for r in rows],
+        [r.kind for r in rows],
+        [r.goal_number for r in rows],
     )
     events = await conn.fetch(
         """INSERT INTO certificate_events (certificate_number, kind, at)
@@ -201,3 +216,21 @@ async def certificates_of(conn: Connection, cpr: str) -> list[StoredCertificate]
         _CERTIFICATE_QUERY + " WHERE c.cpr = $1 ORDER BY c.issued_at DESC, c.number DESC", cpr
     )
     return [_certificate(row) for row in rows]
+
+
+async def certificates_of_participations(
+    conn: Connection, participation_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[CertificateRef]]:
+    """The certificates issued for each participation, oldest first."""
+    rows = await conn.fetch(
+        """SELECT participation_id, number, kind, goal_number, verification_code
+           FROM certificates WHERE participation_id = ANY($1::uuid[])
+           ORDER BY issued_at, number""",
+        list(participation_ids),
+    )
+    found: dict[uuid.UUID, list[CertificateRef]] = {}
+    for r in rows:
+        found.setdefault(r["participation_id"], []).append(
+            CertificateRef(r["number"], r["kind"], r["goal_number"], r["verification_code"])
+        )
+    return found

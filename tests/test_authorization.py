@@ -16,6 +16,10 @@ PROBLEM = "application/problem+json"
 
 ROUTES = {
     ("POST", "/api/schools/{school_id}/teams"): "school credential of that school",
+    ("GET", "/api/schools/{school_id}/participations/{participation}"): "that school",
+    ("POST", "/api/schools/{school_id}/participations/{participation}/attempts"): "that school",
+    ("PATCH", "/api/schools/{school_id}/participations/{participation}"): "that school",
+    ("GET", "/api/schools/{school_id}/overdue"): "that school",
     ("GET", "/api/me/certificates"): "participant token",
     ("GET", "/api/me/certificates/{number}"): "participant token, own certificate only",
     ("GET", "/api/verify/{number}"): "anyone with number and code",
@@ -154,3 +158,24 @@ async def test_the_log_is_public_and_holds_no_personal_data(client: Client, seed
         assert response.status_code == 200, (path, response.text)
         assert ASE not in response.text
         assert "Åse" not in response.text
+
+
+async def test_a_school_sees_and_changes_only_its_own_participations(
+    client: Client, seeded: Demo
+) -> None:
+    issued = (await post_team(client, seeded.public, team_body())).json()["participants"][1]
+    path = f"/api/schools/751234/participations/{issued['participation']}"
+    own = {**seeded.school(seeded.public), "Idempotency-Key": "x"}
+    other = {**seeded.school(seeded.private), "Idempotency-Key": "x"}
+    attempt = {"heldOn": "2026-11-17", "parts": ["passed"], "kind": "retake"}
+    assert (await client.get(path, headers=own)).status_code == 200
+    assert (await client.get(path)).status_code == 401
+    assert (await client.get(path, headers=other)).status_code == 403
+    assert (await client.post(f"{path}/attempts", json=attempt, headers=other)).status_code == 403
+    assert (await client.patch(path, json={"droppedOut": True}, headers=other)).status_code == 403
+    # Through its own path the other school finds nothing: participations are per school.
+    foreign = f"/api/schools/863410/participations/{issued['participation']}"
+    assert (await client.get(foreign, headers=other)).status_code == 404
+    assert (await client.get("/api/schools/751234/overdue", headers=other)).status_code == 403
+    assert (await client.get("/api/schools/751234/overdue")).status_code == 401
+    assert (await client.get("/api/schools/751234/overdue", headers=own)).status_code == 200

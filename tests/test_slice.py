@@ -51,8 +51,8 @@ async def test_goal_without_exam_certifies_on_the_teachers_judgement(
 ) -> None:
     body = team_body(
         [
-            {"cpr": ASE, "name": "Åse Ødegård", "judgement": "reached"},
-            {"cpr": BO, "name": "Bo Jensen", "judgement": "not-reached"},
+            {"cpr": ASE, "name": "Åse Ødegård", "judgement": "goal-reached"},
+            {"cpr": BO, "name": "Bo Jensen", "judgement": "goal-not-reached"},
         ],
         goal="42638",
     )

@@ -1,0 +1,179 @@
+"""Between what a school records and what the rules engine reads: pure mappings, no I/O.
+
+Facts and attempts are stored as the school sent them (JSON of ``FactsIn`` and ``AttemptIn``);
+every assessment rebuilds the engine's ``Participation`` from them, so the engine stays the one
+place where the AMU rules live.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import msgspec
+
+from issuers import rules
+from issuers.requests import (
+    AttemptIn,
+    AttemptOut,
+    DeadlinesOut,
+    DocumentOut,
+    FactsIn,
+    FactsUpdateIn,
+    ParticipantIn,
+    PeriodIn,
+    TeamIn,
+)
+
+_SNAKE = re.compile(r"_([a-z])")
+
+
+def api_field(engine_field: str, prefix: str = "") -> str:
+    """An engine field path (``attempts[1].retake_reason``) as the API spells it."""
+    return prefix + _SNAKE.sub(lambda m: m.group(1).upper(), engine_field)
+
+
+def facts_of(participant: ParticipantIn) -> FactsIn:
+    """The recorded facts of a submitted participant, without identity and attempts."""
+    names = FactsIn.__struct_fields__
+    return FactsIn(**{name: getattr(participant, name) for name in names})
+
+
+def attempts_of(participant: ParticipantIn, team: TeamIn) -> list[AttemptIn]:
+    """The submitted attempts; the ``exam`` shortcut becomes one ordinary one-part attempt."""
+    attempts = list(participant.attempts)
+    if participant.exam is not None:
+        attempts.insert(
+            0, AttemptIn(held_on=participant.exam_date or team.end, parts=[participant.exam])
+        )
+    return attempts
+
+
+def updated(facts: FactsIn, update: FactsUpdateIn) -> FactsIn:
+    """The facts with every member the update sets replaced."""
+    changes = {
+        name: value
+        for name in FactsUpdateIn.__struct_fields__
+        if (value := getattr(update, name)) is not None
+    }
+    return msgspec.structs.replace(facts, **changes)
+
+
+def periods_of(team: TeamIn) -> list[PeriodIn]:
+    return list(team.periods) if team.periods else [PeriodIn(team.start, team.end)]
+
+
+def to_json(value: msgspec.Struct) -> str:
+    return msgspec.json.encode(value).decode()
+
+
+def facts_from_json(data: Any) -> FactsIn:
+    return msgspec.convert(data, FactsIn)
+
+
+def attempt_from_json(data: Any) -> AttemptIn:
+    return msgspec.convert(data, AttemptIn)
+
+
+def periods_from_json(data: Any, team_start: Any, team_end: Any) -> list[PeriodIn]:
+    periods = msgspec.convert(data, list[PeriodIn])
+    return periods or [PeriodIn(team_start, team_end)]
+
+
+def participation(
+    *,
+    goal: str,
+    team_reference: str,
+    periods: Sequence[PeriodIn],
+    facts: FactsIn,
+    attempts: Sequence[AttemptIn],
+) -> rules.Participation:
+    """The engine's view of one participation."""
+    return rules.Participation(
+        goal=goal,
+        team=team_reference,
+        periods=tuple(rules.Period(p.start, p.end) for p in periods),
+        enrolment=facts.enrolment,
+        collective_shortening=facts.collective_shortening,
+        special_conditions=frozenset(facts.special_conditions),
+        dispensation=rules.Dispensation(
+            applied_by_participant=facts.dispensation.applied_by_participant,
+            assessment_replaces_exam=facts.dispensation.assessment_replaces_exam,
+        )
+        if facts.dispensation
+        else None,
+        judgement=facts.judgement,
+        attempts=tuple(
+            rules.Attempt(
+                held_on=a.held_on,
+                parts=tuple(a.parts),
+                kind=a.kind,
+                postponed=a.postponed,
+                notified_on=a.notified_on,
+                retake_reason=a.retake_reason,
+                complaint_decision=a.complaint_decision,
+            )
+            for a in attempts
+        ),
+        dropped_out=facts.dropped_out,
+        exam_skipped=facts.exam_skipped,
+        authority_exam_passed=facts.authority_exam_passed,
+        ikv=tuple(rules.IkvGoalResult(g.goal, g.result, g.exam_passed) for g in facts.ikv)
+        if facts.ikv is not None
+        else None,
+    )
+
+
+def category_number(assessment: rules.Assessment) -> int | None:
+    return assessment.category.number if assessment.category is not None else None
+
+
+def attempts_out(assessment: rules.Assessment) -> list[AttemptOut]:
+    return [
+        AttemptOut(
+            index=a.index,
+            held_on=a.held_on,
+            kind=a.kind.value,
+            outcome=a.outcome.value,
+            category=a.category.number if a.category else None,
+            reported_as_retake=a.reported_as_retake,
+            is_retake=a.is_retake,
+            funding_marks=sorted(m.code for m in a.funding_marks),
+            complaint_by=a.complaint_by,
+        )
+        for a in assessment.attempts
+    ]
+
+
+def deadlines_out(assessment: rules.Assessment) -> DeadlinesOut:
+    d = assessment.deadlines
+    return DeadlinesOut(d.certificate_by, d.result_notice_by, d.complaint_by, d.retake_by)
+
+
+CERTIFICATE_KINDS = {
+    rules.DocumentKind.AMU_CERTIFICATE: "amu",
+    rules.DocumentKind.IKV_ACTIVITY_CERTIFICATE: "ikv-activity",
+}
+
+
+def document_out(doc: rules.DueDocument, issued: dict[tuple[str, str | None], str]) -> DocumentOut:
+    """A due document, with the numbers of the certificates that fulfil it."""
+    kind = CERTIFICATE_KINDS.get(doc.kind)
+    return DocumentOut(
+        kind=doc.kind.value,
+        goals=list(doc.goals),
+        due_by=doc.due_by,
+        optional=doc.optional,
+        issued=[issued[(kind, g)] for g in doc.goals if kind and (kind, g) in issued],
+    )
+
+
+def certificates_due(assessment: rules.Assessment) -> list[tuple[str, str, rules.DueDocument]]:
+    """(certificate kind, goal, document) for every certificate the assessment makes due."""
+    return [
+        (CERTIFICATE_KINDS[doc.kind], goal, doc)
+        for doc in assessment.documents
+        if doc.kind in CERTIFICATE_KINDS and not doc.optional
+        for goal in doc.goals
+    ]

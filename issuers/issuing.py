@@ -42,7 +42,7 @@ from issuers.errors import (
     IssuingError,
     UnknownGoalError,
 )
-from issuers.keys import KeyStore
+from issuers.keys import KeyStore, ed25519_key
 from issuers.requests import (
     AttemptIn,
     FactsIn,
@@ -404,7 +404,7 @@ class Issuer:
         key = await register.active_key(conn, school.id)
         if key is None:
             raise IssuingError("the school has no active signing key", field="school")
-        signing_key = self._keys.get(key.kid)
+        signing_key = ed25519_key(self._keys, key.kid)
         serials = iter(await register.next_serials(conn, len(wanted)))
         certificates: list[register.NewCertificate] = []
         out: dict[uuid.UUID, list[IssuedCertificate]] = {}

@@ -14,9 +14,14 @@ from pathlib import Path
 from typing import Protocol
 
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from issuers.errors import IssuingError
+
+# Ed25519 signs records (JWS, VC) and checkpoints; ECDSA P-256 signs PDFs and XML (PAdES and
+# XMLDSig validators need X.509 and ECDSA).
+PrivateKey = Ed25519PrivateKey | ec.EllipticCurvePrivateKey
 
 
 class KeyMissingError(IssuingError):
@@ -29,10 +34,10 @@ class KeyMissingError(IssuingError):
 class KeyStore(Protocol):
     """Where private signing keys are kept."""
 
-    def put(self, kid: str, key: Ed25519PrivateKey) -> None:
+    def put(self, kid: str, key: PrivateKey) -> None:
         """Store a new private key under its key id."""
 
-    def get(self, kid: str) -> Ed25519PrivateKey:
+    def get(self, kid: str) -> PrivateKey:
         """The private key for ``kid``; raises KeyMissingError if there is none."""
 
 
@@ -40,12 +45,12 @@ class MemoryKeyStore:
     """Keys held in this process only."""
 
     def __init__(self) -> None:
-        self._keys: dict[str, Ed25519PrivateKey] = {}
+        self._keys: dict[str, PrivateKey] = {}
 
-    def put(self, kid: str, key: Ed25519PrivateKey) -> None:
+    def put(self, kid: str, key: PrivateKey) -> None:
         self._keys[kid] = key
 
-    def get(self, kid: str) -> Ed25519PrivateKey:
+    def get(self, kid: str) -> PrivateKey:
         try:
             return self._keys[kid]
         except KeyError as e:
@@ -57,14 +62,14 @@ class FileKeyStore:
 
     def __init__(self, directory: Path) -> None:
         self._directory = directory
-        self._cache: dict[str, Ed25519PrivateKey] = {}
+        self._cache: dict[str, PrivateKey] = {}
 
     def _path(self, kid: str) -> Path:
         if not kid.replace("-", "").isalnum():
             raise KeyMissingError("key ids are letters, digits and -")
         return self._directory / f"{kid}.pem"
 
-    def put(self, kid: str, key: Ed25519PrivateKey) -> None:
+    def put(self, kid: str, key: PrivateKey) -> None:
         self._directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         pem = key.private_bytes(
             serialization.Encoding.PEM,
@@ -76,15 +81,15 @@ class FileKeyStore:
             out.write(pem)
         self._cache[kid] = key
 
-    def get(self, kid: str) -> Ed25519PrivateKey:
+    def get(self, kid: str) -> PrivateKey:
         if kid in self._cache:
             return self._cache[kid]
         try:
             key = serialization.load_pem_private_key(self._path(kid).read_bytes(), password=None)
         except FileNotFoundError as e:
             raise KeyMissingError(f"no private key for {kid}") from e
-        if not isinstance(key, Ed25519PrivateKey):
-            raise KeyMissingError(f"the key for {kid} is not an Ed25519 key")
+        if not isinstance(key, Ed25519PrivateKey | ec.EllipticCurvePrivateKey):
+            raise KeyMissingError(f"the key for {kid} is neither Ed25519 nor ECDSA")
         self._cache[kid] = key
         return key
 
@@ -92,3 +97,19 @@ class FileKeyStore:
 def public_bytes(key: Ed25519PrivateKey) -> bytes:
     """The raw 32-byte public half of a private key."""
     return key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def ed25519_key(keys: KeyStore, kid: str) -> Ed25519PrivateKey:
+    """The Ed25519 key ``kid``; KeyMissingError if it is missing or of another kind."""
+    key = keys.get(kid)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise KeyMissingError(f"the key {kid} is not an Ed25519 key")
+    return key
+
+
+def ec_key(keys: KeyStore, kid: str) -> ec.EllipticCurvePrivateKey:
+    """The ECDSA key ``kid``; KeyMissingError if it is missing or of another kind."""
+    key = keys.get(kid)
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        raise KeyMissingError(f"the key {kid} is not an ECDSA key")
+    return key

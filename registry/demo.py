@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from issuers import credentials
 from issuers import store as schools
+from issuers.document_keys import DevelopmentAuthority
 from issuers.keys import KeyStore, public_bytes
 from registry import store as register
 from registry.db import Connection
@@ -98,6 +99,9 @@ async def add_school(
     keys.put(kid, private)
     await register.insert_key(
         conn, kid=kid, school_id=school.id, public_key=public_bytes(private), valid_from=now
+    )
+    await DevelopmentAuthority(keys).certify(
+        conn, school_id=school.id, school_name=school.name, now=now
     )
     credential = credentials.new_credential()
     await schools.insert_credential(

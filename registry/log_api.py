@@ -15,6 +15,7 @@ from litestar import Controller, Request, Response, get
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, QueryParameter
 
+from issuers.keys import ed25519_key
 from registry import log, merkle
 from registry.checkpoint import NoteVerifier
 from registry.services import services_of
@@ -64,7 +65,9 @@ class LogController(Controller):
             key = await log.active_log_key(conn)
             if key is None:
                 raise NotFoundException("The register has no log key yet")
-            note = await log.checkpoint(conn, services.keys.get(key.kid), key, now=services.clock())
+            note = await log.checkpoint(
+                conn, ed25519_key(services.keys, key.kid), key, now=services.clock()
+            )
         return Response(note, media_type="text/plain; charset=utf-8")
 
     @get("/keys", summary="The register's checkpoint keys, retired ones included")

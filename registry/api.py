@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, get, post
 from litestar.connection import ASGIConnection
-from litestar.exceptions import NotAuthorizedException, NotFoundException
+from litestar.exceptions import NotAuthorizedException, NotFoundException, TooManyRequestsException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.params import FromPath, JSONBody, QueryParameter
 
@@ -17,8 +17,11 @@ from formats.record import CertificateRecord
 from issuers.cpr import parse_cpr
 from registry import codes, store
 from registry.identity import DevelopmentIdentityProvider, Person
+from registry.pages import verify_limits
+from registry.pages.ratelimit import RateLimitedError, checked_verification
+from registry.pages.store import Channel
 from registry.services import services_of
-from registry.verification import Verification, verified_record, verify_certificate
+from registry.verification import Verification, verified_record
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="amu-bevis participants"'}
 
@@ -204,9 +207,25 @@ class VerificationController(Controller):
         number: FromPath[str],
         code: Annotated[str, QueryParameter(name="code", min_length=1, max_length=20)],
     ) -> VerificationOut:
+        """Wrong codes are rate-limited per client and per number (429 with Retry-After);
+        a match is written to the holder's access log (docs/pages.md)."""
         services = services_of(request)
-        async with services.pool.acquire() as conn:
-            result = await verify_certificate(conn, number, code)
+        try:
+            async with services.pool.acquire() as conn:
+                result = await checked_verification(
+                    conn,
+                    number,
+                    code,
+                    client=request.client.host if request.client else "unknown",
+                    channel=Channel.VERIFY_API,
+                    now=services.clock(),
+                    limits=verify_limits(services.settings),
+                )
+        except RateLimitedError as e:
+            raise TooManyRequestsException(
+                "Too many wrong codes; try again later",
+                headers={"Retry-After": str(e.retry_after)},
+            ) from e
         return _verification_out(number, result)
 
 

@@ -19,7 +19,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from issuers.api import SchoolController
 from issuers.issuing import Clock, Issuer
 from issuers.keys import FileKeyStore, KeyStore, MemoryKeyStore
-from registry import db, log, logs, problems
+from registry import db, log, logs, pages, problems
 from registry.api import (
     DevelopmentLoginController,
     KeysController,
@@ -92,10 +92,16 @@ def create_app(
     ]
     if isinstance(identity, DevelopmentIdentityProvider):
         handlers.append(DevelopmentLoginController)
+    page_routers = pages.route_handlers(
+        settings,
+        clock=clock,
+        development_login=isinstance(identity, DevelopmentIdentityProvider),
+    )
 
     logs.install_filter()
     return Litestar(
-        route_handlers=handlers,
+        route_handlers=[*handlers, *page_routers],
+        template_config=pages.template_config(),
         lifespan=[lifespan],
         exception_handlers=problems.exception_handlers,
         openapi_config=OpenAPIConfig(

@@ -18,11 +18,23 @@ KeyStoreName = Literal["file", "memory"]
 DigitalPostName = Literal["http", "memory"]
 EboksName = Literal["http", "memory"]
 PrintSpoolName = Literal["folder", "table"]
+PdfSigningName = Literal["development", "none"]
 _T = TypeVar("_T", bound=str)
 # The official MeMo schema beside the checkout (../shared), as the formats tests find it.
 DEFAULT_MEMO_SCHEMA = (
     Path(__file__).resolve().parent.parent.parent / "shared/memo-xsd/Version1.2/MeMo_core.xsd"
 )
+
+
+@dataclass(frozen=True, slots=True)
+class PagesSettings:
+    """The pages for people (docs/pages.md)."""
+
+    # "development": PDFs signed by a self-signed certificate per school (demo, tests);
+    # "none": no PDF downloads until the schools' signing certificates exist.
+    pdf_signing: PdfSigningName = "development"
+    verify_failures_per_client: int = 20  # wrong codes per client address per 15 minutes
+    verify_failures_per_number: int = 10  # wrong codes per certificate number per 15 minutes
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +83,7 @@ class Settings:
     session_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
     debug: bool = False
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
+    pages: PagesSettings = field(default_factory=PagesSettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -94,6 +107,11 @@ class Settings:
             session_secret=secret.encode() if secret else defaults.session_secret,
             debug=env.get("AMU_DEBUG", "") == "1",
             delivery=_delivery_from_env(env),
+            pages=PagesSettings(
+                pdf_signing=_choice(env, "AMU_PDF_SIGNING", ("development", "none")),
+                verify_failures_per_client=int(env.get("AMU_VERIFY_FAILURES_PER_CLIENT", 20)),
+                verify_failures_per_number=int(env.get("AMU_VERIFY_FAILURES_PER_NUMBER", 10)),
+            ),
         )
 
 

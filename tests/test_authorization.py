@@ -31,6 +31,30 @@ ROUTES = {
     ("GET", "/api/log/proof/inclusion"): "anyone",
     ("GET", "/api/log/proof/certificate/{number}"): "anyone",
     ("GET", "/api/log/proof/consistency"): "anyone",
+    # Pages (docs/pages.md). A person's or school's page without its session redirects to the
+    # login; every POST also needs the form's CSRF token.
+    ("GET", "/"): "anyone",
+    ("GET", "/static/{file_path}"): "anyone",
+    ("GET", "/tjek"): "anyone",
+    ("GET", "/tjek/{number}"): "anyone with number and code, rate-limited",
+    ("GET", "/delt/{token}"): "anyone with an open share link",
+    ("GET", "/mine-beviser/log-ind"): "anyone",
+    ("POST", "/mine-beviser/log-ind"): "anyone with the form's CSRF token",
+    ("GET", "/mine-beviser/log-ind/svar"): "the browser that started the login (state cookie)",
+    ("POST", "/mine-beviser/log-ud"): "anyone with the form's CSRF token",
+    ("GET", "/mine-beviser"): "person session",
+    ("GET", "/mine-beviser/adgang"): "person session",
+    ("GET", "/mine-beviser/{number}"): "person session, own certificate only",
+    ("GET", "/mine-beviser/{number}/pdf"): "person session, own certificate only",
+    ("POST", "/mine-beviser/{number}/del"): "person session and CSRF, own certificate only",
+    ("POST", "/mine-beviser/delinger/{link_id}/tilbagekald"): "person session and CSRF, own link",
+    ("GET", "/udvikling/log-ind"): "anyone, development identity provider only",
+    ("POST", "/udvikling/log-ind"): "anyone with CSRF, development identity provider only",
+    ("GET", "/skole/log-ind"): "anyone",
+    ("POST", "/skole/log-ind"): "anyone with CSRF; a school credential logs in",
+    ("POST", "/skole/log-ud"): "anyone with the form's CSRF token",
+    ("GET", "/skole"): "school session, own school only",
+    ("POST", "/skole/leveringer/{number}/forsoeg-igen"): "school session and CSRF, own school",
 }
 
 
@@ -179,3 +203,32 @@ async def test_a_school_sees_and_changes_only_its_own_participations(
     assert (await client.get("/api/schools/751234/overdue", headers=other)).status_code == 403
     assert (await client.get("/api/schools/751234/overdue")).status_code == 401
     assert (await client.get("/api/schools/751234/overdue", headers=own)).status_code == 200
+
+
+async def test_pages_need_their_session_and_forms_their_csrf_token(
+    client: Client, seeded: Demo
+) -> None:
+    number = (await post_team(client, seeded.public, team_body())).json()["participants"][0][
+        "certificate"
+    ]["number"]
+    for path in ("/", "/tjek", f"/tjek/{number}", "/mine-beviser/log-ind", "/skole/log-ind"):
+        assert (await client.get(path)).status_code == 200, path
+    for path in ("/mine-beviser", "/mine-beviser/adgang", f"/mine-beviser/{number}/pdf"):
+        response = await client.get(path, follow_redirects=False)
+        assert response.headers["location"] == "/mine-beviser/log-ind", path
+    assert (await client.get("/skole", follow_redirects=False)).headers[
+        "location"
+    ] == "/skole/log-ind"
+    for path in (
+        "/mine-beviser/log-ind",
+        "/mine-beviser/log-ud",
+        "/udvikling/log-ind",
+        "/skole/log-ind",
+        "/skole/log-ud",
+    ):
+        assert (await client.post(path, data={}, follow_redirects=False)).status_code == 403, path
+    # A school's credential is not a person's login, nor a person's token a school's.
+    school = await client.get("/mine-beviser", headers=seeded.school(seeded.public))
+    assert school.status_code == 200  # the login page, reached by redirect
+    assert "Log ind til Mine beviser" in school.text
+    assert (await client.get("/delt/not-a-token")).status_code == 404

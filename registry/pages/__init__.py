@@ -1,0 +1,88 @@
+"""Pages for people, in Danish: Mine beviser, share links and the access log, Tjek et bevis,
+and a small school view. Server-rendered with Jinja templates (``registry/templates``), one
+stylesheet and no build step (``registry/static``); see docs/pages.md.
+
+    app = Litestar(route_handlers=[*pages.route_handlers(settings, clock=clock, dev=True)],
+                   template_config=pages.template_config())
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from litestar import Router
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+
+from registry.pages.deliveries import DeliveryStatus, NoDeliveryData
+from registry.pages.dev_login import DevelopmentLoginPage
+from registry.pages.home import HomePage
+from registry.pages.participant import ParticipantPages
+from registry.pages.pdfs import CertificatePdfs, DevelopmentSelfSignedPdfs, UnavailablePdfs
+from registry.pages.ratelimit import VerifyLimits
+from registry.pages.school import SchoolPages
+from registry.pages.sessions import SessionSealer
+from registry.pages.shared import SharedPages
+from registry.pages.verify import VerifyPages
+from registry.pages.web import PageServices, exception_handlers
+from registry.settings import Settings
+
+STATIC = Path(__file__).resolve().parent.parent / "static"
+
+
+def verify_limits(settings: Settings) -> VerifyLimits:
+    return VerifyLimits(
+        per_client=settings.pages.verify_failures_per_client,
+        per_number=settings.pages.verify_failures_per_number,
+    )
+
+
+def pdfs_for(settings: Settings) -> CertificatePdfs:
+    if settings.pages.pdf_signing == "development":
+        return DevelopmentSelfSignedPdfs(settings.public_base_url)
+    return UnavailablePdfs()
+
+
+def route_handlers(
+    settings: Settings,
+    *,
+    clock: Callable[[], dt.datetime],
+    development_login: bool,
+    deliveries: DeliveryStatus | None = None,
+) -> list[Router]:
+    """The pages router (its services ride in ``opt``) and the static files router."""
+    services = PageServices(
+        sealer=SessionSealer(settings.session_secret),
+        pdfs=pdfs_for(settings),
+        deliveries=deliveries if deliveries is not None else NoDeliveryData(),
+        limits=verify_limits(settings),
+        clock=clock,
+        public_base_url=settings.public_base_url,
+        development_login=development_login,
+    )
+    handlers: list[type] = [HomePage, ParticipantPages, SharedPages, VerifyPages, SchoolPages]
+    if development_login:
+        handlers.append(DevelopmentLoginPage)
+    pages = Router(
+        path="/",
+        route_handlers=handlers,
+        opt={"pages": services},
+        exception_handlers=exception_handlers,
+        include_in_schema=False,
+    )
+    static = create_static_files_router(path="/static", directories=[STATIC])
+    return [pages, static]
+
+
+def template_config() -> TemplateConfig[JinjaTemplateEngine]:
+    environment = Environment(
+        loader=PackageLoader("registry", "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    return TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment))

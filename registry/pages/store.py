@@ -1,0 +1,175 @@
+"""SQL for the pages: share links, the access log and the verification-failure counters.
+
+Every function takes the connection it runs on and returns our own frozen dataclasses.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from enum import StrEnum
+
+import asyncpg
+
+from registry.db import Connection
+
+
+class Channel(StrEnum):
+    """How a certificate was seen by someone other than its holder."""
+
+    SHARE_LINK = "share-link"
+    VERIFY_PAGE = "verify-page"
+    VERIFY_API = "verify-api"
+
+
+@dataclass(frozen=True, slots=True)
+class ShareLink:
+    id: int
+    certificate_number: str
+    created_at: dt.datetime
+    expires_at: dt.datetime
+    revoked_at: dt.datetime | None
+
+    def is_open(self, now: dt.datetime) -> bool:
+        return self.revoked_at is None and now < self.expires_at
+
+
+@dataclass(frozen=True, slots=True)
+class AccessEvent:
+    certificate_number: str
+    at: dt.datetime
+    channel: Channel
+    share_link_id: int | None
+
+
+def _link(row: asyncpg.Record) -> ShareLink:
+    return ShareLink(
+        id=row["id"],
+        certificate_number=row["certificate_number"],
+        created_at=row["created_at"],
+        expires_at=row["expires_at"],
+        revoked_at=row["revoked_at"],
+    )
+
+
+_LINK_COLUMNS = "id, certificate_number, created_at, expires_at, revoked_at"
+
+
+async def insert_share_link(
+    conn: Connection,
+    *,
+    token_sha256: bytes,
+    number: str,
+    now: dt.datetime,
+    expires_at: dt.datetime,
+) -> ShareLink:
+    row = await conn.fetchrow(
+        f"""INSERT INTO share_links (token_sha256, certificate_number, created_at, expires_at)
+            VALUES ($1, $2, $3, $4) RETURNING {_LINK_COLUMNS}""",  # noqa: S608 - constant columns
+        token_sha256,
+        number,
+        now,
+        expires_at,
+    )
+    if row is None:  # INSERT ... RETURNING always returns the row
+        raise RuntimeError("share link was not inserted")
+    return _link(row)
+
+
+async def share_link_by_token(conn: Connection, token_sha256: bytes) -> ShareLink | None:
+    row = await conn.fetchrow(
+        f"SELECT {_LINK_COLUMNS} FROM share_links WHERE token_sha256 = $1",  # noqa: S608
+        token_sha256,
+    )
+    return _link(row) if row else None
+
+
+async def share_links_of(conn: Connection, number: str) -> list[ShareLink]:
+    """A certificate's share links, newest first."""
+    rows = await conn.fetch(
+        f"""SELECT {_LINK_COLUMNS} FROM share_links WHERE certificate_number = $1
+            ORDER BY id DESC""",  # noqa: S608 - constant columns
+        number,
+    )
+    return [_link(row) for row in rows]
+
+
+async def revoke_share_link(conn: Connection, *, link_id: int, cpr: str, now: dt.datetime) -> bool:
+    """Revoke one of the person's own links; False when it is not theirs or already closed."""
+    row = await conn.fetchrow(
+        """UPDATE share_links l SET revoked_at = $3
+           FROM certificates c
+           WHERE l.id = $1 AND c.number = l.certificate_number AND c.cpr = $2
+             AND l.revoked_at IS NULL
+           RETURNING l.id""",
+        link_id,
+        cpr,
+        now,
+    )
+    return row is not None
+
+
+async def record_access(
+    conn: Connection,
+    *,
+    number: str,
+    channel: Channel,
+    now: dt.datetime,
+    share_link_id: int | None = None,
+) -> None:
+    await conn.execute(
+        """INSERT INTO access_events (certificate_number, at, channel, share_link_id)
+           VALUES ($1, $2, $3, $4)""",
+        number,
+        now,
+        channel.value,
+        share_link_id,
+    )
+
+
+async def access_log_of(conn: Connection, cpr: str, *, limit: int = 200) -> list[AccessEvent]:
+    """Every view of the person's certificates by others, newest first."""
+    rows = await conn.fetch(
+        """SELECT e.certificate_number, e.at, e.channel, e.share_link_id
+           FROM access_events e JOIN certificates c ON c.number = e.certificate_number
+           WHERE c.cpr = $1 ORDER BY e.at DESC, e.id DESC LIMIT $2""",
+        cpr,
+        limit,
+    )
+    return [
+        AccessEvent(
+            certificate_number=r["certificate_number"],
+            at=r["at"],
+            channel=Channel(r["channel"]),
+            share_link_id=r["share_link_id"],
+        )
+        for r in rows
+    ]
+
+
+async def failure_counts(
+    conn: Connection, keys: list[bytes], window_start: dt.datetime
+) -> dict[bytes, int]:
+    """The failures counted against each of ``keys`` in the window starting at ``window_start``."""
+    rows = await conn.fetch(
+        """SELECT key, failures FROM verify_failures
+           WHERE key = ANY($1::bytea[]) AND window_start = $2""",
+        keys,
+        window_start,
+    )
+    counts = dict.fromkeys(keys, 0)
+    counts.update({bytes(r["key"]): r["failures"] for r in rows})
+    return counts
+
+
+async def add_failure(conn: Connection, keys: list[bytes], window_start: dt.datetime) -> None:
+    """Count one failure against every key; forget the windows before this one."""
+    await conn.execute(
+        """INSERT INTO verify_failures (key, window_start, failures)
+           SELECT k, $2, 1 FROM unnest($1::bytea[]) AS k
+           ON CONFLICT (key, window_start)
+           DO UPDATE SET failures = verify_failures.failures + 1""",
+        keys,
+        window_start,
+    )
+    await conn.execute("DELETE FROM verify_failures WHERE window_start < $1", window_start)

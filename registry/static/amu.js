@@ -1,0 +1,24 @@
+// Progressive enhancement only: every page works without this file.
+// A "Kopiér" button beside read-only link fields.
+document.querySelectorAll("input[data-copy]").forEach(function (field) {
+  if (!navigator.clipboard) { return; }
+  var row = document.createElement("span");
+  row.className = "copy-row";
+  field.parentNode.insertBefore(row, field);
+  row.appendChild(field);
+  var button = document.createElement("button");
+  button.type = "button";
+  button.className = "button button-secondary";
+  button.textContent = "Kopiér link";
+  var status = document.createElement("span");
+  status.setAttribute("role", "status");
+  status.className = "muted";
+  button.addEventListener("click", function () {
+    navigator.clipboard.writeText(field.value).then(function () {
+      status.textContent = "Linket er kopieret.";
+    });
+  });
+  row.appendChild(button);
+  row.appendChild(status);
+  field.addEventListener("focus", function () { field.select(); });
+});

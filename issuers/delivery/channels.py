@@ -1,0 +1,72 @@
+"""The settings choose the adapters: the one place delivery's parts are built.
+
+async with httpx.AsyncClient(timeout=...) as http:
+    worker = Worker(pool, channels_for(settings, pool, http), policy_for(settings), clock,
+                    name="...")
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+import asyncpg
+import httpx
+
+from issuers.delivery.backoff import Backoff
+from issuers.delivery.digitalpost import HttpDigitalPost, MemoryDigitalPost
+from issuers.delivery.eboks import HttpEboks, MemoryEboks
+from issuers.delivery.ports import DigitalPost, Eboks, PrintSpool
+from issuers.delivery.render import PdfaRenderer
+from issuers.delivery.spool import FolderPrintSpool, TablePrintSpool
+from issuers.delivery.worker import Channels, WorkerPolicy
+from registry.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def print_spool_for(settings: Settings, pool: asyncpg.Pool) -> PrintSpool:
+    d = settings.delivery
+    if d.print_spool == "table":
+        return TablePrintSpool(pool)
+    return FolderPrintSpool(d.print_spool_dir or settings.data_dir / "print-spool")
+
+
+def channels_for(settings: Settings, pool: asyncpg.Pool, http: httpx.AsyncClient) -> Channels:
+    d = settings.delivery
+    digital_post: DigitalPost = (
+        MemoryDigitalPost()
+        if d.digital_post == "memory"
+        else HttpDigitalPost(http, d.digital_post_url)
+    )
+    eboks: Eboks = MemoryEboks() if d.eboks == "memory" else HttpEboks(http, d.eboks_url)
+    return Channels(
+        digital_post=digital_post,
+        eboks=eboks,
+        spool=print_spool_for(settings, pool),
+        renderer=PdfaRenderer(settings.public_base_url),
+    )
+
+
+def policy_for(settings: Settings) -> WorkerPolicy:
+    d = settings.delivery
+    schema = d.memo_schema
+    if schema is not None and not schema.is_file():
+        # A checkout without ../shared: the channel still validates what it receives.
+        log.warning("no MeMo schema at %s; messages are sent without validating first", schema)
+        schema = None
+    return WorkerPolicy(
+        lease=dt.timedelta(seconds=d.lease_seconds),
+        backoff=Backoff(
+            base=dt.timedelta(seconds=d.backoff_base_seconds),
+            cap=dt.timedelta(seconds=d.backoff_cap_seconds),
+        ),
+        recheck=dt.timedelta(seconds=d.recheck_seconds),
+        poll=dt.timedelta(seconds=d.poll_seconds),
+        memo_schema=schema,
+    )
+
+
+def http_client_for(settings: Settings) -> httpx.AsyncClient:
+    """The HTTP client the channel adapters share; its timeout bounds every call."""
+    return httpx.AsyncClient(timeout=settings.delivery.http_timeout_seconds)

@@ -1,0 +1,81 @@
+"""The channels a certificate travels through, as small ports.
+
+Adapters are named for their technology and the port they fill (``HttpDigitalPost`` /
+``MemoryDigitalPost``); the settings choose which (``issuers.delivery.channels``). Every adapter
+of a port passes the same contract tests (``tests/issuers/test_delivery_contracts.py``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from typing import Protocol
+
+from formats.memo import MemoMessage
+from formats.record import CertificateRecord
+
+Receipt = str
+"""What a channel answers for a delivered message: its id there (a message receipt, a path)."""
+
+
+class DigitalPost(Protocol):
+    """Digital Post (public schools): a lookup, then the MeMo message."""
+
+    async def can_receive(self, cpr: str) -> bool:
+        """Whether the person can receive digital post (False: exempt, send on paper).
+
+        Raises ChannelUnavailableError when the lookup cannot be answered now.
+        """
+
+    async def send(self, message: MemoMessage, message_uuid: uuid.UUID) -> Receipt:
+        """Deliver one MeMo message. Sending the same ``message_uuid`` again delivers nothing
+        new and returns the first receipt. Raises ChannelUnavailableError (try again later) or
+        ChannelRefusedError (the message itself was refused)."""
+
+
+class Eboks(Protocol):
+    """e-Boks through a distributor (private schools, with the participant's consent)."""
+
+    async def send(self, message: MemoMessage, message_uuid: uuid.UUID) -> Receipt:
+        """Deliver one MeMo message; the same contract as ``DigitalPost.send``."""
+
+
+@dataclass(frozen=True, slots=True)
+class PrintItem:
+    """One paper certificate for a school's print list. No CPR number: the PDF carries it."""
+
+    spool_key: str  # the same key spools once, however often it is sent
+    school_id: str
+    certificate_number: str
+    participant_name: str
+    reason: str
+    day: dt.date  # the print list it belongs to
+    at: dt.datetime
+    pdf: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class PrintListEntry:
+    certificate_number: str
+    participant_name: str
+    reason: str
+    spooled_at: dt.datetime
+    receipt: Receipt
+
+
+class PrintSpool(Protocol):
+    """Where paper certificates wait to be printed and posted, one list per school and day."""
+
+    async def spool(self, item: PrintItem) -> Receipt:
+        """Add the item to its print list; a repeated ``spool_key`` adds nothing."""
+
+    async def daily_list(self, school_id: str, day: dt.date) -> list[PrintListEntry]:
+        """The school's print list for ``day``, in the order the items came."""
+
+
+class Renderer(Protocol):
+    """Turns a certificate record into the PDF the participant reads."""
+
+    async def render(self, record: CertificateRecord, code: str) -> bytes:
+        """The PDF, with ``code`` (the verification code, XXXX-XXXX) printed on it."""

@@ -1,0 +1,277 @@
+"""The delivery worker: takes due jobs and delivers each certificate on its channel.
+
+    worker = Worker(pool, channels, policy, clock, name="host:1234")
+    await worker.run(stop_event, concurrency=4)      # until stop_event is set
+    await worker.run_once()                          # one job, if one is due (tests)
+
+Routing, per attempt (exemption and consent can change between attempts):
+
+- public school: ask Digital Post whether the participant can receive digital post; if so send
+  the MeMo message, else put the PDF on the print spool (exempt);
+- private school: with recorded e-Boks consent send the MeMo message to e-Boks, else paper;
+- after paper because digital was impossible, a 'digital-after-paper' job looks again every
+  ``policy.recheck`` (and at once when the school records consent) and delivers digitally when
+  it can.
+
+A failure that may pass (timeout, 5xx) is retried with exponential backoff and jitter until
+``max_failures`` in a row, then the job is dead-lettered for the school to see and retry. A
+refused message is dead-lettered at once. Every retry carries the job's fixed message UUID, so
+the channel keeps one message however often it was sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import zoneinfo
+from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+
+from formats.errors import FormatError
+from formats.memo import MemoMessage, MemoSender, build_memo, validate_memo
+from formats.record import CertificateRecord
+from issuers import store as schools
+from issuers.delivery import store
+from issuers.delivery.backoff import Backoff
+from issuers.delivery.errors import (
+    ChannelRefusedError,
+    ChannelUnavailableError,
+    UndeliverableError,
+)
+from issuers.delivery.ports import DigitalPost, Eboks, PrintItem, PrintSpool, Renderer
+from issuers.store import SchoolRow
+from registry import codes
+from registry import store as register
+from registry.verification import verified_record
+
+log = logging.getLogger(__name__)
+Clock = Callable[[], dt.datetime]
+COPENHAGEN = zoneinfo.ZoneInfo("Europe/Copenhagen")
+
+EXEMPT = "exempt-from-digital-post"
+NO_CONSENT = "no-eboks-consent"
+
+
+@dataclass(frozen=True, slots=True)
+class Channels:
+    digital_post: DigitalPost
+    eboks: Eboks
+    spool: PrintSpool
+    renderer: Renderer
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerPolicy:
+    lease: dt.timedelta
+    backoff: Backoff
+    recheck: dt.timedelta  # how often a digital-after-paper job looks again
+    poll: dt.timedelta  # how long an idle slot sleeps before it looks for work again
+    memo_schema: Path | None  # validate every message before it leaves; None: do not
+
+
+@dataclass(frozen=True, slots=True)
+class _Delivered:
+    channel: store.Channel
+    receipt: str
+    note: str | None
+    after_paper: bool  # went on paper because digital was impossible: deliver digitally later
+
+
+@dataclass(frozen=True, slots=True)
+class _Waiting:
+    note: str
+
+
+class Worker:
+    """Delivers due jobs; any number of workers (and slots per worker) may run at once."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        channels: Channels,
+        policy: WorkerPolicy,
+        clock: Clock,
+        *,
+        name: str,
+    ) -> None:
+        self._pool = pool
+        self._channels = channels
+        self._policy = policy
+        self._clock = clock
+        self._name = name
+
+    async def run(self, stop: asyncio.Event, *, concurrency: int = 1) -> None:
+        """Work in ``concurrency`` slots until ``stop`` is set; jobs in hand are finished."""
+        async with asyncio.TaskGroup() as group:
+            for slot in range(concurrency):
+                group.create_task(self._slot(stop, f"{self._name}/{slot}"))
+
+    async def run_once(self, *, slot: str | None = None) -> bool:
+        """Take one due job and process it; False when no job was due."""
+        async with self._pool.acquire() as conn:
+            job = await store.claim(
+                conn, now=self._clock(), lease=self._policy.lease, worker=slot or self._name
+            )
+        if job is None:
+            return False
+        await self._process(job)
+        return True
+
+    async def _slot(self, stop: asyncio.Event, slot: str) -> None:
+        poll = self._policy.poll.total_seconds()
+        while not stop.is_set():
+            try:
+                worked = await self.run_once(slot=slot)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as e:
+                # The database went away; the lease brings the job back. Only the type is
+                # logged: asyncpg's messages can carry row values.
+                log.warning("delivery slot %s: database error %s", slot, type(e).__name__)
+                worked = False
+            if not worked:
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=poll)
+
+    async def _process(self, job: store.ClaimedJob) -> None:
+        try:
+            result = await self._deliver(job)
+        except ChannelUnavailableError as e:
+            await self._failed(job, str(e), permanent=False)
+            return
+        except (ChannelRefusedError, UndeliverableError) as e:
+            await self._failed(job, str(e), permanent=True)
+            return
+        except FormatError as e:
+            # Our own message could not be built or failed the schema: retrying cannot help.
+            await self._failed(job, f"the MeMo message is not valid: {e}", permanent=True)
+            return
+        except Exception as e:  # one bad job must not take the worker down
+            log.exception("delivery of %s failed unexpectedly", job.certificate_number)
+            await self._failed(job, f"unexpected {type(e).__name__}", permanent=False)
+            return
+        now = self._clock()
+        async with self._pool.acquire() as conn:
+            if isinstance(result, _Waiting):
+                kept = await store.reschedule(
+                    conn, job, run_after=now + self._policy.recheck, note=result.note, now=now
+                )
+            else:
+                kept = await store.mark_delivered(
+                    conn,
+                    job,
+                    channel=result.channel,
+                    receipt=result.receipt,
+                    note=result.note,
+                    now=now,
+                    follow_up=self._follow_up(job, now) if result.after_paper else None,
+                )
+        if isinstance(result, _Delivered):
+            log.info(
+                "delivered %s by %s (%s)%s",
+                job.certificate_number,
+                result.channel.value,
+                job.purpose.value,
+                "" if kept else "; another worker had taken the job over",
+            )
+
+    def _follow_up(self, job: store.ClaimedJob, now: dt.datetime) -> store.NewJob:
+        return store.NewJob(
+            certificate_number=job.certificate_number,
+            school_id=job.school_id,
+            purpose=store.Purpose.DIGITAL_AFTER_PAPER,
+            message_uuid=job.message_uuid,
+            due_on=job.due_on,
+            max_failures=job.max_failures,
+            run_after=now + self._policy.recheck,
+        )
+
+    async def _failed(self, job: store.ClaimedJob, error: str, *, permanent: bool) -> None:
+        now = self._clock()
+        failures = job.failures + 1
+        retry_at = (
+            None
+            if permanent or failures >= job.max_failures
+            else now + self._policy.backoff.delay(failures)
+        )
+        async with self._pool.acquire() as conn:
+            await store.mark_failed(conn, job, error=error, retry_at=retry_at, now=now)
+        log.log(
+            logging.WARNING if retry_at is None else logging.INFO,
+            "delivery of %s failed (%d in a row)%s: %s",
+            job.certificate_number,
+            failures,
+            "; dead-lettered" if retry_at is None else "",
+            error,
+        )
+
+    async def _deliver(self, job: store.ClaimedJob) -> _Delivered | _Waiting:
+        async with self._pool.acquire() as conn:
+            stored = await register.certificate(conn, job.certificate_number)
+            school = await schools.school(conn, job.school_id)
+            record = await verified_record(conn, stored) if stored else None
+            consent = (
+                stored is not None
+                and school is not None
+                and school.ownership == "private"
+                and await store.has_consent(conn, school_id=school.id, cpr=stored.cpr)
+            )
+        if stored is None or school is None or record is None:
+            raise UndeliverableError("the certificate is missing or fails its signature check")
+        if stored.status is not None:
+            raise UndeliverableError(f"the certificate was {stored.status.kind} before delivery")
+        code = codes.display_code(stored.verification_code)
+
+        if school.ownership == "public":
+            if await self._channels.digital_post.can_receive(stored.cpr):
+                message = await self._message(job, record, stored, school, code)
+                receipt = await self._channels.digital_post.send(message, job.message_uuid)
+                return _Delivered(store.Channel.DIGITAL_POST, receipt, None, after_paper=False)
+            why = EXEMPT
+        elif consent:
+            message = await self._message(job, record, stored, school, code)
+            receipt = await self._channels.eboks.send(message, job.message_uuid)
+            return _Delivered(store.Channel.EBOKS, receipt, None, after_paper=False)
+        else:
+            why = NO_CONSENT
+
+        if job.purpose is store.Purpose.DIGITAL_AFTER_PAPER:
+            return _Waiting(why)  # it is on paper already; look again later
+        now = self._clock()
+        receipt = await self._channels.spool.spool(
+            PrintItem(
+                spool_key=f"job-{job.id}",
+                school_id=school.id,
+                certificate_number=record.number,
+                participant_name=record.participant.name,
+                reason=why,
+                day=now.astimezone(COPENHAGEN).date(),
+                at=now,
+                pdf=await self._channels.renderer.render(record, code),
+            )
+        )
+        return _Delivered(store.Channel.PAPER, receipt, why, after_paper=True)
+
+    async def _message(
+        self,
+        job: store.ClaimedJob,
+        record: CertificateRecord,
+        stored: register.StoredCertificate,
+        school: SchoolRow,
+        code: str,
+    ) -> MemoMessage:
+        message = build_memo(
+            record,
+            message_uuid=job.message_uuid,
+            pdf=await self._channels.renderer.render(record, code),
+            signed_record=stored.jws,
+            sender=MemoSender(cvr=school.cvr, name=school.name),
+            # The issue time, not now: every retry is the same message, byte for byte.
+            created_at=stored.issued_at,
+        )
+        if self._policy.memo_schema is not None:
+            await asyncio.to_thread(validate_memo, message, self._policy.memo_schema)
+        return message

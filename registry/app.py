@@ -17,6 +17,8 @@ from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
 from issuers.api import SchoolController
+from issuers.delivery.api import DeliveryController, ParticipantDeliveryController
+from issuers.delivery.outbox import PostgresOutbox
 from issuers.issuing import Clock, Issuer
 from issuers.keys import FileKeyStore, KeyStore, MemoryKeyStore
 from registry import db, log, logs, pages, problems
@@ -75,7 +77,11 @@ def create_app(
                 keys=key_store,
                 identity=identity,
                 issuer=Issuer(
-                    pool, key_store, clock, verify_base_url=f"{settings.public_base_url}/tjek"
+                    pool,
+                    key_store,
+                    clock,
+                    verify_base_url=f"{settings.public_base_url}/tjek",
+                    outbox=PostgresOutbox(max_failures=settings.delivery.max_failures),
                 ),
                 clock=clock,
             )
@@ -89,6 +95,8 @@ def create_app(
         VerificationController,
         KeysController,
         LogController,
+        DeliveryController,
+        ParticipantDeliveryController,
     ]
     if isinstance(identity, DevelopmentIdentityProvider):
         handlers.append(DevelopmentLoginController)

@@ -3,6 +3,7 @@
 amu-bevis serve      migrate, seed the demo, serve on 127.0.0.1 (embedded PostgreSQL
                      unless DATABASE_URL is set)
 amu-bevis migrate    apply migrations only
+amu-bevis worker     deliver certificates (several may run at once; docs/delivery.md)
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 import asyncpg
 import uvicorn
 
+from issuers.delivery.runtime import run_worker_process, start_local_delivery
 from registry import db, demo, logs
 from registry.app import create_app, key_store_for, system_clock
 from registry.embedded import start_embedded
@@ -75,13 +77,17 @@ def serve(settings: Settings, *, seed: bool) -> None:
     if seed:
         _print_credentials(made, settings.data_dir)
     print(f"Serving on http://{settings.host}:{settings.port} (OpenAPI at /schema)")  # noqa: T201
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level="info",
-        access_log=True,
-    )
+    delivery = start_local_delivery(settings, clock=system_clock)
+    try:
+        uvicorn.run(
+            create_app(settings),
+            host=settings.host,
+            port=settings.port,
+            log_level="info",
+            access_log=True,
+        )
+    finally:
+        delivery.stop()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -90,6 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve_cmd = commands.add_parser("serve", help="migrate, seed the demo and serve")
     serve_cmd.add_argument("--no-demo", action="store_true", help="do not seed the demo")
     commands.add_parser("migrate", help="apply migrations and exit")
+    commands.add_parser("worker", help="deliver certificates until stopped")
     args = parser.parse_args(argv)
 
     settings = Settings.from_env()
@@ -98,6 +105,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         serve(settings, seed=not args.no_demo)
     elif args.command == "migrate":
         asyncio.run(_prepare(resolve_database(settings), seed=False))
+    elif args.command == "worker":
+        settings = resolve_database(settings)
+        asyncio.run(_prepare(settings, seed=False))
+        run_worker_process(settings, clock=system_clock)
     return 0
 
 

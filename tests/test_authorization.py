@@ -20,6 +20,13 @@ ROUTES = {
     ("POST", "/api/schools/{school_id}/participations/{participation}/attempts"): "that school",
     ("PATCH", "/api/schools/{school_id}/participations/{participation}"): "that school",
     ("GET", "/api/schools/{school_id}/overdue"): "that school",
+    ("GET", "/api/schools/{school_id}/deliveries"): "that school",
+    ("GET", "/api/schools/{school_id}/deliveries/{number}"): "that school, own certificates",
+    ("POST", "/api/schools/{school_id}/deliveries/{number}/retry"): "that school",
+    ("GET", "/api/schools/{school_id}/delivery-deadlines"): "that school",
+    ("POST", "/api/schools/{school_id}/eboks-consents"): "that school (private schools only)",
+    ("GET", "/api/schools/{school_id}/print-list"): "that school",
+    ("GET", "/api/me/certificates/{number}/deliveries"): "participant token, own certificate",
     ("GET", "/api/me/certificates"): "participant token",
     ("GET", "/api/me/certificates/{number}"): "participant token, own certificate only",
     ("GET", "/api/verify/{number}"): "anyone with number and code",
@@ -158,6 +165,41 @@ async def test_a_wrong_code_tells_nothing(client: Client, seeded: Demo) -> None:
     number = issued["certificate"]["number"]
     response = await client.get(f"/api/verify/{number}", params={"code": "AAAA-AAAA"})
     assert response.json() == {"status": "unknown", "number": number}
+
+
+async def test_a_school_sees_and_acts_on_only_its_own_deliveries(
+    client: Client, seeded: Demo
+) -> None:
+    issued = (await post_team(client, seeded.public, team_body())).json()["participants"][0]
+    number = issued["certificate"]["number"]
+    own, other = seeded.school(seeded.public), seeded.school(seeded.private)
+    base = "/api/schools/751234"
+    reads = [
+        f"{base}/deliveries",
+        f"{base}/deliveries/{number}",
+        f"{base}/delivery-deadlines",
+        f"{base}/print-list",
+    ]
+    for path in reads:
+        assert (await client.get(path)).status_code == 401, path
+        assert (await client.get(path, headers=other)).status_code == 403, path
+        assert (await client.get(path, headers=own)).status_code == 200, path
+    writes = [(f"{base}/deliveries/{number}/retry", None), (f"{base}/eboks-consents", {"cpr": ASE})]
+    for path, body in writes:
+        assert (await client.post(path, json=body)).status_code == 401, path
+        assert (await client.post(path, json=body, headers=other)).status_code == 403, path
+    # Through its own path the other school finds nothing of this certificate.
+    foreign = f"/api/schools/863410/deliveries/{number}"
+    assert (await client.get(foreign, headers=other)).status_code == 404
+
+
+async def test_a_participant_sees_only_their_own_deliveries(client: Client, seeded: Demo) -> None:
+    issued = (await post_team(client, seeded.public, team_body())).json()["participants"][0]
+    path = f"/api/me/certificates/{issued['certificate']['number']}/deliveries"
+    assert (await client.get(path)).status_code == 401
+    assert (await client.get(path, headers=seeded.school(seeded.public))).status_code == 401
+    assert (await client.get(path, headers=await login(client, BO))).status_code == 404
+    assert (await client.get(path, headers=await login(client, ASE))).status_code == 200
 
 
 async def test_the_development_login_refuses_a_malformed_cpr(client: Client, seeded: Demo) -> None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
+import hypothesis
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -24,6 +25,12 @@ from registry import db, demo
 from registry.app import create_app
 from registry.embedded import start_embedded
 from registry.settings import Settings
+
+# The machine is shared and noisy: no per-example deadlines. In CI, the same examples every run
+# (a property failure found locally becomes a regression example, not a flaky CI run).
+hypothesis.settings.register_profile("dev", deadline=None)
+hypothesis.settings.register_profile("ci", deadline=None, derandomize=True)
+hypothesis.settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = dt.datetime(2026, 11, 20, 9, 30, tzinfo=dt.UTC)

@@ -19,6 +19,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from issuers.api import SchoolController
 from issuers.delivery.api import DeliveryController, ParticipantDeliveryController
 from issuers.delivery.outbox import PostgresOutbox
+from issuers.document_keys import DocumentSigners
 from issuers.issuing import Clock, Issuer
 from issuers.keys import FileKeyStore, KeyStore, MemoryKeyStore
 from registry import db, log, logs, pages, problems
@@ -27,6 +28,11 @@ from registry.api import (
     KeysController,
     ParticipantController,
     VerificationController,
+)
+from registry.forms_api import (
+    ParticipantFormsController,
+    PublishedController,
+    SchoolFormsController,
 )
 from registry.identity import DevelopmentIdentityProvider, IdentityProvider
 from registry.log_api import LogController
@@ -61,6 +67,7 @@ def create_app(
     dsn = settings.database_url
     key_store = keys if keys is not None else key_store_for(settings)
     identity = identity_provider_for(settings, clock)
+    documents = DocumentSigners(key_store)  # one PDF and XML signer per school key, kept
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -84,6 +91,7 @@ def create_app(
                     outbox=PostgresOutbox(max_failures=settings.delivery.max_failures),
                 ),
                 clock=clock,
+                documents=documents,
             )
             yield
         finally:
@@ -97,6 +105,9 @@ def create_app(
         LogController,
         DeliveryController,
         ParticipantDeliveryController,
+        ParticipantFormsController,
+        SchoolFormsController,
+        PublishedController,
     ]
     if isinstance(identity, DevelopmentIdentityProvider):
         handlers.append(DevelopmentLoginController)

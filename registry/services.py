@@ -8,6 +8,7 @@ from typing import Any
 import asyncpg
 from litestar.connection import ASGIConnection
 
+from issuers.document_keys import DocumentSigners
 from issuers.issuing import Clock, Issuer
 from issuers.keys import KeyStore
 from registry.identity import IdentityProvider
@@ -22,6 +23,7 @@ class Services:
     identity: IdentityProvider
     issuer: Issuer
     clock: Clock
+    documents: DocumentSigners  # the schools' PDF and XML signers, built once per key
 
 
 def services_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Services:

@@ -28,6 +28,18 @@ ROUTES = {
     ("GET", "/api/schools/{school_id}/print-list"): "that school",
     ("GET", "/api/me/certificates/{number}/deliveries"): "participant token, own certificate",
     ("GET", "/api/me/certificates"): "participant token",
+    **{
+        ("GET", f"/api/me/certificates/{{number}}/{form}"): "participant token, own certificate"
+        for form in ("signed-record", "credential", "xml", "pdf", "memo")
+    },
+    **{
+        ("GET", f"/api/schools/{{school_id}}/certificates/{{number}}/{form}"): "that school's own"
+        for form in ("signed-record", "credential", "xml", "pdf", "memo")
+    },
+    ("GET", "/api/schools/{school_id}/reports/{quarter}"): "that school",
+    ("GET", "/contexts/amu-bevis-v1.jsonld"): "anyone",
+    ("GET", "/issuers/{school_id}"): "anyone: public keys only",
+    ("GET", "/api/document-authorities"): "anyone: CA certificates only",
     ("GET", "/api/me/certificates/{number}"): "participant token, own certificate only",
     ("GET", "/api/verify/{number}"): "anyone with number and code",
     ("GET", "/api/keys"): "anyone",
@@ -274,3 +286,51 @@ async def test_pages_need_their_session_and_forms_their_csrf_token(
     assert school.status_code == 200  # the login page, reached by redirect
     assert "Log ind til Mine beviser" in school.text
     assert (await client.get("/delt/not-a-token")).status_code == 404
+
+
+FORMS = ("signed-record", "credential", "xml", "pdf", "memo")
+
+
+async def test_only_the_participant_gets_the_forms_of_their_certificate(
+    client: Client, seeded: Demo
+) -> None:
+    number = (await post_team(client, seeded.public, team_body())).json()["participants"][0][
+        "certificate"
+    ]["number"]
+    ase, bo = await login(client, ASE), await login(client, BO)
+    for form in FORMS:
+        path = f"/api/me/certificates/{number}/{form}"
+        assert (await client.get(path)).status_code == 401, path
+        assert (await client.get(path, headers=seeded.school(seeded.public))).status_code == 401
+        other = await client.get(path, headers=bo)  # exists, but is not Bo's: not found
+        assert (other.status_code, other.headers["content-type"]) == (404, PROBLEM), path
+        assert (await client.get(path, headers=ase)).status_code == 200, path
+
+
+async def test_only_the_issuing_school_gets_the_forms_and_its_report(
+    client: Client, seeded: Demo
+) -> None:
+    number = (await post_team(client, seeded.public, team_body())).json()["participants"][0][
+        "certificate"
+    ]["number"]
+    own, other = seeded.school(seeded.public), seeded.school(seeded.private)
+    paths = [f"/api/schools/751234/certificates/{number}/{form}" for form in FORMS]
+    for path in [*paths, "/api/schools/751234/reports/2026K4"]:
+        assert (await client.get(path)).status_code == 401, path
+        assert (await client.get(path, headers=await login(client, ASE))).status_code == 401
+        assert (await client.get(path, headers=other)).status_code == 403, path
+        assert (await client.get(path, headers=own)).status_code == 200, path
+    for form in FORMS:  # through its own path the other school finds nothing of it
+        foreign = f"/api/schools/863410/certificates/{number}/{form}"
+        assert (await client.get(foreign, headers=other)).status_code == 404, foreign
+
+
+async def test_the_published_material_is_public_and_holds_no_personal_data(
+    client: Client, seeded: Demo
+) -> None:
+    await post_team(client, seeded.public, team_body())
+    for path in ("/contexts/amu-bevis-v1.jsonld", "/issuers/751234", "/api/document-authorities"):
+        response = await client.get(path)
+        assert response.status_code == 200, path
+        assert ASE not in response.text
+        assert ASE.replace("-", "") not in response.text

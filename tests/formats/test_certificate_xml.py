@@ -8,9 +8,7 @@ test fails with the diff; review it and move the ``.new`` file over the old one.
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import hashlib
-import os
 import re
 import subprocess
 import tempfile
@@ -49,6 +47,7 @@ from formats.record import (
     School,
 )
 from tests.externals import ROOT, require_tool
+from tests.golden import assert_golden
 
 ASSETS = ROOT / "tests" / "assets"
 GOLDEN = ASSETS / "xml"
@@ -127,27 +126,6 @@ MINIMAL = CertificateRecord(
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def _check_golden(name: str, produced: bytes) -> None:
-    """Compare with a golden file; never overwrite it, write ``<file>.new`` on request."""
-    path = GOLDEN / name
-    expected = path.read_bytes() if path.exists() else b""
-    if produced == expected:
-        return
-    diff = "".join(
-        difflib.unified_diff(
-            expected.decode().splitlines(keepends=True),
-            produced.decode().splitlines(keepends=True),
-            fromfile=f"{name} (golden)",
-            tofile=f"{name} (produced)",
-        )
-    )
-    if os.environ.get("AMU_REGENERATE_GOLDEN") == "1":
-        new = path.with_name(path.name + ".new")
-        new.write_bytes(produced)
-        pytest.fail(f"wrote {new.relative_to(ROOT)}; review it and move it over the golden\n{diff}")
-    pytest.fail(f"{name} differs (AMU_REGENERATE_GOLDEN=1 writes a .new file)\n{diff}")
-
-
 def _xmlsec1_verifies(document: bytes) -> bool:
     """Whether xmlsec1 accepts the signature, trusting only the TEST certificate."""
     xmlsec1 = require_tool("xmlsec1")
@@ -201,11 +179,11 @@ def test_committed_test_key_is_the_seeded_one() -> None:
 
 
 def test_golden_signed_full_record() -> None:
-    _check_golden("certificate-amu-full.signed.xml", SIGNER.sign(FULL))
+    assert_golden(GOLDEN / "certificate-amu-full.signed.xml", SIGNER.sign(FULL))
 
 
 def test_golden_unsigned_minimal_record() -> None:
-    _check_golden("certificate-ikv-activity-minimal.xml", to_xml(MINIMAL))
+    assert_golden(GOLDEN / "certificate-ikv-activity-minimal.xml", to_xml(MINIMAL))
 
 
 def test_golden_files_read_back_to_their_records() -> None:

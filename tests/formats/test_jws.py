@@ -19,12 +19,12 @@ from formats.record import CertificateRecord
 from tests.formats.test_vc import (
     ASSETS,
     GOLDEN_RECORDS,
-    assert_golden,
     golden_key,
     public_jwk,
     records,
     run_node,
 )
+from tests.golden import assert_golden
 
 KID = "280727-2026-1"
 BASE64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"

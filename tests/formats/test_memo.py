@@ -5,8 +5,6 @@ from __future__ import annotations
 import base64
 import dataclasses
 import datetime as dt
-import difflib
-import os
 import uuid
 from pathlib import Path
 
@@ -28,6 +26,7 @@ from formats.record import (
     School,
 )
 from tests.externals import require_shared
+from tests.golden import assert_golden
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets" / "memo"
 SCHEMA = "memo-xsd/Version1.2/MeMo_core.xsd"
@@ -228,22 +227,3 @@ def test_any_names_give_a_valid_message(
 
 def test_golden_message() -> None:
     assert_golden(ASSETS / "certificate.memo.xml", build())
-
-
-def assert_golden(path: Path, actual: bytes) -> None:
-    """Compare with a known-answer file; AMU_REGENERATE_GOLDEN=1 writes ``<file>.new`` to review."""
-    expected = path.read_bytes() if path.exists() else b""
-    if actual == expected:
-        return
-    diff = "".join(
-        difflib.unified_diff(
-            expected.decode().splitlines(keepends=True),
-            actual.decode().splitlines(keepends=True),
-            fromfile=str(path),
-            tofile=f"{path}.new",
-        )
-    )
-    if os.environ.get("AMU_REGENERATE_GOLDEN") == "1":
-        path.with_name(f"{path.name}.new").write_bytes(actual)
-        pytest.fail(f"wrote {path.name}.new; review it and rename it over the golden file\n{diff}")
-    pytest.fail(f"differs from the golden file (AMU_REGENERATE_GOLDEN=1 writes .new)\n{diff}")

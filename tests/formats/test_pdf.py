@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import difflib
 import io
 import itertools
 import os
@@ -55,6 +54,7 @@ from formats.record import (
     School,
 )
 from tests.externals import ROOT, require_tool
+from tests.golden import assert_golden
 
 GOLDEN = ROOT / "tests" / "assets" / "pdf"
 SIGNED_AT = dt.datetime(2026, 11, 20, 9, 30, tzinfo=dt.UTC)
@@ -402,7 +402,7 @@ def test_xmp_and_output_intent(signed: bytes) -> None:
 
 
 def test_text_matches_the_golden(text: str) -> None:
-    _check_golden("sample.txt", text.encode())
+    assert_golden(GOLDEN / "sample.txt", text.encode())
 
 
 # --- the wording on its own ------------------------------------------------------------------
@@ -594,27 +594,6 @@ def _preflight(pdf: bytes) -> tuple[str, list[str]]:
     assert "is not a valid PDF/A-1b file" in out, (out, done.stderr.decode()[-2000:])
     errors = [line.strip() for line in out.splitlines() if re.match(r"\d+(\.\d+)* : ", line)]
     return "not valid", errors
-
-
-def _check_golden(name: str, produced: bytes) -> None:
-    """Compare with a golden file; never overwrite it, write ``<file>.new`` on request."""
-    path = GOLDEN / name
-    expected = path.read_bytes() if path.exists() else b""
-    if produced == expected:
-        return
-    diff = "".join(
-        difflib.unified_diff(
-            expected.decode().splitlines(keepends=True),
-            produced.decode().splitlines(keepends=True),
-            fromfile=f"{name} (golden)",
-            tofile=f"{name} (produced)",
-        )
-    )
-    if os.environ.get("AMU_REGENERATE_GOLDEN") == "1":
-        new = path.with_name(path.name + ".new")
-        new.write_bytes(produced)
-        pytest.fail(f"wrote {new.relative_to(ROOT)}; review it and move it over the golden\n{diff}")
-    pytest.fail(f"{name} differs (AMU_REGENERATE_GOLDEN=1 writes a .new file)\n{diff}")
 
 
 def _write_sample(out: Path) -> None:

@@ -5,9 +5,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import datetime as dt
-import difflib
 import io
-import os
 from decimal import Decimal
 from pathlib import Path
 
@@ -26,6 +24,7 @@ from formats.report import (
     build_report,
     report_lines,
 )
+from tests.golden import assert_golden
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets" / "report"
 Q1_2025 = Quarter(2025, 1)  # reports 2024-04-01 .. 2025-03-31
@@ -285,22 +284,3 @@ def test_golden_report() -> None:
     report = build_report(example_rows(), Q1_2025, institution="280727")
     assert len(parse(report)) == 18
     assert_golden(ASSETS / "2025K1-280727.csv", report)
-
-
-def assert_golden(path: Path, actual: bytes) -> None:
-    """Compare with a known-answer file; AMU_REGENERATE_GOLDEN=1 writes ``<file>.new`` to review."""
-    expected = path.read_bytes() if path.exists() else b""
-    if actual == expected:
-        return
-    diff = "".join(
-        difflib.unified_diff(
-            expected.decode().splitlines(keepends=True),
-            actual.decode().splitlines(keepends=True),
-            fromfile=str(path),
-            tofile=f"{path}.new",
-        )
-    )
-    if os.environ.get("AMU_REGENERATE_GOLDEN") == "1":
-        path.with_name(f"{path.name}.new").write_bytes(actual)
-        pytest.fail(f"wrote {path.name}.new; review it and rename it over the golden file\n{diff}")
-    pytest.fail(f"differs from the golden file (AMU_REGENERATE_GOLDEN=1 writes .new)\n{diff}")

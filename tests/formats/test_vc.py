@@ -13,13 +13,10 @@ from __future__ import annotations
 import base64
 import copy
 import datetime as dt
-import difflib
 import hashlib
 import json
-import os
 import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -46,6 +43,7 @@ from formats.record import (
     School,
 )
 from tests.externals import ROOT, require_node_modules, require_shared
+from tests.golden import assert_golden
 
 ASSETS = ROOT / "tests" / "assets"
 VECTORS = "vectors/eddsa-jcs-2022"
@@ -120,26 +118,6 @@ def run_node(script: str, *args: str, stdin: str) -> subprocess.CompletedProcess
         check=False,
         timeout=120,
     )
-
-
-def assert_golden(path: Path, actual: str) -> None:
-    """Compare with a golden file; AMU_REGENERATE_GOLDEN=1 writes ``<file>.new`` and fails."""
-    expected = path.read_text("utf-8") if path.exists() else ""
-    if actual == expected:
-        return
-    diff = "".join(
-        difflib.unified_diff(
-            expected.splitlines(keepends=True),
-            actual.splitlines(keepends=True),
-            fromfile=str(path.relative_to(ROOT)),
-            tofile=f"{path.relative_to(ROOT)}.new",
-        )
-    )
-    if os.environ.get("AMU_REGENERATE_GOLDEN") == "1":
-        new = path.with_name(path.name + ".new")
-        new.write_text(actual, "utf-8")
-        pytest.fail(f"wrote {new.relative_to(ROOT)}; review and move it over:\n{diff}")
-    pytest.fail(f"differs from the golden file (AMU_REGENERATE_GOLDEN=1 writes .new):\n{diff}")
 
 
 def issue(record: CertificateRecord, *, status: vc.StatusEntry | None = None) -> dict[str, Any]:

@@ -22,7 +22,7 @@ import io
 from collections.abc import Callable, Sequence
 from typing import NewType
 
-from asn1crypto import x509 as asn1_x509  # type: ignore[import-untyped]  # no stubs
+from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa

@@ -1,10 +1,9 @@
 """What the pages show about delivery: the DeliveryStatus port and its adapters.
 
 Delivery (issuers/delivery) keeps jobs and attempts; the pages only read them and let a school
-put a dead-lettered job back in the queue. ``NoDeliveryData`` is the honest adapter while the
-delivery tables are not in the service: every certificate shows "not yet delivered", and
-nothing is dead-lettered or overdue. ``registry.pages.deliveries_store`` is the adapter over
-``issuers.delivery.store``.
+put a dead-lettered job back in the queue. ``registry.pages.deliveries_store`` is the adapter
+over ``issuers.delivery.store`` (the one the app uses); ``NoDeliveryData`` shows every
+certificate as not yet delivered, for a service without delivery.
 """
 
 from __future__ import annotations

@@ -154,9 +154,13 @@ class ParticipantPages(Controller):
         session = require(request, pages, "person")
         stored, _shown, record = await _own(request, session, number)
         try:
-            body = await pages.pdfs.render(
-                record, code=codes.display_code(stored.verification_code), signed_at=pages.clock()
-            )
+            async with services_of(request).pool.acquire() as conn:
+                body = await pages.pdfs.render(
+                    conn,
+                    record,
+                    code=codes.display_code(stored.verification_code),
+                    signed_at=pages.clock(),
+                )
         except PdfUnavailableError:
             return error_page(request, 503, reason="pdf")
         return Response(

@@ -1,14 +1,15 @@
 """The paper certificate as a download: the CertificatePdfs port and its adapters.
 
-``formats.pdf.PdfSigner`` signs with a school's X.509 certificate (PAdES). Nothing in the
-service holds the schools' certificates yet, so the port hides where they come from:
+``formats.pdf.PdfSigner`` signs with a school's X.509 certificate (PAdES). The port hides
+where that certificate comes from:
 
+- ``DocumentKeyPdfs`` signs with the school's document-signing certificate from
+  ``issuers.document_keys`` (a local CA in the demo, the school's own certificate in
+  production): the adapter to use once the app hands its ``DocumentSigners`` to the pages.
 - ``DevelopmentSelfSignedPdfs`` makes a self-signed EC P-256 certificate per school, in
   memory, named "UDVIKLING" (development), so the demo and the tests download real, signed
-  PDF/A documents. Never for production: no one trusts that signer.
+  PDF/A documents without a CA. Never for production: no one trusts that signer.
 - ``UnavailablePdfs`` refuses, so the page says the PDF is not available yet.
-
-A production adapter reads each school's key and certificate from the key store.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from cryptography.x509.oid import NameOID
 
 from formats.pdf import PdfSigner
 from formats.record import CertificateRecord
+from issuers.document_keys import DocumentSigners, NoDocumentCertificateError
+from registry.db import Connection
 
 
 class PdfUnavailableError(Exception):
@@ -33,7 +36,7 @@ class PdfUnavailableError(Exception):
 
 class CertificatePdfs(Protocol):
     async def render(
-        self, record: CertificateRecord, *, code: str, signed_at: dt.datetime
+        self, conn: Connection, record: CertificateRecord, *, code: str, signed_at: dt.datetime
     ) -> bytes:
         """The signed PDF of ``record``; raises PdfUnavailableError when none can be made."""
 
@@ -41,6 +44,7 @@ class CertificatePdfs(Protocol):
 class UnavailablePdfs:
     async def render(
         self,
+        conn: Connection,  # noqa: ARG002 - the port's signature
         record: CertificateRecord,
         *,
         code: str,  # noqa: ARG002 - the port's signature
@@ -65,11 +69,33 @@ class DevelopmentSelfSignedPdfs:
             return signer
 
     async def render(
-        self, record: CertificateRecord, *, code: str, signed_at: dt.datetime
+        self,
+        conn: Connection,  # noqa: ARG002 - the port's signature
+        record: CertificateRecord,
+        *,
+        code: str,
+        signed_at: dt.datetime,
     ) -> bytes:
         signer = self._signer(record.school.id, record.school.name, signed_at)
         # Signing computes for tens of milliseconds: off the event loop.
         return await asyncio.to_thread(signer.render, record, code, self._base, signed_at)
+
+
+class DocumentKeyPdfs:
+    """Signs with the school's document-signing certificate (``issuers.document_keys``)."""
+
+    def __init__(self, signers: DocumentSigners, verify_base_url: str) -> None:
+        self._signers = signers
+        self._base = verify_base_url
+
+    async def render(
+        self, conn: Connection, record: CertificateRecord, *, code: str, signed_at: dt.datetime
+    ) -> bytes:
+        try:
+            signers = await self._signers.for_school(conn, record.school.id)
+        except NoDocumentCertificateError as e:
+            raise PdfUnavailableError(record.school.id) from e
+        return await asyncio.to_thread(signers.pdf.render, record, code, self._base, signed_at)
 
 
 def _self_signed(school_id: str, school_name: str, now: dt.datetime) -> PdfSigner:

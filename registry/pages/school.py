@@ -146,6 +146,7 @@ class SchoolPages(Controller):
                 "overdue_deliveries": [_delivery_line(d) for d in overdue_deliveries],
                 "dead": [_delivery_line(d) for d in dead],
                 "retried": request.query_params.get("forsoegt"),
+                "retried_count": request.query_params.get("antal", "0"),
             },
         )
 

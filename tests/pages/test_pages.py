@@ -54,7 +54,22 @@ async def test_login_list_and_certificate_page(client: Client, seeded: Demo) -> 
     assert page.status_code == 200
     assert ASE in page.text  # the holder's own page shows the full number
     assert f"{code[:4]}-{code[4:]}" in page.text or code in page.text
-    assert "endnu ikke leveret" in page.text
+    assert "Venter på levering" in page.text
+
+
+async def test_where_and_when_it_was_delivered(
+    client: Client, seeded: Demo, conn: asyncpg.Connection
+) -> None:
+    number, _code = await _issue(client, seeded)
+    await conn.execute(
+        """UPDATE delivery_jobs SET state = 'delivered', channel = 'digital-post',
+                  finished_at = '2026-11-20T10:00:00+00:00'
+           WHERE certificate_number = $1""",
+        number,
+    )
+    await person_login(client, ASE)
+    page = await client.get(f"/mine-beviser/{number}")
+    assert "Leveret til Digital Post 20. november 2026 kl. 11.00." in page.text
 
 
 async def test_the_session_cookie_is_httponly_and_lax(client: Client, seeded: Demo) -> None:
@@ -321,6 +336,41 @@ async def test_a_school_session_is_not_a_person_session(client: Client, seeded: 
 async def test_a_person_session_is_not_a_school_session(client: Client, seeded: Demo) -> None:
     await person_login(client, ASE)
     assert (await client.get("/skole", follow_redirects=False)).status_code == 303
+
+
+async def test_a_school_retries_a_dead_lettered_delivery(
+    client: Client, seeded: Demo, conn: asyncpg.Connection
+) -> None:
+    number, _code = await _issue(client, seeded)
+    await conn.execute(
+        """UPDATE delivery_jobs SET state = 'dead', last_error = 'the mailbox refused'
+           WHERE certificate_number = $1""",
+        number,
+    )
+    await school_login(client, seeded.public)
+    page = await client.get("/skole")
+    assert "the mailbox refused" in page.text
+    assert f"/skole/leveringer/{number}/forsoeg-igen" in page.text
+    retried = await client.post(
+        f"/skole/leveringer/{number}/forsoeg-igen",
+        data={"csrf": csrf_of(page.text)},
+        follow_redirects=True,
+    )
+    assert "er sat i kø igen" in retried.text
+    assert (
+        await conn.fetchval("SELECT state FROM delivery_jobs WHERE certificate_number = $1", number)
+        == "pending"
+    )
+    # Another school cannot retry it.
+    await conn.execute("UPDATE delivery_jobs SET state = 'dead'")
+    client.cookies.clear()
+    await school_login(client, seeded.private)
+    other = await client.get("/skole")
+    assert number not in other.text
+    await client.post(
+        f"/skole/leveringer/{number}/forsoeg-igen", data={"csrf": csrf_of(other.text)}
+    )
+    assert await conn.fetchval("SELECT state FROM delivery_jobs") == "dead"
 
 
 async def test_retrying_needs_a_school_session_and_csrf(client: Client, seeded: Demo) -> None:

@@ -173,6 +173,16 @@ def _plots(result: dict[str, Any]) -> list[str]:
     return made
 
 
+def _server_peaks(result: dict[str, Any]) -> dict[str, Any]:
+    peaks = {
+        "issuance app": (result.get("issuance") or {}).get("server_peak_rss_mib"),
+        "growth app": (result.get("growth") or {}).get("server_peak_rss_mib"),
+    }
+    for kind, value in ((result.get("verification") or {}).get("server_peak_rss_mib") or {}).items():
+        peaks[f"verification {kind}"] = value
+    return {k: round(v, 1) if isinstance(v, float) else "not recorded" for k, v in peaks.items()}
+
+
 def generated(result: dict[str, Any], source: Path) -> str:
     machine = result["machine"]
     lines = [
@@ -188,7 +198,9 @@ def generated(result: dict[str, Any], source: Path) -> str:
         table(result),
         "",
         "Peak resident memory (MiB): "
-        + ", ".join(f"{k} {v}" for k, v in result["memory_peak_rss_mib"].items()),
+        + ", ".join(f"{k} {v}" for k, v in result["memory_peak_rss_mib"].items())
+        + "; servers: "
+        + ", ".join(f"{k} {v}" for k, v in _server_peaks(result).items()),
         "",
     ]
     for name in _plots(result):

@@ -89,7 +89,6 @@ async def _run(mode: Mode, only: Sequence[str], out: Path, *, keep: bool) -> dic
                 await database.drop_schema(bench, schema)
     results["memory_peak_rss_mib"] = {
         "bench_process": round(measure.own_peak_rss_mib(), 1),
-        "largest_child_process (servers, wrk, py-spy)": round(measure.children_peak_rss_mib(), 1),
         "postgres_largest_process_sampled": round(pg_memory.peak_process_mib, 1),
         "postgres_all_processes_sampled": round(pg_memory.peak_total_mib, 1),
     }

@@ -55,6 +55,9 @@ class Server:
         peak memory; under py-spy, stopping the child makes py-spy write its profile."""
         if self.process.poll() is None:
             pid = self.python_pid()
+            # uvicorn re-raises SIGTERM after its shutdown, so the server cannot report its
+            # own peak; the kernel's high-water mark says it exactly.
+            self.peak_rss_mib = _peak_rss_mib(pid)
             psutil.Process(pid).send_signal(signal.SIGTERM)
             try:
                 self.process.wait(timeout=30)
@@ -63,6 +66,17 @@ class Server:
                 self.process.wait()
         if self.stats_file.exists():
             self.peak_rss_mib = float(json.loads(self.stats_file.read_text())["peak_rss_mib"])
+
+
+def _peak_rss_mib(pid: int) -> float | None:
+    """VmHWM of /proc/<pid>/status: the process's peak resident memory."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
 
 
 def start(

@@ -77,6 +77,8 @@ class Jwk(msgspec.Struct):
     school: str
     validFrom: dt.datetime  # noqa: N815 - JWK members are camelCase on the wire
     retiredAt: dt.datetime | None  # noqa: N815
+    # Compromised from this moment: what the key signed since is marked (docs/registry.md).
+    revokedFrom: dt.datetime | None = None  # noqa: N815
 
 
 class Jwks(msgspec.Struct):
@@ -250,6 +252,7 @@ class KeysController(Controller):
                     school=k.school_id,
                     validFrom=k.valid_from,
                     retiredAt=k.retired_at,
+                    revokedFrom=k.revoked_from,
                 )
                 for k in keys
             ]

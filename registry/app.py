@@ -17,6 +17,7 @@ from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
 from issuers.api import SchoolController
+from issuers.corrections_api import CorrectionsController
 from issuers.delivery.api import DeliveryController, ParticipantDeliveryController
 from issuers.delivery.outbox import PostgresOutbox
 from issuers.document_keys import DocumentSigners
@@ -38,6 +39,7 @@ from registry.identity import DevelopmentIdentityProvider, IdentityProvider
 from registry.log_api import LogController
 from registry.services import Services
 from registry.settings import Settings
+from registry.status_api import StatusListController
 
 
 def system_clock() -> dt.datetime:
@@ -103,6 +105,8 @@ def create_app(
         VerificationController,
         KeysController,
         LogController,
+        CorrectionsController,
+        StatusListController,
         DeliveryController,
         ParticipantDeliveryController,
         ParticipantFormsController,

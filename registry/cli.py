@@ -3,6 +3,8 @@
 amu-bevis serve      migrate, seed the demo, serve on 127.0.0.1 (embedded PostgreSQL
                      unless DATABASE_URL is set)
 amu-bevis migrate    apply migrations only
+amu-bevis rotate-key | rotate-log-key | revoke-key | retention | audit
+                     the register's trust commands (docs/registry.md)
 amu-bevis worker     deliver certificates (several may run at once; docs/delivery.md)
 """
 
@@ -21,7 +23,7 @@ import asyncpg
 import uvicorn
 
 from issuers.delivery.runtime import run_worker_process, start_local_delivery
-from registry import db, demo, logs
+from registry import db, demo, logs, trust_cli
 from registry.app import create_app, key_store_for, system_clock
 from registry.embedded import start_embedded
 from registry.settings import Settings
@@ -96,6 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve_cmd = commands.add_parser("serve", help="migrate, seed the demo and serve")
     serve_cmd.add_argument("--no-demo", action="store_true", help="do not seed the demo")
     commands.add_parser("migrate", help="apply migrations and exit")
+    trust_cli.add_commands(commands)
     commands.add_parser("worker", help="deliver certificates until stopped")
     args = parser.parse_args(argv)
 
@@ -105,6 +108,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         serve(settings, seed=not args.no_demo)
     elif args.command == "migrate":
         asyncio.run(_prepare(resolve_database(settings), seed=False))
+    elif args.command in trust_cli.COMMANDS:
+        return trust_cli.run(args, resolve_database(settings))
     elif args.command == "worker":
         settings = resolve_database(settings)
         asyncio.run(_prepare(settings, seed=False))

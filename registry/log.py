@@ -178,14 +178,23 @@ class LogKey:
     public_key: bytes
     valid_from: dt.datetime
     retired_at: dt.datetime | None
+    revoked_from: dt.datetime | None = None  # compromised: what it signed from then is marked
 
 
 async def log_keys(conn: Connection) -> list[LogKey]:
     rows = await conn.fetch(
-        "SELECT kid, name, public_key, valid_from, retired_at FROM log_keys ORDER BY valid_from"
+        """SELECT kid, name, public_key, valid_from, retired_at, revoked_from
+           FROM log_keys ORDER BY valid_from, kid"""
     )
     return [
-        LogKey(r["kid"], r["name"], bytes(r["public_key"]), r["valid_from"], r["retired_at"])
+        LogKey(
+            r["kid"],
+            r["name"],
+            bytes(r["public_key"]),
+            r["valid_from"],
+            r["retired_at"],
+            r["revoked_from"],
+        )
         for r in rows
     ]
 
@@ -227,8 +236,9 @@ async def checkpoint(
         head = await conn.fetchrow("SELECT size, edge FROM log_head")
         if head is None:
             raise NotFoundError("the log head is missing; run the migrations")
+        # Per size and key: after a rotation the new key signs the current size afresh.
         stored = await conn.fetchval(
-            "SELECT note FROM log_checkpoints WHERE size = $1", head["size"]
+            "SELECT note FROM log_checkpoints WHERE size = $1 AND kid = $2", head["size"], key.kid
         )
         if stored is not None:
             return bytes(stored)
@@ -239,7 +249,7 @@ async def checkpoint(
         )
         await conn.execute(
             """INSERT INTO log_checkpoints (size, root_hash, kid, note, signed_at)
-               VALUES ($1, $2, $3, $4, $5) ON CONFLICT (size) DO NOTHING""",
+               VALUES ($1, $2, $3, $4, $5) ON CONFLICT (size, kid) DO NOTHING""",
             head["size"],
             root,
             key.kid,
@@ -247,7 +257,7 @@ async def checkpoint(
             now,
         )
         final = await conn.fetchval(
-            "SELECT note FROM log_checkpoints WHERE size = $1", head["size"]
+            "SELECT note FROM log_checkpoints WHERE size = $1 AND kid = $2", head["size"], key.kid
         )
         return bytes(final)
 

@@ -32,6 +32,7 @@ class LogKeyOut(msgspec.Struct, rename="camel"):
     verifier_key: str  # C2SP note verifier key: <name>+<hex id>+<base64(0x01 || key)>
     valid_from: dt.datetime
     retired_at: dt.datetime | None
+    revoked_from: dt.datetime | None = None  # compromised: checkpoints it signed since are void
 
 
 class LeafOut(msgspec.Struct, rename="camel"):
@@ -82,6 +83,7 @@ class LogController(Controller):
                 ).vkey(),
                 valid_from=k.valid_from,
                 retired_at=k.retired_at,
+                revoked_from=k.revoked_from,
             )
             for k in keys
         ]

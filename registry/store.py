@@ -21,6 +21,7 @@ class SchoolKey:
     public_key: bytes
     valid_from: dt.datetime
     retired_at: dt.datetime | None
+    revoked_from: dt.datetime | None = None  # compromised: what it signed from then is marked
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +73,7 @@ class StoredCertificate:
 
 
 _KEY_COLUMNS = """k.kid, k.school_id, s.name AS school_name, k.public_key, k.valid_from,
-                  k.retired_at"""
+                  k.retired_at, k.revoked_from"""
 
 
 def _key(row: asyncpg.Record) -> SchoolKey:
@@ -83,6 +84,7 @@ def _key(row: asyncpg.Record) -> SchoolKey:
         public_key=bytes(row["public_key"]),
         valid_from=row["valid_from"],
         retired_at=row["retired_at"],
+        revoked_from=row["revoked_from"],
     )
 
 
@@ -206,8 +208,48 @@ def _certificate(row: asyncpg.Record) -> StoredCertificate:
 
 
 async def certificate(conn: Connection, number: str) -> StoredCertificate | None:
-    row = await conn.fetchrow(_CERTIFICATE_QUERY + " WHERE c.number = $1", number)
+    """The certificate, or None if there is none or its personal data is past retention."""
+    row = await conn.fetchrow(
+        _CERTIFICATE_QUERY + " WHERE c.number = $1 AND c.erased_at IS NULL", number
+    )
     return _certificate(row) if row else None
+
+
+async def lock_certificate(
+    conn: Connection, number: str
+) -> tuple[StoredCertificate, uuid.UUID | None] | None:
+    """The certificate and its participation, its row locked until the transaction ends.
+
+    Status changes take this lock first, so two of them on one certificate run one after the
+    other and the second sees the first's event.
+    """
+    participation = await conn.fetchrow(
+        "SELECT participation_id FROM certificates WHERE number = $1 FOR UPDATE", number
+    )
+    found = await certificate(conn, number) if participation else None
+    return (found, participation["participation_id"]) if found and participation else None
+
+
+async def insert_status_event(
+    conn: Connection,
+    *,
+    number: str,
+    kind: str,
+    reason: str,
+    at: dt.datetime,
+    replaced_by: str | None = None,
+) -> int:
+    """Record that a certificate was cancelled or revoked; return the event's id, for the log."""
+    event_id: int = await conn.fetchval(
+        """INSERT INTO certificate_events (certificate_number, kind, reason, replaced_by, at)
+           VALUES ($1, $2, $3, $4, $5) RETURNING id""",
+        number,
+        kind,
+        reason,
+        replaced_by,
+        at,
+    )
+    return event_id
 
 
 async def certificates_of(conn: Connection, cpr: str) -> list[StoredCertificate]:

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from formats.errors import FormatError
 from formats.jws import verify_record
 from formats.record import CertificateRecord
-from registry import codes, log, merkle, store
+from registry import codes, keyhistory, log, merkle, store
 from registry.db import Connection
 from registry.errors import ProofError
 
@@ -25,6 +25,8 @@ class VerificationStatus(StrEnum):
     VALID = "valid"
     CANCELLED = "cancelled"  # annulleret, possibly replaced by another certificate
     REVOKED = "revoked"
+    # Signed by a school key on or after the date the key was revoked from (compromised).
+    KEY_REVOKED = "key-revoked"
     UNKNOWN = "unknown"  # no such number, or the code does not match
     INVALID = "invalid"  # the stored record fails its signature check: report, never trust
 
@@ -44,8 +46,20 @@ async def verify_certificate(conn: Connection, number: str, code: str) -> Verifi
     if stored is None or not codes.code_matches(code, stored.verification_code):
         return Verification(VerificationStatus.UNKNOWN)
     record = await verified_record(conn, stored)
-    if record is None or not await is_logged(conn, stored):
+    key = await store.key(conn, stored.kid)
+    if record is None or key is None or not await is_logged(conn, stored):
         return Verification(VerificationStatus.INVALID)
+    # The key history: the key must have been valid when the record says it was signed.
+    key_state = keyhistory.key_state(key, at=record.issued_at)
+    if key_state in (keyhistory.KeyState.NOT_YET_VALID, keyhistory.KeyState.RETIRED):
+        return Verification(VerificationStatus.INVALID)
+    if stored.status is None and key_state is keyhistory.KeyState.REVOKED:
+        return Verification(
+            VerificationStatus.KEY_REVOKED,
+            record,
+            status_at=key.revoked_from,
+            status_reason="key-compromise",
+        )
     if stored.status is None:
         return Verification(VerificationStatus.VALID, record)
     return Verification(
@@ -71,7 +85,8 @@ async def verified_record(
     if payload != stored.payload:
         return None
     record = CertificateRecord.from_json(json.loads(payload))
-    if record.number != stored.number:
+    # A school's key vouches only for that school's certificates.
+    if record.number != stored.number or record.school.id != key.school_id:
         return None
     return record
 

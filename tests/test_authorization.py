@@ -50,6 +50,10 @@ ROUTES = {
     ("GET", "/api/log/proof/inclusion"): "anyone",
     ("GET", "/api/log/proof/certificate/{number}"): "anyone",
     ("GET", "/api/log/proof/consistency"): "anyone",
+    # Registry trust (docs/registry.md).
+    ("POST", "/api/schools/{school_id}/certificates/{number}/corrections"): "that school, own",
+    ("POST", "/api/schools/{school_id}/certificates/{number}/revocation"): "that school, own",
+    ("GET", "/api/status/{list_id}"): "anyone: a status list is bits, not people",
     # Pages (docs/pages.md). A person's or school's page without its session redirects to the
     # login; every POST also needs the form's CSRF token.
     ("GET", "/"): "anyone",
@@ -334,3 +338,36 @@ async def test_the_published_material_is_public_and_holds_no_personal_data(
         assert response.status_code == 200, path
         assert ASE not in response.text
         assert ASE.replace("-", "") not in response.text
+
+
+async def test_only_the_issuing_school_corrects_or_revokes_a_certificate(
+    client: Client, seeded: Demo, conn: asyncpg.Connection
+) -> None:
+    issued = (await post_team(client, seeded.public, team_body())).json()["participants"][0]
+    number = issued["certificate"]["number"]
+    for action, body in (
+        ("corrections", {"reason": "participant-data", "name": "Rettet Navn"}),
+        ("revocation", {"reason": "fraud"}),
+    ):
+        path = f"/api/schools/751234/certificates/{number}/{action}"
+        assert (await client.post(path, json=body)).status_code == 401
+        other = seeded.school(seeded.private)
+        assert (await client.post(path, json=body, headers=other)).status_code == 403
+        # The other school on its own path: the certificate is not its to touch.
+        foreign = path.replace("751234", "863410")
+        response = await client.post(foreign, json=body, headers=other)
+        assert response.status_code == 404
+        assert response.headers["content-type"].startswith(PROBLEM)
+        participant = await login(client, ASE)
+        assert (await client.post(path, json=body, headers=participant)).status_code == 401
+    assert await conn.fetchval("SELECT count(*) FROM certificate_events") == 1
+
+
+async def test_status_lists_are_public_and_hold_no_personal_data(
+    client: Client, seeded: Demo
+) -> None:
+    assert (await post_team(client, seeded.public, team_body())).status_code == 201
+    status = await client.get("/api/status/1")
+    assert status.status_code == 200
+    assert ASE not in status.text
+    assert "Åse" not in status.text

@@ -1,0 +1,266 @@
+"""Corrections and revocations of issued certificates (DOMAIN.md, "The central registry").
+
+A certificate is never edited. A correction cancels it and issues a replacement that points
+to it (``replaces``); the old one stays on record as cancelled, with ``replaced_by``. A
+revocation ends a certificate that should not exist, with a reason category. Each runs in one
+transaction that also appends its events to the transparency log::
+
+    corrections = Corrections(pool, keys, clock, verify_base_url="https://.../tjek")
+    out = await corrections.correct("751234", "2026-0000001", CorrectionIn(reason=..., name=...))
+    out = await corrections.revoke("751234", "2026-0000002", RevocationReason.EXAM_ANNULLED)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import uuid
+from collections.abc import Callable
+from enum import StrEnum
+from typing import Annotated
+
+import asyncpg
+import msgspec
+
+from formats.record import Annotations, CertificateRecord, Participant
+from issuers import store as schools
+from issuers.errors import ConflictError, InvalidInputError, IssuingError
+from issuers.issuing import Outbox
+from issuers.keys import KeyStore, ed25519_key
+from issuers.records import issued_events, signed_certificate
+from registry import codes, log
+from registry import store as register
+from registry.db import Connection
+from registry.verification import verified_record
+
+Clock = Callable[[], dt.datetime]
+Text = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+
+
+class CancelReason(StrEnum):
+    """Why a certificate was cancelled and replaced: which part of it was wrong."""
+
+    PARTICIPANT_DATA = "participant-data"  # the participant's name
+    COURSE_DATA = "course-data"  # team reference, course or exam dates
+    RESULT_DATA = "result-data"  # the annotations: pass, dispensation, IKV
+    OTHER_ERROR = "other-error"
+
+
+class RevocationReason(StrEnum):
+    """Why a certificate was revoked: it should not exist at all."""
+
+    ISSUED_IN_ERROR = "issued-in-error"  # e.g. to the wrong person, or the goal was not reached
+    EXAM_ANNULLED = "exam-annulled"  # a complaint or cheating decision annulled the exam
+    FRAUD = "fraud"
+    OTHER = "other"
+
+
+class _In(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
+    pass
+
+
+class AnnotationsIn(_In):
+    exam_passed: bool | None
+    dispensation: bool
+    ikv: bool
+
+
+class CorrectionIn(_In):
+    """What was wrong; absent members are copied from the cancelled certificate."""
+
+    reason: CancelReason
+    name: Text | None = None
+    team: Text | None = None
+    course_start: dt.date | None = None
+    course_end: dt.date | None = None
+    exam_date: dt.date | None = None
+    annotations: AnnotationsIn | None = None
+
+
+class RevocationIn(_In):
+    reason: RevocationReason
+
+
+class ReplacementOut(msgspec.Struct, rename="camel"):
+    number: str
+    verification_code: str
+    verify_url: str
+
+
+class CorrectionOut(msgspec.Struct, rename="camel"):
+    cancelled: str
+    status: str  # "cancelled"
+    reason: str
+    at: dt.datetime
+    replacement: ReplacementOut
+
+
+class RevocationOut(msgspec.Struct, rename="camel"):
+    number: str
+    status: str  # "revoked"
+    reason: str
+    at: dt.datetime
+
+
+class CertificateNotFoundError(IssuingError):
+    """The school has no certificate with this number."""
+
+    status_code = 404
+    type_slug = "not-found"
+
+
+class Corrections:
+    """Cancels-and-replaces and revokes one school's certificates."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        keys: KeyStore,
+        clock: Clock,
+        *,
+        verify_base_url: str,
+        outbox: Outbox | None = None,
+    ) -> None:
+        self._pool = pool
+        self._keys = keys
+        self._clock = clock
+        self._verify_base_url = verify_base_url.rstrip("/")
+        self._outbox = outbox
+
+    async def correct(self, school_id: str, number: str, change: CorrectionIn) -> CorrectionOut:
+        """Cancel the certificate and issue its corrected replacement, signed with the school's
+        active key. Raises CertificateNotFoundError, ConflictError when it is no longer valid,
+        and InvalidInputError (naming the field) for a correction that changes nothing or
+        makes the dates impossible."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            record, participation_id = await self._valid_record(conn, school_id, number)
+            corrected = _apply(record, change)
+            key = await register.active_key(conn, school_id)
+            if key is None:
+                raise IssuingError("the school has no active signing key", field="school")
+            signing_key = ed25519_key(self._keys, key.kid)
+            now = self._now()
+            (serial,) = await register.next_serials(conn, 1)
+            replacement = dataclasses.replace(
+                corrected,
+                number=codes.certificate_number(now.year, serial),
+                issued_at=now,
+                replaces=record.number,
+            )
+            new = signed_certificate(
+                replacement, key, signing_key, participation_id=participation_id
+            )
+            stored = await register.insert_certificates(conn, [new])
+            school = await schools.school(conn, school_id)
+            if self._outbox is not None and school is not None:
+                # The participant receives the corrected certificate like any new one.
+                await self._outbox.enqueue(conn, school, [new])
+            cancelled = await register.insert_status_event(
+                conn,
+                number=number,
+                kind="cancelled",
+                reason=change.reason.value,
+                replaced_by=new.number,
+                at=now,
+            )
+            # Last, because it locks the log head until the commit.
+            await log.append(
+                conn,
+                [
+                    *issued_events(stored),
+                    log.Event(
+                        event_id=cancelled,
+                        certificate_number=number,
+                        kind="cancelled",
+                        at=now,
+                        reason=change.reason.value,
+                        replaced_by=new.number,
+                    ),
+                ],
+            )
+        code = codes.display_code(new.verification_code)
+        return CorrectionOut(
+            cancelled=number,
+            status="cancelled",
+            reason=change.reason.value,
+            at=now,
+            replacement=ReplacementOut(
+                number=new.number,
+                verification_code=code,
+                verify_url=f"{self._verify_base_url}/{new.number}?kode={code}",
+            ),
+        )
+
+    async def revoke(self, school_id: str, number: str, reason: RevocationReason) -> RevocationOut:
+        """Revoke the certificate. Raises CertificateNotFoundError, and ConflictError when it
+        was cancelled or revoked before."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            await self._valid_record(conn, school_id, number)
+            now = self._now()
+            event_id = await register.insert_status_event(
+                conn, number=number, kind="revoked", reason=reason.value, at=now
+            )
+            await log.append(
+                conn,
+                [
+                    log.Event(
+                        event_id=event_id,
+                        certificate_number=number,
+                        kind="revoked",
+                        at=now,
+                        reason=reason.value,
+                    )
+                ],
+            )
+        return RevocationOut(number=number, status="revoked", reason=reason.value, at=now)
+
+    def _now(self) -> dt.datetime:
+        return self._clock().astimezone(dt.UTC).replace(microsecond=0)
+
+    async def _valid_record(
+        self, conn: Connection, school_id: str, number: str
+    ) -> tuple[CertificateRecord, uuid.UUID | None]:
+        """The certificate's signed record, its row locked; it must be this school's and valid."""
+        valid_number = codes.is_certificate_number(number)
+        found = await register.lock_certificate(conn, number) if valid_number else None
+        # Another school's certificate is "not found": a school acts only for itself.
+        if found is None or found[0].school_id != school_id:
+            raise CertificateNotFoundError(
+                "the school has no certificate with this number", field="number"
+            )
+        stored, participation_id = found
+        if stored.status is not None:
+            raise ConflictError(f"the certificate is already {stored.status.kind}", field="number")
+        record = await verified_record(conn, stored)
+        if record is None:
+            raise ConflictError("the stored certificate fails its signature check", field="number")
+        return record, participation_id
+
+
+def _apply(record: CertificateRecord, change: CorrectionIn) -> CertificateRecord:
+    """The record with the correction's members; raises InvalidInputError naming the field."""
+    annotations = (
+        Annotations(
+            exam_passed=change.annotations.exam_passed,
+            dispensation=change.annotations.dispensation,
+            ikv=change.annotations.ikv,
+        )
+        if change.annotations is not None
+        else record.annotations
+    )
+    corrected = dataclasses.replace(
+        record,
+        participant=Participant(record.participant.cpr, change.name or record.participant.name),
+        team=change.team or record.team,
+        course_start=change.course_start or record.course_start,
+        course_end=change.course_end or record.course_end,
+        exam_date=change.exam_date or record.exam_date,
+        annotations=annotations,
+    )
+    if corrected == record:
+        raise InvalidInputError("the correction changes nothing on the certificate", field="body")
+    if corrected.course_end < corrected.course_start:
+        raise InvalidInputError("must not be before courseStart", field="courseEnd")
+    if corrected.exam_date is not None and corrected.exam_date < corrected.course_start:
+        raise InvalidInputError("must not be before courseStart", field="examDate")
+    return corrected

@@ -178,7 +178,8 @@ def _server_peaks(result: dict[str, Any]) -> dict[str, Any]:
         "issuance app": (result.get("issuance") or {}).get("server_peak_rss_mib"),
         "growth app": (result.get("growth") or {}).get("server_peak_rss_mib"),
     }
-    for kind, value in ((result.get("verification") or {}).get("server_peak_rss_mib") or {}).items():
+    verification = (result.get("verification") or {}).get("server_peak_rss_mib") or {}
+    for kind, value in verification.items():
         peaks[f"verification {kind}"] = value
     return {k: round(v, 1) if isinstance(v, float) else "not recorded" for k, v in peaks.items()}
 
@@ -198,7 +199,11 @@ def generated(result: dict[str, Any], source: Path) -> str:
         table(result),
         "",
         "Peak resident memory (MiB): "
-        + ", ".join(f"{k} {v}" for k, v in result["memory_peak_rss_mib"].items())
+        + ", ".join(
+            f"{k} {v}"
+            for k, v in result["memory_peak_rss_mib"].items()
+            if not k.startswith("largest_child")  # early runs: fork copies the parent's peak
+        )
         + "; servers: "
         + ", ".join(f"{k} {v}" for k, v in _server_peaks(result).items()),
         "",

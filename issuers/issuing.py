@@ -23,7 +23,6 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import msgspec
 
-from formats.jws import sign_payload
 from formats.record import (
     Annotations,
     CertificateKind,
@@ -33,7 +32,7 @@ from formats.record import (
     School,
 )
 from issuers import participations as p11n
-from issuers import rules, store
+from issuers import records, rules, store
 from issuers.cpr import parse_cpr
 from issuers.errors import (
     ConflictError,
@@ -425,42 +424,18 @@ class Issuer:
                 issued_at=now,
                 annotations=annotations,
             )
-            payload = record.canonical_bytes()
-            code = codes.new_verification_code()
-            certificates.append(
-                register.NewCertificate(
-                    number=number,
-                    school_id=school.id,
-                    participation_id=subject.id,
-                    cpr=subject.cpr,
-                    kid=key.kid,
-                    payload=payload,
-                    jws=sign_payload(payload, signing_key, kid=key.kid),
-                    verification_code=code,
-                    issued_at=now,
-                    kind=kind,
-                    goal_number=goal_number,
-                )
+            certificate = records.signed_certificate(
+                record, key, signing_key, participation_id=subject.id
             )
-            out.setdefault(subject.id, []).append(self._issued(number, kind, goal_number, code))
+            certificates.append(certificate)
+            out.setdefault(subject.id, []).append(
+                self._issued(number, kind, goal_number, certificate.verification_code)
+            )
         stored = await register.insert_certificates(conn, certificates)
         if self._outbox is not None:
             await self._outbox.enqueue(conn, school, certificates)
         # Last, because it locks the log head until the commit.
-        await log.append(
-            conn,
-            [
-                log.Event(
-                    event_id=event_id,
-                    certificate_number=c.number,
-                    kind="issued",
-                    at=c.issued_at,
-                    jws=c.jws,
-                    kid=c.kid,
-                )
-                for event_id, c in stored
-            ],
-        )
+        await log.append(conn, records.issued_events(stored))
         return out
 
     # -- helpers ----------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from issuers.delivery.api import DeliveryController, ParticipantDeliveryControll
 from issuers.delivery.outbox import PostgresOutbox
 from issuers.document_keys import DocumentSigners
 from issuers.issuing import Clock, Issuer
-from issuers.keys import FileKeyStore, KeyStore, MemoryKeyStore
+from issuers.keys import KeyStore, key_store_for
 from registry import db, log, logs, pages, problems
 from registry.api import (
     DevelopmentLoginController,
@@ -44,12 +44,6 @@ from registry.status_api import StatusListController
 
 def system_clock() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-def key_store_for(settings: Settings) -> KeyStore:
-    if settings.key_store == "memory":
-        return MemoryKeyStore()
-    return FileKeyStore(settings.data_dir / "keys")
 
 
 def identity_provider_for(settings: Settings, clock: Clock) -> IdentityProvider:
@@ -119,6 +113,7 @@ def create_app(
         settings,
         clock=clock,
         development_login=isinstance(identity, DevelopmentIdentityProvider),
+        documents=documents,
     )
 
     logs.install_filter()

@@ -23,8 +23,9 @@ import asyncpg
 import uvicorn
 
 from issuers.delivery.runtime import run_worker_process, start_local_delivery
+from issuers.keys import key_store_for
 from registry import db, demo, logs, trust_cli
-from registry.app import create_app, key_store_for, system_clock
+from registry.app import create_app, system_clock
 from registry.embedded import start_embedded
 from registry.settings import Settings
 

@@ -34,6 +34,7 @@ from issuers.keys import ed25519_key
 from registry import forms_store, store
 from registry.db import Connection
 from registry.services import Services
+from registry.status_api import certificate_status_entry
 
 JWS_MEDIA_TYPE = "application/vnd.amu-bevis.certificate+jws"
 VC_MEDIA_TYPE = "application/vc+ld+json"
@@ -64,9 +65,8 @@ class CertificateForms:
     async def credential(self, conn: Connection, record: CertificateRecord) -> dict[str, Any]:
         """The OpenBadgeCredential of ``record``, proved now with the school's active key.
 
-        A fresh random salt hides the CPR number behind its hash. There is no
-        ``credentialStatus``: the register has no status list yet, so a verifier asks
-        ``/api/verify`` whether the certificate still stands.
+        A fresh random salt hides the CPR number behind its hash. ``credentialStatus`` points at
+        the certificate's bit in the register's Bitstring Status List (``/api/status/{list}``).
         """
         key = await store.active_key(conn, record.school.id)
         if key is None:
@@ -78,6 +78,7 @@ class CertificateForms:
             issuer=issuer,
             salt=secrets.token_urlsafe(_SALT_BYTES),
             credential_id=f"{self._base}/tjek/{record.number}",
+            status=await certificate_status_entry(conn, self._base, record.number),
         )
         return vc.sign_credential(
             unsigned,
@@ -107,9 +108,8 @@ class CertificateForms:
             raise FormUnavailableError(
                 "the school's document certificate was not valid when this certificate was issued"
             )
-        # Signing computes for tens of milliseconds: off the event loop.
-        return await asyncio.to_thread(
-            signers.pdf.render, record, code, self._base, record.issued_at
+        return await self._services.documents.signed_pdf(
+            conn, record, code=code, verify_base_url=self._base
         )
 
     async def memo(

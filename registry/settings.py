@@ -18,7 +18,6 @@ KeyStoreName = Literal["file", "memory"]
 DigitalPostName = Literal["http", "memory"]
 EboksName = Literal["http", "memory"]
 PrintSpoolName = Literal["folder", "table"]
-PdfSigningName = Literal["development", "none"]
 _T = TypeVar("_T", bound=str)
 # The official MeMo schema beside the checkout (../shared), as the formats tests find it.
 DEFAULT_MEMO_SCHEMA = (
@@ -32,7 +31,6 @@ class PagesSettings:
 
     # "development": PDFs signed by a self-signed certificate per school (demo, tests);
     # "none": no PDF downloads until the schools' signing certificates exist.
-    pdf_signing: PdfSigningName = "development"
     verify_failures_per_client: int = 20  # wrong codes per client address per 15 minutes
     verify_failures_per_number: int = 10  # wrong codes per certificate number per 15 minutes
 
@@ -108,7 +106,6 @@ class Settings:
             debug=env.get("AMU_DEBUG", "") == "1",
             delivery=_delivery_from_env(env),
             pages=PagesSettings(
-                pdf_signing=_choice(env, "AMU_PDF_SIGNING", ("development", "none")),
                 verify_failures_per_client=int(env.get("AMU_VERIFY_FAILURES_PER_CLIENT", 20)),
                 verify_failures_per_number=int(env.get("AMU_VERIFY_FAILURES_PER_NUMBER", 10)),
             ),

@@ -168,7 +168,9 @@ async def test_the_node_cryptosuite_verifies_the_served_credential(
     issuer = credential["issuer"]["id"]
     assert issuer == f"{BASE}/issuers/751234"
     assert proof["verificationMethod"].startswith(f"{issuer}#")
-    assert "credentialStatus" not in credential  # no status list in the register yet
+    status = credential["credentialStatus"]  # its bit in the register's status list
+    assert status["type"] == "BitstringStatusListEntry"
+    assert (await client.get(status["statusListCredential"].removeprefix(BASE))).status_code == 200
     assert ASE not in body.decode()
     assert ASE.replace("-", "") not in body.decode()
 
@@ -429,7 +431,7 @@ async def test_every_form_of_a_cancelled_certificate_but_its_record_is_gone(
     number, _code = await issue_for_ase(client, seeded)
     await conn.execute(
         """INSERT INTO certificate_events (certificate_number, kind, reason, at)
-           VALUES ($1, 'revoked', 'test', now())""",
+           VALUES ($1, 'revoked', 'issued-in-error', now())""",
         number,
     )
     mine = await login(client, ASE)

@@ -1,8 +1,8 @@
 """The settings choose the adapters: the one place delivery's parts are built.
 
 async with httpx.AsyncClient(timeout=...) as http:
-    worker = Worker(pool, channels_for(settings, pool, http), policy_for(settings), clock,
-                    name="...")
+    channels = channels_for(settings, pool, http, DocumentSigners(key_store_for(settings)))
+    worker = Worker(pool, channels, policy_for(settings), clock, name="...")
 """
 
 from __future__ import annotations
@@ -17,9 +17,10 @@ from issuers.delivery.backoff import Backoff
 from issuers.delivery.digitalpost import HttpDigitalPost, MemoryDigitalPost
 from issuers.delivery.eboks import HttpEboks, MemoryEboks
 from issuers.delivery.ports import DigitalPost, Eboks, PrintSpool
-from issuers.delivery.render import PdfaRenderer
+from issuers.delivery.render import PadesRenderer
 from issuers.delivery.spool import FolderPrintSpool, TablePrintSpool
 from issuers.delivery.worker import Channels, WorkerPolicy
+from issuers.document_keys import DocumentSigners
 from registry.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,12 @@ def print_spool_for(settings: Settings, pool: asyncpg.Pool) -> PrintSpool:
     return FolderPrintSpool(d.print_spool_dir or settings.data_dir / "print-spool")
 
 
-def channels_for(settings: Settings, pool: asyncpg.Pool, http: httpx.AsyncClient) -> Channels:
+def channels_for(
+    settings: Settings,
+    pool: asyncpg.Pool,
+    http: httpx.AsyncClient,
+    documents: DocumentSigners,
+) -> Channels:
     d = settings.delivery
     digital_post: DigitalPost = (
         MemoryDigitalPost()
@@ -44,7 +50,7 @@ def channels_for(settings: Settings, pool: asyncpg.Pool, http: httpx.AsyncClient
         digital_post=digital_post,
         eboks=eboks,
         spool=print_spool_for(settings, pool),
-        renderer=PdfaRenderer(settings.public_base_url),
+        renderer=PadesRenderer(documents.pdf_signer_lookup(pool), settings.public_base_url),
     )
 
 

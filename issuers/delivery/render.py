@@ -1,17 +1,16 @@
 """PDF renderers for delivery (the ``Renderer`` port), on ``formats.pdf``.
 
-``PdfaRenderer`` renders the certificate page (PDF/A-2b, QR code to ``/tjek``) unsigned: the
-schools have Ed25519 keys for their JWS, and a PAdES signature needs an RSA or EC key with an
-X.509 certificate, which no school has yet. ``PadesRenderer`` signs with one ``PdfSigner`` per
-school once they do. The signed record travels with every MeMo message anyway (its technical
-document), so the certificate stays verifiable either way. Both render with the issue time as
-the document time.
+``PadesRenderer`` is the real adapter: the certificate page (PDF/A-2b, QR code to ``/tjek``)
+with a PAdES signature by the issuing school's document-signing certificate
+(``issuers.document_keys``), exactly as the participant downloads it. ``PdfaRenderer`` renders
+the same page unsigned, for tests of the delivery machinery. Both render with the issue time as
+the document time, so paper and digital copies say the same.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable
 
 from formats.pdf import PdfSigner
 from formats.pdf_layout import render_unsigned
@@ -36,15 +35,19 @@ class PdfaRenderer:
         )
 
 
+SignerLookup = Callable[[str], Awaitable[PdfSigner | None]]
+"""The PDF signer of a school (by institution number), or None when it has none."""
+
+
 class PadesRenderer:
     """The page with a PAdES signature by the issuing school's ``PdfSigner``."""
 
-    def __init__(self, signers: Mapping[str, PdfSigner], public_base_url: str) -> None:
-        self._signers = signers
+    def __init__(self, signer_for: SignerLookup, public_base_url: str) -> None:
+        self._signer_for = signer_for
         self._base = public_base_url
 
     async def render(self, record: CertificateRecord, code: str) -> bytes:
-        signer = self._signers.get(record.school.id)
+        signer = await self._signer_for(record.school.id)
         if signer is None:
             raise UndeliverableError("the school has no PDF signing certificate", field="school")
         return await signer.render_async(record, code, self._base, record.issued_at)

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from issuers.delivery.channels import channels_for, http_client_for, policy_for
 from issuers.delivery.testserver import DigitalPostTestServer, RunningServer, serve_in_thread
 from issuers.delivery.worker import Clock, Worker
+from issuers.document_keys import DocumentSigners
+from issuers.keys import key_store_for
 from registry import db
 from registry.settings import Settings
 
@@ -39,7 +41,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event, *, clock: Clock) -
         async with http_client_for(settings) as http:
             worker = Worker(
                 pool,
-                channels_for(settings, pool, http),
+                channels_for(settings, pool, http, DocumentSigners(key_store_for(settings))),
                 policy_for(settings),
                 clock,
                 name=f"{socket.gethostname()}:{os.getpid()}",

@@ -24,12 +24,7 @@ from registry.pages.deliveries_store import StoreDeliveryStatus
 from registry.pages.dev_login import DevelopmentLoginPage
 from registry.pages.home import HomePage
 from registry.pages.participant import ParticipantPages
-from registry.pages.pdfs import (
-    CertificatePdfs,
-    DevelopmentSelfSignedPdfs,
-    DocumentKeyPdfs,
-    UnavailablePdfs,
-)
+from registry.pages.pdfs import DocumentKeyPdfs
 from registry.pages.ratelimit import VerifyLimits
 from registry.pages.school import SchoolPages
 from registry.pages.sessions import SessionSealer
@@ -48,28 +43,18 @@ def verify_limits(settings: Settings) -> VerifyLimits:
     )
 
 
-def pdfs_for(settings: Settings, documents: DocumentSigners | None) -> CertificatePdfs:
-    """The schools' document certificates when the app hands them over; otherwise the setting's
-    choice (the self-signed development signer, or no PDFs)."""
-    if documents is not None:
-        return DocumentKeyPdfs(documents, settings.public_base_url)
-    if settings.pages.pdf_signing == "development":
-        return DevelopmentSelfSignedPdfs(settings.public_base_url)
-    return UnavailablePdfs()
-
-
 def route_handlers(
     settings: Settings,
     *,
     clock: Callable[[], dt.datetime],
     development_login: bool,
     deliveries: DeliveryStatus | None = None,
-    documents: DocumentSigners | None = None,
+    documents: DocumentSigners,
 ) -> list[Router]:
     """The pages router (its services ride in ``opt``) and the static files router."""
     services = PageServices(
         sealer=SessionSealer(settings.session_secret),
-        pdfs=pdfs_for(settings, documents),
+        pdfs=DocumentKeyPdfs(documents, settings.public_base_url),
         deliveries=deliveries if deliveries is not None else StoreDeliveryStatus(),
         limits=verify_limits(settings),
         clock=clock,

@@ -159,7 +159,6 @@ class ParticipantPages(Controller):
                     conn,
                     record,
                     code=codes.display_code(stored.verification_code),
-                    signed_at=pages.clock(),
                 )
         except PdfUnavailableError:
             return error_page(request, 503, reason="pdf")

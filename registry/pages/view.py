@@ -20,6 +20,19 @@ STATUS_TEXT = {
     "revoked": "Tilbagekaldt",
     "unknown": "Ukendt",
     "invalid": "Ugyldigt",
+    "key-revoked": "Signeret med en kompromitteret nøgle",
+}
+
+# The reason categories of cancellations and revocations (issuers.corrections), in Danish.
+REASON_TEXT = {
+    "participant-data": "fejl i deltagerens oplysninger",
+    "course-data": "fejl i kursets oplysninger",
+    "result-data": "fejl i resultatet",
+    "other-error": "anden fejl",
+    "issued-in-error": "udstedt ved en fejl",
+    "exam-annulled": "prøven er annulleret",
+    "fraud": "snyd",
+    "other": "anden årsag",
 }
 
 CHANNEL_TEXT = {
@@ -45,6 +58,7 @@ class CertificateView:
     status_text: str
     status_at: str | None
     replaced_by: str | None
+    status_reason: str | None = None
 
 
 def certificate_view(
@@ -53,6 +67,7 @@ def certificate_view(
     status: str = "valid",
     status_at: dt.datetime | None = None,
     replaced_by: str | None = None,
+    status_reason: str | None = None,
 ) -> CertificateView:
     return CertificateView(
         number=record.number,
@@ -69,6 +84,7 @@ def certificate_view(
         status_text=STATUS_TEXT[status],
         status_at=when(status_at) if status_at else None,
         replaced_by=replaced_by,
+        status_reason=REASON_TEXT.get(status_reason or "", status_reason),
     )
 
 
@@ -76,7 +92,11 @@ def verification_view(v: Verification) -> CertificateView | None:
     if v.record is None:
         return None
     return certificate_view(
-        v.record, status=v.status.value, status_at=v.status_at, replaced_by=v.replaced_by
+        v.record,
+        status=v.status.value,
+        status_at=v.status_at,
+        replaced_by=v.replaced_by,
+        status_reason=v.status_reason,
     )
 
 

@@ -31,7 +31,7 @@ from issuers.delivery.digitalpost import HttpDigitalPost, MemoryDigitalPost
 from issuers.delivery.eboks import HttpEboks, MemoryEboks
 from issuers.delivery.errors import UndeliverableError
 from issuers.delivery.ports import DigitalPost, Eboks, PrintItem, PrintSpool, Renderer
-from issuers.delivery.render import PadesRenderer, PdfaRenderer
+from issuers.delivery.render import PadesRenderer, PdfaRenderer, SignerLookup
 from issuers.delivery.spool import FolderPrintSpool, TablePrintSpool
 from registry import db
 from tests.digitalpost.support import running_test_server
@@ -142,8 +142,9 @@ async def spool(
            VALUES ('k', '751234', decode(repeat('00', 32), 'hex'), now());
            INSERT INTO certificates (number, school_id, cpr, kid, payload, jws,
                                      verification_code, issued_at)
-           VALUES ('2026-0000042', '751234', '010190-1234', 'k', '\\x00', 'x', 'ABCDEFGH',
-                   now())"""
+           VALUES ('2026-0000042', '751234', '010190-1234', 'k',
+                   convert_to('{"courseEnd": "2026-11-10", "examDate": null}', 'UTF8'), 'x',
+                   'ABCDEFGH', now())"""
     )
     pool = await db.create_pool(database_url, schema=schema, size=2)
     try:
@@ -196,11 +197,18 @@ def _pades_signers() -> dict[str, PdfSigner]:
     return {"751234": PdfSigner(key, certificate)}
 
 
+def _lookup(signers: dict[str, PdfSigner]) -> SignerLookup:
+    async def lookup(school_id: str) -> PdfSigner | None:
+        return signers.get(school_id)
+
+    return lookup
+
+
 @pytest.fixture(params=["pdfa", "pades"])
 def renderer(request: pytest.FixtureRequest) -> Renderer:
     if request.param == "pdfa":
         return PdfaRenderer("https://bevis.example")
-    return PadesRenderer(_pades_signers(), "https://bevis.example")
+    return PadesRenderer(_lookup(_pades_signers()), "https://bevis.example")
 
 
 async def test_a_renderer_gives_a_pdf(renderer: Renderer) -> None:
@@ -211,6 +219,6 @@ async def test_a_renderer_gives_a_pdf(renderer: Renderer) -> None:
 
 
 async def test_pades_refuses_a_school_without_a_signing_certificate() -> None:
-    renderer = PadesRenderer({}, "https://bevis.example")
+    renderer = PadesRenderer(_lookup({}), "https://bevis.example")
     with pytest.raises(UndeliverableError):
         await renderer.render(RECORD, "ABCD-EFGH")

@@ -21,6 +21,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from issuers.keys import FileKeyStore, MemoryKeyStore
 from registry.settings import Settings
 from tests.conftest import Demo
 from tests.digitalpost.support import (
@@ -221,12 +222,18 @@ async def test_a_worker_killed_mid_job_is_taken_over_and_delivers_once(
     seeded: Demo,
     settings: Settings,
     conn: asyncpg.Connection,
+    keys: MemoryKeyStore,
     tmp_path: Path,
 ) -> None:
     with running_test_server() as (server, url):
         # The first message is kept but its answer never comes: the worker is stuck in send.
         server.behave(timeout_rate=1.0, hang_seconds=30, store_before_hang=True, seed=1)
         (number,) = await _issue(client, seeded.public, 1)
+        # The worker process signs the PDF with the school's document key: it reads the key
+        # store on disk, as a deployed worker does, so hand it the test's keys there.
+        disk = FileKeyStore(tmp_path / "worker" / "keys")
+        for kid in await conn.fetch("SELECT kid FROM school_document_certificates"):
+            disk.put(kid["kid"], keys.get(kid["kid"]))
         env = {
             **os.environ,
             "DATABASE_URL": str(settings.database_url),

@@ -81,7 +81,7 @@ def _make_data(live: LiveServer) -> dict[str, dict[str, Any]]:
     revoked = hygiene[2]["certificate"]
     live.sql(
         """INSERT INTO certificate_events (certificate_number, kind, reason, at)
-           VALUES ($1, 'revoked', 'fejl i resultatet', $2)""",
+           VALUES ($1, 'revoked', 'issued-in-error', $2)""",
         revoked["number"],
         NOW,
     )

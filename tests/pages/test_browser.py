@@ -116,7 +116,7 @@ def test_a_revoked_certificate_is_shown_as_revoked(live: LiveServer, browser: Br
     # Revocation's own API is being built; the verification already reports this event.
     live.sql(
         """INSERT INTO certificate_events (certificate_number, kind, reason, at)
-           VALUES ($1, 'revoked', 'fejl i resultatet', now())""",
+           VALUES ($1, 'revoked', 'issued-in-error', now())""",
         certificate["number"],
     )
     context = browser.new_context()

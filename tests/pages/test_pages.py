@@ -258,19 +258,22 @@ async def test_verify_unknown_revoked_and_cancelled(
     assert "Åse" not in unknown.text
     await conn.execute(
         """INSERT INTO certificate_events (certificate_number, kind, reason, at)
-           VALUES ($1, 'revoked', 'fejl i resultatet', now())""",
+           VALUES ($1, 'revoked', 'issued-in-error', now())""",
         number,
     )
     revoked = await client.get(f"/tjek/{number}", params={"kode": code})
     assert "Beviset er tilbagekaldt" in revoked.text
-    other, _ = await _issue(client, seeded, reference="H-102")
+    assert "udstedt ved en fejl" in revoked.text
+    # A certificate ends once: cancel another one, replaced by a third.
+    second, second_code = await _issue(client, seeded, reference="H-102")
+    other, _ = await _issue(client, seeded, reference="H-103")
     await conn.execute(
-        """INSERT INTO certificate_events (certificate_number, kind, replaced_by, at)
-           VALUES ($1, 'cancelled', $2, now())""",
-        number,
+        """INSERT INTO certificate_events (certificate_number, kind, reason, replaced_by, at)
+           VALUES ($1, 'cancelled', 'result-data', $2, now())""",
+        second,
         other,
     )
-    cancelled = await client.get(f"/tjek/{number}", params={"kode": code})
+    cancelled = await client.get(f"/tjek/{second}", params={"kode": second_code})
     assert "Beviset er annulleret" in cancelled.text
     assert other in cancelled.text
 

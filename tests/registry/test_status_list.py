@@ -128,10 +128,6 @@ async def test_cancelled_and_revoked_certificates_have_their_bit_set(
     }
 
 
-@pytest.mark.xfail(
-    reason="registry/forms.py builds the credential without status=certificate_status_entry(...)",
-    raises=KeyError,
-)
 async def test_a_credential_carries_its_certificates_status_entry(
     client: Client, seeded: Demo
 ) -> None:

@@ -9,11 +9,10 @@ mention them (DOMAIN.md, "What a certificate must say").
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
-
-import rfc8785
 
 SCHEMA = "https://amu-bevis.example/schema/certificate/v1"
 
@@ -106,7 +105,9 @@ class CertificateRecord:
 
     def canonical_bytes(self) -> bytes:
         """RFC 8785 canonical JSON: the same record always gives the same bytes."""
-        return rfc8785.dumps(self.to_json())
+        # to_json builds only strings, booleans, null and ASCII-named objects from typed fields,
+        # so the shape check of canonical_json is skipped on this hot path.
+        return _jcs(self.to_json())
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> CertificateRecord:
@@ -131,7 +132,39 @@ class CertificateRecord:
         )
 
 
+def canonical_json(value: dict[str, Any]) -> bytes:
+    """RFC 8785 (JCS) bytes of a JSON object of strings, booleans, null, safe integers, objects.
+
+    For such values JCS is exactly sorted keys, no whitespace, raw UTF-8 and JSON's short
+    escapes, which the C-accelerated ``json`` module writes ten times faster than the pure
+    Python ``rfc8785`` package; ``tests/formats/test_record.py`` proves the two agree byte for
+    byte on generated records. Fractions and integers beyond 2**53 (whose JCS form differs from
+    Python's) are refused, and so are non-ASCII keys (JCS sorts by UTF-16 code units): use
+    ``rfc8785.dumps`` for those. Raises ValueError for a value outside that shape.
+    """
+    _check_shape(value)
+    return _jcs(value)
+
+
+def _jcs(value: dict[str, Any]) -> bytes:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+
+
+def _check_shape(value: object) -> None:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not key.isascii():
+                raise ValueError("canonical_json takes ASCII member names only")
+            _check_shape(item)
+    elif isinstance(value, int) and not isinstance(value, bool):
+        if abs(value) >= 2**53:
+            raise ValueError("canonical_json takes integers below 2**53 only")
+    elif not (value is None or isinstance(value, str | bool)):
+        raise ValueError(f"canonical_json takes no {type(value).__name__} values")
+
+
 def _utc_text(moment: dt.datetime) -> str:
     if moment.tzinfo is None:
         raise ValueError("issued_at must be timezone-aware")
-    return moment.astimezone(dt.UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # isoformat pads the year to four digits, which strftime's %Y does not on every platform.
+    return moment.astimezone(dt.UTC).replace(microsecond=0, tzinfo=None).isoformat() + "Z"

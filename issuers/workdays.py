@@ -15,6 +15,7 @@ hot paths.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
@@ -73,13 +74,7 @@ class WorkCalendar:
         """
         if count < 0:
             raise ValueError("count must not be negative")
-        day = start
-        remaining = count
-        while remaining:
-            day += dt.timedelta(days=1)
-            if self.is_working_day(day):
-                remaining -= 1
-        return day
+        return _add_working_days(self.days_off, start, count)
 
     def working_days_between(self, start: dt.date, end: dt.date) -> int:
         """How many working days lie after ``start`` up to and including ``end``.
@@ -93,6 +88,19 @@ class WorkCalendar:
             if self.is_working_day(day):
                 count += 1
         return count
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _add_working_days(days_off: frozenset[CustomaryDayOff], start: dt.date, count: int) -> dt.date:
+    # Memoised: a team's participants share their dates, and issuing asks for every one.
+    calendar = WorkCalendar(days_off)
+    day = start
+    remaining = count
+    while remaining:
+        day += dt.timedelta(days=1)
+        if calendar.is_working_day(day):
+            remaining -= 1
+    return day
 
 
 DANISH_WORKDAYS = WorkCalendar()

@@ -26,7 +26,8 @@ def is_certificate_number(value: str) -> bool:
 
 def new_verification_code() -> str:
     """Eight random characters (stored without the dash)."""
-    return "".join(secrets.choice(_ALPHABET) for _ in range(8))
+    bits = int.from_bytes(secrets.token_bytes(5))  # exactly 40 bits: 8 symbols of 5 bits
+    return "".join(_ALPHABET[(bits >> shift) & 31] for shift in range(35, -1, -5))
 
 
 def normalise_code(typed: str) -> str:

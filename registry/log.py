@@ -17,9 +17,9 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import rfc8785
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from formats.record import canonical_json
 from issuers.keys import KeyStore, public_bytes
 from registry import merkle
 from registry.checkpoint import Checkpoint, NoteSigner, sign_checkpoint
@@ -70,7 +70,7 @@ def entry_bytes(event: Event) -> bytes:
         entry["reason"] = event.reason
     if event.replaced_by is not None:
         entry["replacedBy"] = event.replaced_by
-    return rfc8785.dumps(entry)
+    return canonical_json(entry)
 
 
 class PostgresNodeStore:
@@ -117,24 +117,27 @@ async def append(conn: Connection, events: Sequence[Event]) -> list[int]:
             levels.append(node.level)
             indexes.append(node.index)
             node_hashes.append(node.hash)
+    # Leaves, nodes and the new head in one statement: one round trip while the head is locked.
     await conn.execute(
-        """INSERT INTO log_leaves (idx, entry, leaf_hash, certificate_number, event_id)
-           SELECT * FROM unnest($1::bigint[], $2::bytea[], $3::bytea[], $4::text[],
-                                $5::bigint[])""",
+        """WITH leaves AS (
+               INSERT INTO log_leaves (idx, entry, leaf_hash, certificate_number, event_id)
+               SELECT * FROM unnest($1::bigint[], $2::bytea[], $3::bytea[], $4::text[],
+                                    $5::bigint[])),
+           nodes AS (
+               INSERT INTO log_nodes (level, idx, hash)
+               SELECT * FROM unnest($6::smallint[], $7::bigint[], $8::bytea[]))
+           UPDATE log_head SET size = $9, edge = $10""",
         list(range(first, edge.size)),
         entries,
         hashes,
         [e.certificate_number for e in events],
         [e.event_id for e in events],
-    )
-    await conn.execute(
-        """INSERT INTO log_nodes (level, idx, hash)
-           SELECT * FROM unnest($1::smallint[], $2::bigint[], $3::bytea[])""",
         levels,
         indexes,
         node_hashes,
+        edge.size,
+        list(edge.hashes),
     )
-    await conn.execute("UPDATE log_head SET size = $1, edge = $2", edge.size, list(edge.hashes))
     return list(range(first, edge.size))
 
 

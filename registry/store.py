@@ -11,6 +11,9 @@ from dataclasses import dataclass
 import asyncpg
 
 from registry.db import Connection
+from registry.errors import NotFoundError
+from registry.log import Leaf
+from registry.merkle import Hash, NodeId
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,12 +152,19 @@ async def insert_certificates(
     """
     if not rows:
         return []
-    await conn.execute(
-        """INSERT INTO certificates (number, school_id, participation_id, cpr, kid, payload, jws,
-                                     verification_code, issued_at, kind, goal_number)
-           SELECT * FROM unnest($1::text[], $2::text[], $3::uuid[], $4::text[], $5::text[],
-                                $6::bytea[], $7::text[], $8::text[], $9::timestamptz[],
-                                $10::text[], $11::text[])""",
+    # One statement, one round trip: the events are made from what the insert returns (the
+    # foreign key is checked at the end of the statement, when both rows exist).
+    events = await conn.fetch(
+        """WITH c AS (
+               INSERT INTO certificates (number, school_id, participation_id, cpr, kid, payload,
+                                         jws, verification_code, issued_at, kind, goal_number)
+               SELECT * FROM unnest($1::text[], $2::text[], $3::uuid[], $4::text[], $5::text[],
+                                    $6::bytea[], $7::text[], $8::text[], $9::timestamptz[],
+                                    $10::text[], $11::text[])
+               RETURNING number, issued_at)
+           INSERT INTO certificate_events (certificate_number, kind, at)
+           SELECT number, 'issued', issued_at FROM c
+           RETURNING id, certificate_number""",
         [r.number for r in rows],
         [r.school_id for r in rows],
         [r.participation_id for r in rows],
@@ -166,13 +176,6 @@ async def insert_certificates(
         [r.issued_at for r in rows],
         [r.kind for r in rows],
         [r.goal_number for r in rows],
-    )
-    events = await conn.fetch(
-        """INSERT INTO certificate_events (certificate_number, kind, at)
-           SELECT number, 'issued', at FROM unnest($1::text[], $2::timestamptz[]) AS n(number, at)
-           RETURNING id, certificate_number""",
-        [r.number for r in rows],
-        [r.issued_at for r in rows],
     )
     by_number = {r.number: r for r in rows}
     return [(e["id"], by_number[e["certificate_number"]]) for e in events]
@@ -276,3 +279,111 @@ async def certificates_of_participations(
             CertificateRef(r["number"], r["kind"], r["goal_number"], r["verification_code"])
         )
     return found
+
+
+@dataclass(frozen=True, slots=True)
+class VerificationLookup:
+    """Everything one verification reads, from one statement and so from one snapshot."""
+
+    certificate: StoredCertificate | None  # None: no such number, or erased after retention
+    key: SchoolKey | None  # the key named by the certificate's kid column
+    leaf: Leaf | None  # the leaf of the certificate's 'issued' event
+    log_size: int  # the log head: its size and right edge
+    log_edge: tuple[Hash, ...]
+    siblings: dict[NodeId, Hash]  # the stored perfect subtrees next to the leaf's path
+    failures: tuple[int, ...]  # verification failures counted against each counter asked for
+
+
+_VERIFICATION_LOOKUP = """
+    SELECT c.number, c.school_id, c.cpr, c.kid, c.payload, c.jws, c.verification_code,
+           c.issued_at, e.kind, e.reason, e.at, e.replaced_by,
+           k.school_id AS key_school_id, s.name AS school_name, k.public_key, k.valid_from,
+           k.retired_at, k.revoked_from,
+           lf.idx AS leaf_index, lf.entry AS leaf_entry, lf.leaf_hash,
+           h.size AS log_size, h.edge AS log_edge,
+           -- Element l is node (l, (leaf >> l) XOR 1), NULL where that subtree is not inside
+           -- the tree: with the head's edge, every node an inclusion proof can need.
+           ARRAY(
+               SELECT n.hash FROM generate_series(0, 62) AS g(level)
+               LEFT JOIN log_nodes n
+                 ON n.level = g.level AND n.idx = (lf.idx >> g.level) # 1
+                    AND (lf.idx >> g.level) # 1 < h.size >> g.level
+               WHERE lf.idx IS NOT NULL AND h.size >> g.level > 0
+               ORDER BY g.level
+           ) AS siblings,
+           ARRAY(
+               SELECT coalesce(v.failures, 0)
+               FROM unnest($2::bytea[]) WITH ORDINALITY AS w(key, i)
+               LEFT JOIN verify_failures v ON v.key = w.key AND v.window_start = $3
+               ORDER BY w.i
+           ) AS failures
+    FROM log_head h
+    LEFT JOIN certificates c ON c.number = $1 AND c.erased_at IS NULL
+    LEFT JOIN school_keys k ON k.kid = c.kid
+    LEFT JOIN schools s ON s.id = k.school_id
+    LEFT JOIN LATERAL (
+        SELECT kind, reason, at, replaced_by FROM certificate_events
+        WHERE certificate_number = c.number AND kind <> 'issued'
+        ORDER BY id DESC LIMIT 1
+    ) e ON true
+    LEFT JOIN LATERAL (
+        SELECT l.idx, l.entry, l.leaf_hash
+        FROM certificate_events i JOIN log_leaves l ON l.event_id = i.id
+        WHERE i.certificate_number = c.number AND i.kind = 'issued'
+        ORDER BY i.id LIMIT 1
+    ) lf ON true
+"""
+
+
+async def verification_lookup(
+    conn: Connection,
+    number: str | None,
+    *,
+    counters: Sequence[bytes] = (),
+    window_start: dt.datetime | None = None,
+) -> VerificationLookup:
+    """The certificate, its key, status and issued leaf, the log head and the proof's nodes,
+    and the verification failures counted against ``counters`` (registry.pages.ratelimit's
+    ``verify_failures`` keys) in the window from ``window_start``: one round trip.
+
+    ``number=None`` reads only the head and the counters. Raises NotFoundError without a log
+    head (the migrations have not run).
+    """
+    row = await conn.fetchrow(_VERIFICATION_LOOKUP, number, list(counters), window_start)
+    if row is None:
+        raise NotFoundError("the log head is missing; run the migrations")
+    leaf = None
+    if row["leaf_index"] is not None:
+        leaf = Leaf(
+            index=row["leaf_index"],
+            entry=bytes(row["leaf_entry"]),
+            leaf_hash=Hash(bytes(row["leaf_hash"])),
+            certificate_number=row["number"],
+        )
+    key = None
+    if row["public_key"] is not None:
+        key = SchoolKey(
+            kid=row["kid"],
+            school_id=row["key_school_id"],
+            school_name=row["school_name"],
+            public_key=bytes(row["public_key"]),
+            valid_from=row["valid_from"],
+            retired_at=row["retired_at"],
+            revoked_from=row["revoked_from"],
+        )
+    siblings = {}
+    if leaf is not None:
+        siblings = {
+            NodeId(level, (leaf.index >> level) ^ 1): Hash(bytes(h))
+            for level, h in enumerate(row["siblings"])
+            if h is not None
+        }
+    return VerificationLookup(
+        certificate=_certificate(row) if row["number"] is not None else None,
+        key=key,
+        leaf=leaf,
+        log_size=row["log_size"],
+        log_edge=tuple(Hash(bytes(h)) for h in row["log_edge"]),
+        siblings=siblings,
+        failures=tuple(row["failures"]),
+    )

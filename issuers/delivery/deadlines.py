@@ -27,7 +27,11 @@ class Risk(StrEnum):
 
 def due_on(record: CertificateRecord, calendar: WorkCalendar = DANISH_WORKDAYS) -> dt.date:
     """The last day the certificate may reach the participant."""
-    start = record.exam_date or record.course_end
+    return due_after(record.exam_date or record.course_end, calendar)
+
+
+def due_after(start: dt.date, calendar: WorkCalendar = DANISH_WORKDAYS) -> dt.date:
+    """The deadline of a certificate whose exam (or teaching) ended on ``start``."""
     return calendar.add_working_days(start, WORKING_DAYS_TO_ISSUE)
 
 

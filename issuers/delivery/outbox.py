@@ -9,13 +9,14 @@ certificate that was rolled back, and no certificate is left without a job.
 
 from __future__ import annotations
 
-import json
+import datetime as dt
 import uuid
 from collections.abc import Sequence
 
-from formats.record import CertificateRecord
+import msgspec
+
 from issuers.delivery import store
-from issuers.delivery.deadlines import due_on
+from issuers.delivery.deadlines import due_after
 from issuers.store import SchoolRow
 from issuers.workdays import DANISH_WORKDAYS, WorkCalendar
 from registry.db import Connection
@@ -45,7 +46,7 @@ class PostgresOutbox:
                     # Random version 4, as MeMo's schema demands; stored, so every retry and a
                     # later digital delivery after paper carry the same UUID.
                     message_uuid=uuid.uuid4(),
-                    due_on=due_on(_record(c), self._calendar),
+                    due_on=_due(c, self._calendar),
                     max_failures=self._max_failures,
                     run_after=c.issued_at,
                 )
@@ -54,5 +55,13 @@ class PostgresOutbox:
         )
 
 
-def _record(certificate: NewCertificate) -> CertificateRecord:
-    return CertificateRecord.from_json(json.loads(certificate.payload))
+class _Dates(msgspec.Struct, rename="camel"):
+    """The two dates of a signed record the deadline needs (the rest is not parsed)."""
+
+    course_end: dt.date
+    exam_date: dt.date | None = None
+
+
+def _due(certificate: NewCertificate, calendar: WorkCalendar) -> dt.date:
+    dates = msgspec.json.decode(certificate.payload, type=_Dates)
+    return due_after(dates.exam_date or dates.course_end, calendar)

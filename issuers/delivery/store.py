@@ -110,23 +110,20 @@ class PrintJob:
 
 async def insert_jobs(conn: Connection, jobs: Sequence[NewJob]) -> None:
     """Insert jobs (in the caller's transaction); a job that exists already is left alone."""
-    await conn.executemany(
+    await conn.execute(
         """INSERT INTO delivery_jobs (certificate_number, school_id, purpose, message_uuid,
                                       due_on, max_failures, run_after, created_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
+           SELECT n, s, p, u, d, m, r, r
+           FROM unnest($1::text[], $2::text[], $3::text[], $4::uuid[], $5::date[], $6::int[],
+                       $7::timestamptz[]) AS j(n, s, p, u, d, m, r)
            ON CONFLICT (certificate_number, purpose) DO NOTHING""",
-        [
-            (
-                j.certificate_number,
-                j.school_id,
-                j.purpose.value,
-                j.message_uuid,
-                j.due_on,
-                j.max_failures,
-                j.run_after,
-            )
-            for j in jobs
-        ],
+        [j.certificate_number for j in jobs],
+        [j.school_id for j in jobs],
+        [j.purpose.value for j in jobs],
+        [j.message_uuid for j in jobs],
+        [j.due_on for j in jobs],
+        [j.max_failures for j in jobs],
+        [j.run_after for j in jobs],
     )
 
 

@@ -136,7 +136,7 @@ class CertificateForms:
             sender=MemoSender(cvr=school.cvr, name=school.name),
             created_at=stored.issued_at,
         )
-        schema = self._services.settings.delivery.memo_schema
+        schema = self._services.settings.delivery.schema_to_validate()
         if schema is not None:
             await asyncio.to_thread(validate_memo, message, schema)
         return message

@@ -59,6 +59,13 @@ class DeliverySettings:
     serve_worker: bool = True
     serve_test_server: bool = True
 
+    def schema_to_validate(self) -> Path | None:
+        """The MeMo schema when it is really there; None on a checkout without ../shared, where
+        messages go out unvalidated (the receiving channel still validates them)."""
+        if self.memo_schema is not None and self.memo_schema.is_file():
+            return self.memo_schema
+        return None
+
 
 @dataclass(frozen=True, slots=True)
 class Settings:

@@ -56,11 +56,11 @@ def channels_for(
 
 def policy_for(settings: Settings) -> WorkerPolicy:
     d = settings.delivery
-    schema = d.memo_schema
-    if schema is not None and not schema.is_file():
-        # A checkout without ../shared: the channel still validates what it receives.
-        log.warning("no MeMo schema at %s; messages are sent without validating first", schema)
-        schema = None
+    schema = d.schema_to_validate()
+    if schema is None and d.memo_schema is not None:
+        log.warning(
+            "no MeMo schema at %s; messages are sent without validating first", d.memo_schema
+        )
     return WorkerPolicy(
         lease=dt.timedelta(seconds=d.lease_seconds),
         backoff=Backoff(

@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import asyncpg
 from litestar import Litestar
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
@@ -51,6 +52,17 @@ def identity_provider_for(settings: Settings, clock: Clock) -> IdentityProvider:
     return DevelopmentIdentityProvider(settings.session_secret, clock)
 
 
+def issuer_for(settings: Settings, pool: asyncpg.Pool, keys: KeyStore, clock: Clock) -> Issuer:
+    """The issuing service, with its delivery jobs created in the issuing transaction."""
+    return Issuer(
+        pool,
+        keys,
+        clock,
+        verify_base_url=f"{settings.public_base_url}/tjek",
+        outbox=PostgresOutbox(max_failures=settings.delivery.max_failures),
+    )
+
+
 def create_app(
     settings: Settings,
     *,
@@ -79,13 +91,7 @@ def create_app(
                 pool=pool,
                 keys=key_store,
                 identity=identity,
-                issuer=Issuer(
-                    pool,
-                    key_store,
-                    clock,
-                    verify_base_url=f"{settings.public_base_url}/tjek",
-                    outbox=PostgresOutbox(max_failures=settings.delivery.max_failures),
-                ),
+                issuer=issuer_for(settings, pool, key_store, clock),
                 clock=clock,
                 documents=documents,
             )

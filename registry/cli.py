@@ -25,7 +25,8 @@ import uvicorn
 from issuers.delivery.runtime import run_worker_process, start_local_delivery
 from issuers.keys import key_store_for
 from registry import db, demo, logs, trust_cli
-from registry.app import create_app, system_clock
+from registry import log as transparency
+from registry.app import create_app, issuer_for, system_clock
 from registry.embedded import start_embedded
 from registry.settings import Settings
 
@@ -52,9 +53,25 @@ async def _prepare(settings: Settings, *, seed: bool) -> list[demo.DemoCredentia
             log.info("applied migration %s", name)
         if not seed:
             return []
-        return await demo.seed_demo(conn, key_store_for(settings), now=system_clock())
+        keys = key_store_for(settings)
+        made = await demo.seed_demo(conn, keys, now=system_clock())
     finally:
         await conn.close()
+    if made:  # a fresh demo: issue a few teams so the pages have something to show
+        pool = await db.create_pool(settings.database_url, schema=settings.database_schema, size=2)
+        try:
+            async with pool.acquire() as pooled:
+                await transparency.ensure_log_key(
+                    pooled, keys, name=settings.log_origin, now=system_clock()
+                )
+            issued = await demo.seed_demo_teams(
+                issuer_for(settings, pool, keys, system_clock),
+                today=system_clock().date(),
+            )
+            log.info("demo: issued %d certificates on three teams", issued)
+        finally:
+            await pool.close()
+    return made
 
 
 def _print_credentials(made: Sequence[demo.DemoCredential], data_dir: Path) -> None:
@@ -62,7 +79,7 @@ def _print_credentials(made: Sequence[demo.DemoCredential], data_dir: Path) -> N
         print(f"Demo already seeded; its credentials are in {data_dir / 'demo.env'}")  # noqa: T201
         return
     lines = []
-    print("Demo API credentials (shown once; also saved to .data/demo.env):")  # noqa: T201
+    print(f"Demo API credentials (shown once; also saved to {data_dir / 'demo.env'}):")  # noqa: T201
     for credential in made:
         variable = f"AMU_SCHOOL_{credential.school_id}"
         print(f"  {credential.school_name} ({credential.school_id}): {credential.token}")  # noqa: T201

@@ -10,13 +10,17 @@ import datetime as dt
 import secrets
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
+import msgspec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from issuers import credentials
 from issuers import store as schools
 from issuers.document_keys import DevelopmentAuthority
+from issuers.issuing import Issuer
 from issuers.keys import KeyStore, public_bytes
+from issuers.requests import TeamResultsIn
 from registry import store as register
 from registry.db import Connection
 
@@ -64,6 +68,14 @@ GOALS: tuple[tuple[str, str, str, bool, tuple[tuple[dt.date, dt.date | None], ..
 # authority may run.
 EXAM_PARTS = {"40125": 2}
 AUTHORITY_CERTIFICATES = {"44806"}
+
+
+# The demo people the development login offers (CPR numbers of the demo, not real people).
+DEMO_PEOPLE = (
+    ("010190-1234", "Åse Ødegård"),
+    ("020285-4321", "Bo Jensen"),
+    ("150372-2468", "Fatima Yilmaz"),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,3 +135,71 @@ async def seed_demo(conn: Connection, keys: KeyStore, *, now: dt.datetime) -> li
             for school in SCHOOLS
             if await schools.school(conn, school.id) is None
         ]
+
+
+def demo_teams(today: dt.date) -> list[tuple[str, dict[str, Any]]]:
+    """A few teams that ended last week, so the demo's pages have something to show."""
+    start, end = today - dt.timedelta(days=10), today - dt.timedelta(days=7)
+    (ase, ase_name), (bo, bo_name), (fatima, fatima_name) = DEMO_PEOPLE
+
+    def team(reference: str, goal: str, participants: list[dict[str, Any]]) -> dict[str, Any]:
+        dates = {"start": start.isoformat(), "end": end.isoformat()}
+        return {
+            "team": {"reference": reference, "goal": goal, **dates},
+            "participants": participants,
+        }
+
+    return [
+        (
+            "751234",
+            team(
+                "DEMO-HYG-1",
+                "48113",
+                [
+                    {"cpr": ase, "name": ase_name, "exam": "passed"},
+                    {"cpr": bo, "name": bo_name, "exam": "failed"},
+                ],
+            ),
+        ),
+        (
+            "751234",
+            team(
+                "DEMO-FH-1",
+                "42638",
+                [
+                    {"cpr": ase, "name": ase_name, "judgement": "goal-reached"},
+                    {"cpr": fatima, "name": fatima_name, "judgement": "goal-reached"},
+                ],
+            ),
+        ),
+        (
+            "863410",
+            team(
+                "DEMO-IKV-1",
+                "40080",
+                [
+                    {
+                        "cpr": fatima,
+                        "name": fatima_name,
+                        "ikv": [
+                            {"goal": "48113", "result": "amu-certificate", "examPassed": True},
+                            {"goal": "40125", "result": "education-plan"},
+                        ],
+                    }
+                ],
+            ),
+        ),
+    ]
+
+
+async def seed_demo_teams(issuer: Issuer, *, today: dt.date) -> int:
+    """Issue the demo teams through the real issuing service; returns how many certificates."""
+    issued = 0
+    for school_id, body in demo_teams(today):
+        raw = msgspec.json.encode(body)
+        request = msgspec.json.decode(raw, type=TeamResultsIn)
+        reference = body["team"]["reference"]
+        _status, answer = await issuer.issue_team(school_id, f"demo-{reference}", raw, request)
+        out = msgspec.json.decode(answer)
+        issued += sum(len(p["certificates"]) for p in out["participants"])
+    return issued

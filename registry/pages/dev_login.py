@@ -15,16 +15,12 @@ from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.response import Redirect, Template
 
 from issuers.cpr import birth_date
+from registry.demo import DEMO_PEOPLE
 from registry.identity import DEVELOPMENT_LOGIN_PATH, DevelopmentIdentityProvider
 from registry.pages.web import checked_form, page, pages_of, redirect
 from registry.services import services_of
 
 # Demo people (fictitious CPR numbers with real birth dates).
-DEMO_PEOPLE = (
-    ("010190-1234", "Åse Ødegård"),
-    ("020285-4321", "Bo Jensen"),
-    ("150372-2468", "Fatima Yilmaz"),
-)
 
 
 def _local(path: str) -> bool:

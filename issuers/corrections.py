@@ -24,8 +24,8 @@ import msgspec
 
 from formats.record import Annotations, CertificateRecord, Participant
 from issuers import store as schools
+from issuers.certifying import Outbox
 from issuers.errors import ConflictError, InvalidInputError, IssuingError
-from issuers.issuing import Outbox
 from issuers.keys import KeyStore, ed25519_key
 from issuers.records import issued_events, signed_certificate
 from registry import codes, log

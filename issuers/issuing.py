@@ -13,35 +13,24 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import hashlib
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from collections.abc import Callable, Sequence
 from zoneinfo import ZoneInfo
 
 import asyncpg
 import msgspec
 
-from formats.record import (
-    Annotations,
-    CertificateKind,
-    CertificateRecord,
-    Goal,
-    Participant,
-    School,
-)
+from issuers import idempotency, rules, store
 from issuers import participations as p11n
-from issuers import records, rules, store
+from issuers.certifying import Certifier, Outbox
 from issuers.cpr import parse_cpr
 from issuers.errors import (
     ConflictError,
-    IdempotencyConflictError,
     InvalidInputError,
     IssuingError,
     UnknownGoalError,
 )
-from issuers.keys import KeyStore, ed25519_key
+from issuers.keys import KeyStore
 from issuers.requests import (
     AttemptIn,
     FactsIn,
@@ -50,47 +39,16 @@ from issuers.requests import (
     OverdueOut,
     ParticipantOut,
     ParticipationOut,
-    PeriodIn,
     TeamResultsIn,
     TeamResultsOut,
 )
 from issuers.workdays import DANISH_WORKDAYS
-from registry import codes, log
 from registry import store as register
 from registry.db import Connection
 
 Clock = Callable[[], dt.datetime]
 DANISH_TIME = ZoneInfo("Europe/Copenhagen")
 AT_RISK_WORKING_DAYS = 3  # the overdue list warns this many working days before a deadline
-
-
-class Outbox(Protocol):
-    """Where delivery jobs are created, in the issuing transaction (a transactional outbox)."""
-
-    async def enqueue(
-        self,
-        conn: Connection,
-        school: store.SchoolRow,
-        certificates: Sequence[register.NewCertificate],
-    ) -> None:
-        """Create one delivery job per certificate, on ``conn`` inside the caller's transaction."""
-
-
-@dataclass(frozen=True, slots=True)
-class _Subject:
-    """One participation being assessed, with everything issuing needs."""
-
-    id: uuid.UUID
-    team_id: uuid.UUID
-    goal: str
-    team_reference: str
-    start: dt.date
-    end: dt.date
-    cpr: str
-    name: str
-    periods: Sequence[PeriodIn]
-    facts: FactsIn
-    attempts: Sequence[AttemptIn]
 
 
 class Issuer:
@@ -106,10 +64,8 @@ class Issuer:
         outbox: Outbox | None = None,
     ) -> None:
         self._pool = pool
-        self._keys = keys
         self._clock = clock
-        self._verify_base_url = verify_base_url.rstrip("/")
-        self._outbox = outbox
+        self._certifier = Certifier(keys, verify_base_url=verify_base_url, outbox=outbox)
 
     # -- entry points -----------------------------------------------------------------------
 
@@ -128,7 +84,9 @@ class Issuer:
         async def work(conn: Connection) -> msgspec.Struct:
             return await self._issue_team(conn, school_id, request)
 
-        return await self._idempotent(school_id, idempotency_key, raw_body, 201, work)
+        return await idempotency.run(
+            self._pool, school_id, key=idempotency_key, raw_body=raw_body, status=201, work=work
+        )
 
     async def record_attempt(
         self,
@@ -145,7 +103,9 @@ class Issuer:
                 conn, school_id, participation_id, lambda s: (s.facts, [*s.attempts, attempt])
             )
 
-        return await self._idempotent(school_id, idempotency_key, raw_body, 201, work)
+        return await idempotency.run(
+            self._pool, school_id, key=idempotency_key, raw_body=raw_body, status=201, work=work
+        )
 
     async def update_facts(
         self,
@@ -165,7 +125,9 @@ class Issuer:
                 lambda s: (p11n.updated(s.facts, update), s.attempts),
             )
 
-        return await self._idempotent(school_id, idempotency_key, raw_body, 200, work)
+        return await idempotency.run(
+            self._pool, school_id, key=idempotency_key, raw_body=raw_body, status=200, work=work
+        )
 
     async def participation(self, school_id: str, participation_id: uuid.UUID) -> ParticipationOut:
         """A participation of this school as the rules see it today; NotFound as IssuingError."""
@@ -197,32 +159,6 @@ class Issuer:
 
     # -- the work ---------------------------------------------------------------------------
 
-    async def _idempotent(
-        self,
-        school_id: str,
-        key: str,
-        raw_body: bytes,
-        status: int,
-        work: Callable[[Connection], Awaitable[msgspec.Struct]],
-    ) -> tuple[int, bytes]:
-        request_sha256 = hashlib.sha256(raw_body).digest()
-        async with self._pool.acquire() as conn, conn.transaction():
-            prior = await store.claim_idempotency_key(
-                conn, school_id=school_id, key=key, request_sha256=request_sha256
-            )
-            if prior is not None:
-                if prior.request_sha256 != request_sha256 or prior.status_code is None:
-                    raise IdempotencyConflictError(
-                        "this Idempotency-Key was used for a different request",
-                        field="Idempotency-Key",
-                    )
-                return prior.status_code, msgspec.json.encode(prior.response)
-            encoded = msgspec.json.encode(await work(conn))
-            await store.complete_idempotency_key(
-                conn, school_id=school_id, key=key, status_code=status, response=encoded
-            )
-            return status, encoded
-
     async def _issue_team(
         self, conn: Connection, school_id: str, request: TeamResultsIn
     ) -> TeamResultsOut:
@@ -230,7 +166,7 @@ class Issuer:
         school = await _school(conn, school_id)
         team_id = uuid.uuid4()
         subjects = [
-            _Subject(
+            p11n.Subject(
                 id=uuid.uuid4(),
                 team_id=team_id,
                 goal=team.goal,
@@ -297,7 +233,7 @@ class Issuer:
             ],
             recorded_at=now,
         )
-        issued = await self._issue_due(
+        issued = await self._certifier.issue_due(
             conn,
             school=school,
             catalogue=catalogue,
@@ -326,7 +262,7 @@ class Issuer:
         conn: Connection,
         school_id: str,
         participation_id: uuid.UUID,
-        change: Callable[[_Subject], tuple[FactsIn, Sequence[AttemptIn]]],
+        change: Callable[[p11n.Subject], tuple[FactsIn, Sequence[AttemptIn]]],
     ) -> ParticipationOut:
         school = await _school(conn, school_id)
         before = await _load(conn, school_id, participation_id)
@@ -368,7 +304,7 @@ class Issuer:
             ],
             recorded_at=now,
         )
-        await self._issue_due(
+        await self._certifier.issue_due(
             conn,
             school=school,
             catalogue=catalogue,
@@ -379,65 +315,6 @@ class Issuer:
         issued = await register.certificates_of_participations(conn, [after.id])
         return self._participation_out(after, assessment, issued.get(after.id, []))
 
-    async def _issue_due(
-        self,
-        conn: Connection,
-        *,
-        school: store.SchoolRow,
-        catalogue: dict[str, store.GoalRow],
-        assessed: Sequence[tuple[_Subject, rules.Assessment]],
-        existing: dict[uuid.UUID, list[register.CertificateRef]],
-        now: dt.datetime,
-    ) -> dict[uuid.UUID, list[IssuedCertificate]]:
-        """Issue every certificate the assessments make due and that is not issued yet."""
-        wanted = [
-            (subject, assessment, kind, goal, doc)
-            for subject, assessment in assessed
-            for kind, goal, doc in p11n.certificates_due(assessment)
-            if not any(
-                c.kind == kind and c.goal_number == goal for c in existing.get(subject.id, [])
-            )
-        ]
-        if not wanted:
-            return {}
-        key = await register.active_key(conn, school.id)
-        if key is None:
-            raise IssuingError("the school has no active signing key", field="school")
-        signing_key = ed25519_key(self._keys, key.kid)
-        serials = iter(await register.next_serials(conn, len(wanted)))
-        certificates: list[register.NewCertificate] = []
-        out: dict[uuid.UUID, list[IssuedCertificate]] = {}
-        for subject, assessment, kind, goal_number, doc in wanted:
-            goal = catalogue[goal_number]
-            number = codes.certificate_number(now.year, next(serials))
-            annotations = doc.annotations or assessment.certificate or _IKV_ONLY
-            record = CertificateRecord(
-                number=number,
-                kind=CertificateKind(kind),
-                participant=Participant(cpr=subject.cpr, name=subject.name),
-                goal=Goal(goal.number, goal.title, str(goal.duration_days)),
-                school=School(school.id, school.name),
-                team=subject.team_reference,
-                course_start=subject.start,
-                course_end=subject.end,
-                exam_date=_exam_date(assessment) if annotations.exam_passed else None,
-                issued_at=now,
-                annotations=annotations,
-            )
-            certificate = records.signed_certificate(
-                record, key, signing_key, participation_id=subject.id
-            )
-            certificates.append(certificate)
-            out.setdefault(subject.id, []).append(
-                self._issued(number, kind, goal_number, certificate.verification_code)
-            )
-        stored = await register.insert_certificates(conn, certificates)
-        if self._outbox is not None:
-            await self._outbox.enqueue(conn, school, certificates)
-        # Last, because it locks the log head until the commit.
-        await log.append(conn, records.issued_events(stored))
-        return out
-
     # -- helpers ----------------------------------------------------------------------------
 
     def _now(self) -> dt.datetime:
@@ -446,7 +323,9 @@ class Issuer:
     def _today(self) -> dt.date:
         return self._clock().astimezone(DANISH_TIME).date()
 
-    def _assess(self, subject: _Subject, catalogue: dict[str, store.GoalRow]) -> rules.Assessment:
+    def _assess(
+        self, subject: p11n.Subject, catalogue: dict[str, store.GoalRow]
+    ) -> rules.Assessment:
         return rules.assess(
             p11n.participation(
                 goal=subject.goal,
@@ -459,19 +338,9 @@ class Issuer:
             today=self._today(),
         )
 
-    def _issued(self, number: str, kind: str, goal: str | None, code: str) -> IssuedCertificate:
-        shown = codes.display_code(code)
-        return IssuedCertificate(
-            number=number,
-            kind=kind,
-            goal=goal or "",
-            verification_code=shown,
-            verify_url=f"{self._verify_base_url}/{number}?kode={shown}",
-        )
-
     def _participation_out(
         self,
-        subject: _Subject,
+        subject: p11n.Subject,
         assessment: rules.Assessment,
         issued: Sequence[register.CertificateRef],
     ) -> ParticipationOut:
@@ -491,13 +360,10 @@ class Issuer:
             attempts=p11n.attempts_out(assessment),
             deadlines=p11n.deadlines_out(assessment),
             certificates=[
-                self._issued(c.number, c.kind, c.goal_number, c.verification_code) for c in issued
+                self._certifier.link(c.number, c.kind, c.goal_number, c.verification_code)
+                for c in issued
             ],
         )
-
-
-# The IKV activity certificate's annotations when the engine gives none for the document.
-_IKV_ONLY = Annotations(exam_passed=None, dispensation=False, ikv=True)
 
 
 async def _school(conn: Connection, school_id: str) -> store.SchoolRow:
@@ -507,11 +373,11 @@ async def _school(conn: Connection, school_id: str) -> store.SchoolRow:
     return school
 
 
-async def _load(conn: Connection, school_id: str, participation_id: uuid.UUID) -> _Subject:
+async def _load(conn: Connection, school_id: str, participation_id: uuid.UUID) -> p11n.Subject:
     state = await store.participation_for_update(conn, school_id, participation_id)
     if state is None:
         raise NotFoundIssuingError("this school has no such participation", field="participation")
-    return _Subject(
+    return p11n.Subject(
         id=state.id,
         team_id=state.team_id,
         goal=state.goal_number,
@@ -544,11 +410,6 @@ def _require_ikv_goals(facts: FactsIn, catalogue: dict[str, store.GoalRow], *, p
 
 def _own(issued: Sequence[IssuedCertificate], goal: str) -> IssuedCertificate | None:
     return next((c for c in issued if c.goal == goal), None)
-
-
-def _exam_date(assessment: rules.Assessment) -> dt.date | None:
-    passed = [a.held_on for a in assessment.attempts if a.outcome is rules.AttemptOutcome.PASSED]
-    return passed[-1] if passed else None
 
 
 def _check_team(request: TeamResultsIn) -> None:

@@ -7,8 +7,11 @@ place where the AMU rules live.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -25,6 +28,24 @@ from issuers.requests import (
     PeriodIn,
     TeamIn,
 )
+
+
+@dataclass(frozen=True, slots=True)
+class Subject:
+    """One participation being assessed, with everything issuing needs."""
+
+    id: uuid.UUID
+    team_id: uuid.UUID
+    goal: str
+    team_reference: str
+    start: dt.date
+    end: dt.date
+    cpr: str
+    name: str
+    periods: Sequence[PeriodIn]
+    facts: FactsIn
+    attempts: Sequence[AttemptIn]
+
 
 _SNAKE = re.compile(r"_([a-z])")
 

@@ -24,7 +24,7 @@ from registry.store import NewCertificate
 
 
 class PostgresOutbox:
-    """Fills ``issuers.issuing.Outbox`` with rows in ``delivery_jobs``."""
+    """Fills ``issuers.certifying.Outbox`` with rows in ``delivery_jobs``."""
 
     def __init__(self, *, max_failures: int, calendar: WorkCalendar = DANISH_WORKDAYS) -> None:
         if max_failures < 1:

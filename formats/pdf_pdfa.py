@@ -3,11 +3,20 @@
 PDF/A-2b (ISO 19005-2, level B) asks for every font embedded (the drawing uses only the TTFs
 in ``formats/fonts``), no transparency (the drawing has none), device colours tied to an
 OutputIntent (the sRGB profile in ``formats/icc``), XMP metadata that claims the part and
-conformance, and clean file syntax. ReportLab's open-source writer puts ``endstream`` straight
-after the stream data with no end-of-line, which PDF/A forbids, so the drawing is rewritten by
-pyHanko, which also writes the XMP::
+conformance, and clean file syntax::
 
     pdf = to_pdfa(reportlab_bytes, created=signed_at)
+
+ReportLab's open-source writer gets three things wrong for PDF/A: it puts ``endstream``
+straight after the stream data with no end-of-line, it writes an Info dictionary that the XMP
+would have to match, and it has no XMP or OutputIntent. ``to_pdfa`` rewrites the file at the
+byte level instead of parsing it: ReportLab writes one classic cross-reference table with every
+object in order, so each object is the bytes between two offsets. Stream objects get the
+missing end-of-line (``/Length`` stays right: it never counts that EOL), the Info dictionary's
+number is reused for the XMP stream, the catalog gains ``/Metadata`` and ``/OutputIntents``,
+the compressed sRGB profile (built once per process) is appended, and the cross-reference table
+and trailer are written anew. Anything not shaped as expected raises ``ValueError``, so a
+ReportLab upgrade that changes its output fails loudly (and the PDF/A tests with it).
 
 The metadata is kept to what survives pyHanko's later rewrites of the XMP intact: the PDF/A
 identification, the creating tool and the creation, modification and producer entries.
@@ -24,47 +33,83 @@ pyHanko stamps the XMP modification date with the wall clock on every write (its
 from __future__ import annotations
 
 import datetime as dt
-import io
+import hashlib
+import re
+import zlib
 from functools import cache
 from pathlib import Path
 
-from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.metadata import model
-from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.pdf_utils.writer import BasePdfFileWriter, copy_into_new_writer
+from pyhanko.pdf_utils.writer import BasePdfFileWriter
 
 ICC_PROFILE = Path(__file__).parent / "icc" / "sRGB.icc"
 # The profile's own description; PDF/A readers show it as the intended output condition.
 OUTPUT_CONDITION = "sRGB IEC61966-2.1"
 CREATOR_TOOL = "amu-bevis"
+PRODUCER = "ReportLab PDF Library"
 PDFA_PART = "2"
 PDFA_CONFORMANCE = "B"
 
-_PDFAID = model.NS["pdfaid"]
+# PDF 1.7 (what PDF/A-2 builds on), then a comment of bytes above 127 that marks the file as
+# binary, as PDF/A asks.
+_HEADER = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n"
+_XMP = """<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
+<x:xmpmeta xmlns:x="adobe:ns:meta/" x:xmptk="{tool}">
+<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+<rdf:Description xmlns:xmp="http://ns.adobe.com/xap/1.0/" \
+xmlns:pdf="http://ns.adobe.com/pdf/1.3/" xmlns:pdfaid="http://www.aiim.org/pdfa/ns/id/" \
+xmp:ModifyDate="{date}" pdf:Producer="{producer}" xmp:CreateDate="{date}" \
+xmp:CreatorTool="{tool}" rdf:about="" pdfaid:part="{part}" pdfaid:conformance="{conformance}"/>
+</rdf:RDF>
+</x:xmpmeta>
+<?xpacket end="r"?>"""
+_TRAILER = re.compile(
+    rb"trailer\n<<(?P<dict>.*?)>>\nstartxref\n(?P<startxref>\d+)\n%%EOF\n?\Z", re.DOTALL
+)
+_REFERENCE = rb"/%s (\d+) 0 R"
+_XREF_HEAD = re.compile(rb"xref\n0 (\d+)\n")
+_XREF_ENTRY = 20  # "oooooooooo ggggg n \n"
+_STREAM_END = b"endstream\nendobj\n"
+_DICT_END = b"\n>>\nendobj\n"
+_LENGTH = re.compile(rb"/Length (\d+)")
 
 
 def to_pdfa(drawing: bytes, *, created: dt.datetime) -> bytes:
     """Rewrite a ReportLab PDF as PDF/A-2b: clean syntax, XMP, sRGB OutputIntent, no Info.
 
-    Raises ValueError if ``created`` is naive.
+    Raises ValueError if ``created`` is naive or ``drawing`` is not laid out as ReportLab
+    writes a file.
     """
     if created.tzinfo is None:
         raise ValueError("created must be timezone-aware")
-    reader = PdfFileReader(io.BytesIO(drawing))
-    writer = copy_into_new_writer(reader, writer_kwargs={"info": None})
-    pinned = pin_clock(writer, created)
-    pinned.creator = CREATOR_TOOL
-    pinned.created = created.replace(microsecond=0)
-    pinned.xmp_extra.append(
-        model.XmpStructure.of(
-            (model.ExpandedName(_PDFAID, "part"), model.XmpValue(PDFA_PART)),
-            (model.ExpandedName(_PDFAID, "conformance"), model.XmpValue(PDFA_CONFORMANCE)),
-        )
+    objects, root, info = _split_reportlab(drawing)
+    icc = len(objects) + 1
+    out = bytearray(_HEADER)
+    offsets: list[int] = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        if number == info:
+            out += _stream_object(number, b"/Type /Metadata /Subtype /XML", _xmp(created))
+        elif number == root:
+            out += body[: -len(_DICT_END)] + _catalog_entries(info, icc) + _DICT_END
+        else:
+            out += _with_eol_before_endstream(body)
+    offsets.append(len(out))
+    out += _icc_object(icc)
+    # A fingerprint of the content, so the ID is the same for the same certificate and
+    # differs between certificates, with no clock or randomness.
+    file_id = hashlib.md5(out, usedforsecurity=False).hexdigest().encode()
+    startxref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (icc + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<<\n/ID [<%s><%s>]\n/Root %d 0 R\n/Size %d\n>>\n" % (
+        file_id,
+        file_id,
+        root,
+        icc + 1,
     )
-    writer.root["/OutputIntents"] = generic.ArrayObject([_output_intent(writer)])
-    out = io.BytesIO()
-    writer.write(out)  # type: ignore[no-untyped-call]
-    return out.getvalue()
+    out += b"startxref\n%d\n%%%%EOF\n" % startxref
+    return bytes(out)
 
 
 def pin_clock(writer: BasePdfFileWriter, at: dt.datetime) -> model.DocumentMetadata:
@@ -90,24 +135,76 @@ class _PinnedClockMetadata(model.DocumentMetadata):
         """Ignore pyHanko's ``"now"``: the time is the caller's."""
 
 
+def _split_reportlab(drawing: bytes) -> tuple[list[bytes], int, int]:
+    """Each object's bytes in number order, and the numbers of the catalog and Info."""
+    trailer = _TRAILER.search(drawing)
+    if trailer is None:
+        raise ValueError("no trailer where ReportLab writes one")
+    root = re.search(_REFERENCE % b"Root", trailer["dict"])
+    info = re.search(_REFERENCE % b"Info", trailer["dict"])
+    xref_at = int(trailer["startxref"])
+    head = _XREF_HEAD.match(drawing, xref_at)
+    if root is None or info is None or head is None:
+        raise ValueError("not ReportLab's cross-reference table and trailer")
+    count = int(head[1])
+    table = drawing[head.end() : head.end() + count * _XREF_ENTRY]
+    offsets = [int(table[i : i + 10]) for i in range(_XREF_ENTRY, len(table), _XREF_ENTRY)]
+    if len(offsets) != count - 1 or offsets != sorted(offsets):
+        raise ValueError("ReportLab's objects are not in number order")
+    ends = [*offsets[1:], xref_at]
+    objects = [drawing[start:end] for start, end in zip(offsets, ends, strict=True)]
+    for number, body in enumerate(objects, start=1):
+        if not body.startswith(b"%d 0 obj\n" % number) or not body.endswith(b"endobj\n"):
+            raise ValueError(f"object {number} is not where the cross-reference table says")
+    catalog, info_number = int(root[1]), int(info[1])
+    if not objects[catalog - 1].endswith(_DICT_END) or b"/Catalog" not in objects[catalog - 1]:
+        raise ValueError("the catalog is not a plain dictionary")
+    return objects, catalog, info_number
+
+
+def _with_eol_before_endstream(body: bytes) -> bytes:
+    """The object with an end-of-line before ``endstream``, checked against its ``/Length``."""
+    if not body.endswith(_STREAM_END):
+        return body
+    data_at = body.index(b"\nstream\n") + len(b"\nstream\n")
+    length = _LENGTH.search(body, 0, data_at)
+    if length is None or data_at + int(length[1]) != len(body) - len(_STREAM_END):
+        raise ValueError("a stream's /Length does not match its data")
+    return body[: -len(_STREAM_END)] + b"\n" + _STREAM_END
+
+
+def _stream_object(number: int, entries: bytes, data: bytes) -> bytes:
+    return (
+        b"%d 0 obj\n<<\n%s /Length %d\n>>\nstream\n" % (number, entries, len(data))
+        + data
+        + b"\n"
+        + _STREAM_END
+    )
+
+
+def _catalog_entries(metadata: int, profile: int) -> bytes:
+    intent = (
+        b"<< /Type /OutputIntent /S /GTS_PDFA1 /OutputConditionIdentifier (%s) /Info (%s)"
+        b" /RegistryName (http://www.color.org) /DestOutputProfile %d 0 R >>"
+    ) % (OUTPUT_CONDITION.encode(), OUTPUT_CONDITION.encode(), profile)
+    return b"\n/Metadata %d 0 R /OutputIntents [ %s ]" % (metadata, intent)
+
+
+def _xmp(created: dt.datetime) -> bytes:
+    return _XMP.format(
+        tool=CREATOR_TOOL,
+        producer=PRODUCER,
+        date=created.replace(microsecond=0).isoformat(),
+        part=PDFA_PART,
+        conformance=PDFA_CONFORMANCE,
+    ).encode()
+
+
+def _icc_object(number: int) -> bytes:
+    return _stream_object(number, b"/N 3 /Filter /FlateDecode", _icc_compressed())
+
+
 @cache
-def _icc_profile() -> bytes:
-    return ICC_PROFILE.read_bytes()
-
-
-def _output_intent(writer: BasePdfFileWriter) -> generic.DictionaryObject:
-    profile = generic.StreamObject(
-        {generic.pdf_name("/N"): generic.NumberObject(3)},  # type: ignore[no-untyped-call]
-        stream_data=_icc_profile(),
-    )
-    profile.compress()  # type: ignore[no-untyped-call]
-    return generic.DictionaryObject(  # type: ignore[no-untyped-call]
-        {
-            generic.pdf_name("/Type"): generic.pdf_name("/OutputIntent"),
-            generic.pdf_name("/S"): generic.pdf_name("/GTS_PDFA1"),
-            generic.pdf_name("/OutputConditionIdentifier"): generic.pdf_string(OUTPUT_CONDITION),
-            generic.pdf_name("/Info"): generic.pdf_string(OUTPUT_CONDITION),
-            generic.pdf_name("/RegistryName"): generic.pdf_string("http://www.color.org"),
-            generic.pdf_name("/DestOutputProfile"): writer.add_object(profile),
-        }
-    )
+def _icc_compressed() -> bytes:
+    """The sRGB profile, read and compressed once per process."""
+    return zlib.compress(ICC_PROFILE.read_bytes())

@@ -22,6 +22,7 @@ import io
 from collections.abc import Callable, Sequence
 from typing import NewType
 
+from asn1crypto import algos, cms
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -30,8 +31,10 @@ from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.writer import BasePdfFileWriter
 from pyhanko.sign import fields, signers
-from pyhanko.sign.general import SigningError
+from pyhanko.sign.general import SigningError, as_signing_certificate_v2, simple_cms_attribute
+from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
 from pyhanko.sign.signers.pdf_signer import PdfSigningSession
+from pyhanko.sign.timestamps import TimeStamper
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from formats.errors import FormatError
@@ -170,9 +173,15 @@ class _PdfSignerAt(signers.PdfSigner):
 
 
 class _CachedKeySigner(signers.Signer):
-    """A pyHanko signer over a parsed ``cryptography`` key.
+    """A pyHanko signer over a parsed ``cryptography`` key, with its CMS parts encoded once.
 
-    pyHanko's SimpleSigner re-parses its DER key for every signature; this one keeps the key.
+    pyHanko's SimpleSigner re-parses its DER key for every signature, and its CMS assembly
+    builds and DER-encodes the same certificates, identifiers and signing-certificate
+    attribute with asn1crypto every time (most of the signing time). For the signatures
+    PdfSigner asks for (PAdES, ``_DIGEST``, no timestamp) this signer splices the parts that
+    never change, encoded once, around the two that do: the document digest and the signature
+    value. The result is the CMS object pyHanko would build (tests/formats/test_pdf.py compares
+    the two); any other request goes to pyHanko's own assembly.
     """
 
     def __init__(
@@ -187,6 +196,43 @@ class _CachedKeySigner(signers.Signer):
             signing_cert=asn1_x509.Certificate.load(der),
             cert_registry=SimpleCertificateStore.from_certs(others),  # type: ignore[no-untyped-call]
         )
+        self._template = _CmsTemplate(self, _DIGEST, asn1_x509.Certificate.load(der), others)
+
+    async def async_sign(  # noqa: PLR0917 - pyHanko's signature, positional arguments and all
+        self,
+        data_digest: bytes,
+        digest_algorithm: str,
+        dry_run: bool = False,
+        use_pades: bool = False,
+        timestamper: TimeStamper | None = None,
+        signed_attr_settings: PdfCMSSignedAttributes | None = None,
+        is_pdf_sig: bool = True,
+        encap_content_info: object = None,
+    ) -> cms.ContentInfo:
+        """The CMS signature of ``data_digest``, from the pre-encoded parts where it can be."""
+        extra_attributes = signed_attr_settings is not None and (
+            signed_attr_settings.cades_signed_attrs is not None
+            or signed_attr_settings.adobe_revinfo_attr is not None
+        )
+        if (
+            digest_algorithm.lower() != _DIGEST
+            or not use_pades
+            or not is_pdf_sig
+            or timestamper is not None
+            or encap_content_info is not None
+            or extra_attributes
+        ):
+            return await super().async_sign(
+                data_digest,
+                digest_algorithm,
+                dry_run=dry_run,
+                use_pades=use_pades,
+                timestamper=timestamper,
+                signed_attr_settings=signed_attr_settings,
+                is_pdf_sig=is_pdf_sig,
+                encap_content_info=encap_content_info,
+            )
+        return self._template.sign(data_digest, lambda data: self._sign(data, _DIGEST))
 
     async def async_sign_raw(
         self,
@@ -196,7 +242,73 @@ class _CachedKeySigner(signers.Signer):
     ) -> bytes:
         # A dry run (pyHanko measuring the size) signs for real: simpler than a placeholder,
         # and PdfSigner reserves the room up front, so pyHanko does not ask for one.
+        return self._sign(data, digest_algorithm)
+
+    def _sign(self, data: bytes, digest_algorithm: str) -> bytes:
         algorithm = _HASHES[digest_algorithm.lower()]()
         if isinstance(self._key, rsa.RSAPrivateKey):
             return self._key.sign(data, padding.PKCS1v15(), algorithm)
         return self._key.sign(data, ec.ECDSA(algorithm))
+
+
+class _CmsTemplate:
+    """A detached CMS SignedData (RFC 5652) with PAdES's signed attributes, mostly pre-encoded.
+
+    The layout is pyHanko's for a PAdES baseline B-B signature: signed attributes
+    content-type, message-digest and signing-certificate-v2 in that order, the signer
+    identified by issuer and serial number, every certificate of the chain embedded.
+    """
+
+    def __init__(
+        self,
+        signer: signers.Signer,
+        digest_algorithm: str,
+        signing_cert: asn1_x509.Certificate,
+        chain: Sequence[asn1_x509.Certificate],
+    ) -> None:
+        digest = algos.DigestAlgorithm({"algorithm": digest_algorithm}).dump()
+        version = b"\x02\x01\x01"  # INTEGER 1: v1 for both SignedData and SignerInfo
+        self._content_type = simple_cms_attribute("content_type", "data").dump()  # type: ignore[no-untyped-call]
+        self._message_digest_type = cms.CMSAttributeType("message_digest").dump()
+        self._signing_certificate = simple_cms_attribute(  # type: ignore[no-untyped-call]
+            "signing_certificate_v2", as_signing_certificate_v2(signing_cert, digest_algorithm)
+        ).dump()
+        identifier = cms.IssuerAndSerialNumber(
+            {"issuer": signing_cert.issuer, "serial_number": signing_cert.serial_number}
+        )
+        self._signer_head = version + identifier.dump() + digest
+        self._signature_algorithm = signer.get_signature_mechanism_for_digest(
+            digest_algorithm
+        ).dump()
+        unique = dict.fromkeys(certificate.dump() for certificate in [signing_cert, *chain])
+        self._data_head = (
+            version
+            + _der(0x31, digest)
+            + cms.EncapsulatedContentInfo({"content_type": "data"}).dump()
+            + _der(0xA0, b"".join(unique))  # [0] IMPLICIT CertificateSet
+        )
+        self._signed_data_type = cms.ContentType("signed_data").dump()
+
+    def sign(self, data_digest: bytes, sign: Callable[[bytes], bytes]) -> cms.ContentInfo:
+        """The ContentInfo for ``data_digest``; ``sign`` signs the DER of the signed attributes."""
+        message_digest = _der(0x30, self._message_digest_type + _der(0x31, _der(0x04, data_digest)))
+        attributes = self._content_type + message_digest + self._signing_certificate
+        signature = sign(_der(0x31, attributes))  # signed as a SET OF, stored as [0] IMPLICIT
+        signer_info = _der(
+            0x30,
+            self._signer_head
+            + _der(0xA0, attributes)
+            + self._signature_algorithm
+            + _der(0x04, signature),
+        )
+        signed_data = _der(0x30, self._data_head + _der(0x31, signer_info))
+        return cms.ContentInfo.load(_der(0x30, self._signed_data_type + _der(0xA0, signed_data)))
+
+
+def _der(tag: int, content: bytes) -> bytes:
+    """One DER element: the tag, the definite length, the content."""
+    size = len(content)
+    if size < 0x80:
+        return bytes((tag, size)) + content
+    length = size.to_bytes((size.bit_length() + 7) // 8, "big")
+    return bytes((tag, 0x80 | len(length))) + length + content

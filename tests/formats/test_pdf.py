@@ -28,6 +28,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
+from asn1crypto import keys
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -36,15 +37,18 @@ from cryptography.x509.oid import NameOID
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.signers import SimpleSigner
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.registry import SimpleCertificateStore
+from reportlab.pdfgen.canvas import Canvas
 
 from formats import pdf_text
 from formats.errors import FormatError
 from formats.pdf import PdfSigner, PdfSigningError
-from formats.pdf_layout import render_unsigned
-from formats.pdf_pdfa import ICC_PROFILE
+from formats.pdf_layout import REGULAR, register_fonts, render_unsigned
+from formats.pdf_pdfa import ICC_PROFILE, to_pdfa
 from formats.record import (
     Annotations,
     CertificateKind,
@@ -145,6 +149,45 @@ def test_signature_is_a_pades_incremental_update(signed: bytes) -> None:
     assert signature.sig_object["/SubFilter"] == "/ETSI.CAdES.detached"
     assert signature.signed_revision == 1  # revision 0 is the unsigned PDF/A document
     assert reader.xrefs.total_revisions == 2
+
+
+async def test_the_cms_object_is_the_one_pyhanko_would_build(signed: bytes, pki: Pki) -> None:
+    # PdfSigner splices pre-encoded parts around the digest and the signature; pyHanko's own
+    # assembly, given the same key, certificates and document digest, must agree with it.
+    reader = PdfFileReader(_stream(signed))
+    (signature,) = reader.embedded_signatures
+    ours = signature.signed_data
+    (attributes,) = [info["signed_attrs"] for info in ours["signer_infos"]]
+    (digest,) = [a["values"][0].native for a in attributes if a["type"].native == "message_digest"]
+    key = keys.PrivateKeyInfo.load(
+        pki.key.private_bytes(
+            serialization.Encoding.DER,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    reference = SimpleSigner(
+        signing_cert=asn1_x509.Certificate.load(
+            pki.certificate.public_bytes(serialization.Encoding.DER)
+        ),
+        signing_key=key,
+        cert_registry=SimpleCertificateStore.from_certs(  # type: ignore[no-untyped-call]
+            [asn1_x509.Certificate.load(pki.ca.public_bytes(serialization.Encoding.DER))]
+        ),
+    )
+    theirs = (await reference.async_sign(digest, "sha256", use_pades=True))["content"]
+    for field in ("version", "digest_algorithms", "encap_content_info"):
+        assert ours[field].dump() == theirs[field].dump(), field
+    # pyHanko collects the certificates in a set, so their order is not fixed.
+    assert sorted(c.dump() for c in ours["certificates"]) == sorted(
+        c.dump() for c in theirs["certificates"]
+    )
+    (our_info,), (their_info,) = ours["signer_infos"], theirs["signer_infos"]
+    if isinstance(pki.key, rsa.RSAPrivateKey):  # PKCS #1 v1.5 is deterministic: every byte
+        assert our_info.dump() == their_info.dump()
+    for field in ("version", "sid", "digest_algorithm", "signed_attrs", "signature_algorithm"):
+        assert our_info[field].dump() == their_info[field].dump(), field
+    assert not our_info["unsigned_attrs"].native
 
 
 def test_poppler_pdfsig_accepts_the_signature_too(signed: bytes) -> None:
@@ -345,6 +388,14 @@ def test_the_qr_code_opens_the_verification_page(signed: bytes) -> None:
     assert done.stdout.decode().strip() == URL
 
 
+def test_a_long_verification_url_still_scans(signer: PdfSigner) -> None:
+    # A longer URL needs a larger QR version than the sample's: more rows of runs to draw.
+    base = "https://verifikation.amu-beviser.undervisningsministeriet.example/offentlig"
+    code = "ABCD-EFGH-IJKL-MNOP"
+    pdf = signer.render(RECORD, code, base, SIGNED_AT)
+    assert _scan_qr(pdf) == pdf_text.verification_url(base, RECORD.number, code)
+
+
 # --- PDF/A -----------------------------------------------------------------------------------
 
 
@@ -360,6 +411,19 @@ def test_pdfbox_preflight_passes(signed: bytes, which: str) -> None:
     claimed_one = pdf.replace(b'pdfaid:part="2"', b'pdfaid:part="1"')
     assert claimed_one.count(b'pdfaid:part="1"') == (2 if which == "signed" else 1)
     assert _preflight(claimed_one) == ("valid", [])
+
+
+def test_pdfa_rewrite_refuses_what_reportlab_did_not_write() -> None:
+    # The rewrite slices objects by ReportLab's own offsets; anything else must not pass.
+    drawing = _reportlab_drawing()
+    assert to_pdfa(drawing, created=SIGNED_AT).startswith(b"%PDF-1.7\n")
+    with pytest.raises(ValueError, match="trailer"):
+        to_pdfa(b"%PDF-1.4\n1 0 obj\n<< >>\nendobj\n", created=SIGNED_AT)
+    misplaced = drawing.replace(b"\n2 0 obj\n", b"\n9 0 obj\n", 1)
+    with pytest.raises(ValueError, match="object 2"):
+        to_pdfa(misplaced, created=SIGNED_AT)
+    with pytest.raises(ValueError, match="timezone-aware"):
+        to_pdfa(drawing, created=SIGNED_AT.replace(tzinfo=None))
 
 
 def test_qpdf_finds_no_syntax_errors(signed: bytes) -> None:
@@ -525,6 +589,29 @@ def _validate(pdf: bytes, ca: x509.Certificate) -> PdfSignatureStatus:
 
 def _unsigned() -> bytes:
     return render_unsigned(RECORD, code=CODE, verify_base_url=BASE_URL, created=SIGNED_AT)
+
+
+def _reportlab_drawing() -> bytes:
+    """A one-page drawing as ReportLab writes it, before the PDF/A rewrite."""
+    register_fonts()
+    out = io.BytesIO()
+    canvas = Canvas(out, pageCompression=1, invariant=1, initialFontName=REGULAR)
+    canvas.drawString(72, 720, "Åse Ærø Ødegård")
+    canvas.showPage()
+    canvas.save()
+    return out.getvalue()
+
+
+def _scan_qr(pdf: bytes) -> str:
+    """What zbarimg reads off the page drawn at 150 dpi."""
+    zbarimg = require_tool("zbarimg")
+    pdftoppm = require_tool("pdftoppm")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "certificate.pdf"
+        path.write_bytes(pdf)
+        _run([pdftoppm, "-r", "150", "-png", "-singlefile", str(path), str(Path(folder) / "page")])
+        done = _run([zbarimg, "--quiet", "--raw", str(Path(folder) / "page.png")])
+    return done.stdout.decode().strip()
 
 
 def _run(command: list[str]) -> subprocess.CompletedProcess[bytes]:

@@ -15,6 +15,7 @@ import asyncio
 import dataclasses
 import logging
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -91,6 +92,10 @@ def _print_credentials(made: Sequence[demo.DemoCredential], data_dir: Path) -> N
         out.writelines(lines)
 
 
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def serve(settings: Settings, *, seed: bool) -> None:
     settings = resolve_database(settings)
     made = asyncio.run(_prepare(settings, seed=seed))
@@ -98,6 +103,10 @@ def serve(settings: Settings, *, seed: bool) -> None:
         _print_credentials(made, settings.data_dir)
     print(f"Serving on http://{settings.host}:{settings.port} (OpenAPI at /schema)")  # noqa: T201
     delivery = start_local_delivery(settings, clock=system_clock)
+    # uvicorn re-raises the signal that stopped it once it has shut down. Leave through Python
+    # rather than the default handler, so that the atexit handlers run: they stop the embedded
+    # PostgreSQL, which would otherwise outlive the server.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     try:
         uvicorn.run(
             create_app(settings),

@@ -291,10 +291,9 @@ class VerificationLookup:
     log_size: int  # the log head: its size and right edge
     log_edge: tuple[Hash, ...]
     siblings: dict[NodeId, Hash]  # the stored perfect subtrees next to the leaf's path
-    failures: tuple[int, ...]  # verification failures counted against each counter asked for
 
 
-_VERIFICATION_LOOKUP = """
+VERIFICATION_LOOKUP = """
     SELECT c.number, c.school_id, c.cpr, c.kid, c.payload, c.jws, c.verification_code,
            c.issued_at, e.kind, e.reason, e.at, e.replaced_by,
            k.school_id AS key_school_id, s.name AS school_name, k.public_key, k.valid_from,
@@ -310,13 +309,7 @@ _VERIFICATION_LOOKUP = """
                     AND (lf.idx >> g.level) # 1 < h.size >> g.level
                WHERE lf.idx IS NOT NULL AND h.size >> g.level > 0
                ORDER BY g.level
-           ) AS siblings,
-           ARRAY(
-               SELECT coalesce(v.failures, 0)
-               FROM unnest($2::bytea[]) WITH ORDINALITY AS w(key, i)
-               LEFT JOIN verify_failures v ON v.key = w.key AND v.window_start = $3
-               ORDER BY w.i
-           ) AS failures
+           ) AS siblings
     FROM log_head h
     LEFT JOIN certificates c ON c.number = $1 AND c.erased_at IS NULL
     LEFT JOIN school_keys k ON k.kid = c.kid
@@ -333,23 +326,24 @@ _VERIFICATION_LOOKUP = """
         ORDER BY i.id LIMIT 1
     ) lf ON true
 """
+"""One row for the certificate numbered ``$1`` (text; NULL finds none): see `VerificationLookup`.
+Other statements may use it as a CTE and read the row with `verification_lookup_of`."""
 
 
-async def verification_lookup(
-    conn: Connection,
-    number: str | None,
-    *,
-    counters: Sequence[bytes] = (),
-    window_start: dt.datetime | None = None,
-) -> VerificationLookup:
-    """The certificate, its key, status and issued leaf, the log head and the proof's nodes,
-    and the verification failures counted against ``counters`` (registry.pages.ratelimit's
-    ``verify_failures`` keys) in the window from ``window_start``: one round trip.
+async def verification_lookup(conn: Connection, number: str | None) -> VerificationLookup:
+    """The certificate, its key, status and issued leaf, the log head and the nodes of the
+    leaf's inclusion proof: one round trip. ``number=None`` reads only the head.
 
-    ``number=None`` reads only the head and the counters. Raises NotFoundError without a log
-    head (the migrations have not run).
+    Raises NotFoundError without a log head (the migrations have not run).
     """
-    row = await conn.fetchrow(_VERIFICATION_LOOKUP, number, list(counters), window_start)
+    return verification_lookup_of(await conn.fetchrow(VERIFICATION_LOOKUP, number))
+
+
+def verification_lookup_of(row: asyncpg.Record | None) -> VerificationLookup:
+    """A row of `VERIFICATION_LOOKUP`'s columns as our own dataclass.
+
+    Raises NotFoundError for no row: there is no log head.
+    """
     if row is None:
         raise NotFoundError("the log head is missing; run the migrations")
     leaf = None
@@ -385,5 +379,4 @@ async def verification_lookup(
         log_size=row["log_size"],
         log_edge=tuple(Hash(bytes(h)) for h in row["log_edge"]),
         siblings=siblings,
-        failures=tuple(row["failures"]),
     )

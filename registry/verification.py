@@ -1,12 +1,18 @@
 """Verification for authorities: is this certificate genuine, and is it still valid?
 
 The answer comes from the signature, not from the row: the stored JWS is verified with the
-school's published key, and its payload must be the stored canonical bytes.
+school's published key, its payload must be the stored canonical bytes, the key must have been
+valid when the record says it was signed, and the record's 'issued' leaf must be proven included
+in the log's current tree. Everything is read in one round trip, then checked in memory::
+
+    found = await store.verification_lookup(conn, number)  # one statement
+    result = verification_of(found, code)  # pure: code, signature, key history, proof
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from dataclasses import dataclass
 from enum import StrEnum
@@ -19,6 +25,7 @@ from formats.record import CertificateRecord
 from registry import codes, keyhistory, log, merkle, store
 from registry.db import Connection
 from registry.errors import ProofError
+from registry.merkle import Hash, RightEdge
 
 
 class VerificationStatus(StrEnum):
@@ -42,12 +49,21 @@ class Verification:
 
 async def verify_certificate(conn: Connection, number: str, code: str) -> Verification:
     """Check a certificate number and verification code against the register."""
-    stored = await store.certificate(conn, number) if codes.is_certificate_number(number) else None
+    if not codes.is_certificate_number(number):
+        return Verification(VerificationStatus.UNKNOWN)
+    return verification_of(await store.verification_lookup(conn, number), code)
+
+
+def verification_of(found: store.VerificationLookup, code: str) -> Verification:
+    """The verdict on what `store.verification_lookup` read, for someone who typed ``code``.
+
+    No I/O: the code, the signature, the key history and the inclusion proof, in memory.
+    """
+    stored, key = found.certificate, found.key
     if stored is None or not codes.code_matches(code, stored.verification_code):
         return Verification(VerificationStatus.UNKNOWN)
-    record = await verified_record(conn, stored)
-    key = await store.key(conn, stored.kid)
-    if record is None or key is None or not await is_logged(conn, stored):
+    record = record_signed_by(stored, key)
+    if record is None or key is None or not is_included(stored, found):
         return Verification(VerificationStatus.INVALID)
     # The key history: the key must have been valid when the record says it was signed.
     key_state = keyhistory.key_state(key, at=record.issued_at)
@@ -75,12 +91,20 @@ async def verified_record(
     conn: Connection, stored: store.StoredCertificate
 ) -> CertificateRecord | None:
     """The record if its signature verifies with the published key of ``stored.kid``."""
-    key = await store.key(conn, stored.kid)
-    if key is None:
+    return record_signed_by(stored, await store.key(conn, stored.kid))
+
+
+def record_signed_by(
+    stored: store.StoredCertificate, key: store.SchoolKey | None
+) -> CertificateRecord | None:
+    """The record if ``stored.jws`` verifies with ``key`` (the key of ``stored.kid``), its
+    payload is the stored canonical bytes, and the record is the key's school's and this
+    number's; else None."""
+    if key is None or key.kid != stored.kid:
         return None
     try:
-        payload = verify_record(stored.jws, Ed25519PublicKey.from_public_bytes(key.public_key))
-    except FormatError:
+        payload = verify_record(stored.jws, _public_key(key.public_key))
+    except (FormatError, ValueError):  # ValueError: the stored key is no Ed25519 key
         return None
     if payload != stored.payload:
         return None
@@ -91,25 +115,47 @@ async def verified_record(
     return record
 
 
-async def is_logged(conn: Connection, stored: store.StoredCertificate) -> bool:
+def is_included(stored: store.StoredCertificate, found: store.VerificationLookup) -> bool:
     """Whether the certificate's issuing is a leaf of the log, naming this exact signed record,
     and the leaf is included in the log's current tree (proof checked, not assumed)."""
-    leaf = await log.issued_leaf(conn, stored.number)
-    if leaf is None:
+    leaf = found.leaf
+    if leaf is None or merkle.leaf_hash(leaf.entry) != leaf.leaf_hash:
         return False
-    entry = json.loads(leaf.entry)
+    try:
+        entry = json.loads(leaf.entry)
+    except ValueError:
+        return False
+    if not isinstance(entry, dict) or entry.get("certificate") != stored.number:
+        return False
     if entry.get("recordSha256") != log.record_digest(stored.jws):
         return False
-    if merkle.leaf_hash(leaf.entry) != leaf.leaf_hash:
-        return False
-    size = await log.size(conn)
-    nodes = log.PostgresNodeStore(conn)
-    proof = await merkle.prove_inclusion(nodes, leaf.index, size)
-    root = (await merkle.read_right_edge(nodes, size)).root()
     try:
+        head = RightEdge(found.log_size, found.log_edge)
+        # The proof's perfect subtrees are stored nodes; only the part of it right of the
+        # leaf's subtree that is not yet complete folds from the head's own edge.
+        known = dict(zip(merkle.right_edge(head.size), head.hashes, strict=True))
+        known.update(found.siblings)
+        plan = merkle.inclusion_plan(leaf.index, head.size)
+        proof = plan.assemble([known[node] for node in plan.node_ids])
         merkle.verify_inclusion(
-            leaf_hash=leaf.leaf_hash, index=leaf.index, size=size, proof=proof, root=root
+            leaf_hash=leaf.leaf_hash,
+            index=leaf.index,
+            size=head.size,
+            proof=proof,
+            root=_root(head),
         )
-    except ProofError:
+    except (ProofError, KeyError, ValueError):
         return False
     return True
+
+
+@functools.lru_cache(maxsize=1024)
+def _public_key(raw: bytes) -> Ed25519PublicKey:
+    # Only bytes -> object: the key's history (retired, revoked) is read fresh every time.
+    return Ed25519PublicKey.from_public_bytes(raw)
+
+
+@functools.lru_cache(maxsize=8)
+def _root(head: RightEdge) -> Hash:
+    # The head changes only when the log grows; many verifications share one.
+    return head.root()

@@ -11,6 +11,14 @@ the second stops many clients (a botnet) trying many codes for one number. A cod
 so at 10 failures per number per 15 minutes guessing one takes on average some 10^6 years.
 The counters live in PostgreSQL, not in the process, so every server process and every restart
 share one budget. A successful lookup is written to the holder's access log instead.
+
+A client that has used up a budget is refused even when its code is right: were a right code
+let through, 200 against 429 would tell a guesser which guess was right, and the limit would
+stop nothing. So every lookup reads the counters, but in the statement that reads the
+certificate, which also writes the outcome: the access log entry when the SHA-256 of the
+normalised code matches, else the failure (``store.guarded_lookup``). One round trip in all.
+The verdict itself still compares the codes in constant time (``registry.codes``); comparing
+digests in SQL tells a timer nothing about the code.
 """
 
 from __future__ import annotations
@@ -19,10 +27,11 @@ import datetime as dt
 import hashlib
 from dataclasses import dataclass
 
+from registry import codes
 from registry.db import Connection
 from registry.pages import store
 from registry.pages.store import Channel
-from registry.verification import Verification, VerificationStatus, verify_certificate
+from registry.verification import Verification, VerificationStatus, verification_of
 
 _EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 
@@ -60,19 +69,30 @@ async def checked_verification(
     now: dt.datetime,
     limits: VerifyLimits,
 ) -> Verification:
-    """``verify_certificate`` behind the guessing limits, with the access logged.
+    """``verification.verify_certificate`` behind the guessing limits, with the access logged.
 
-    Raises RateLimitedError before looking anything up when a limit is reached.
+    Raises RateLimitedError, before the code is compared, when a limit is reached.
     """
     number = number.strip()
     start = window_start(now, limits.window)
-    by_client, by_number = _key("ip", client), _key("number", number)
-    counts = await store.failure_counts(conn, [by_client, by_number], start)
-    if counts[by_client] >= limits.per_client or counts[by_number] >= limits.per_number:
+    guarded = await store.guarded_lookup(
+        conn,
+        number if codes.is_certificate_number(number) else None,
+        code_sha256=hashlib.sha256(codes.normalise_code(code).encode()).digest(),
+        counters=[
+            store.Counter(_key("ip", client), limits.per_client),
+            store.Counter(_key("number", number), limits.per_number),
+        ],
+        window_start=start,
+        channel=channel,
+        now=now,
+    )
+    # Decided on the counters alone, so a refusal says nothing about the code.
+    if not guarded.allowed:
         raise RateLimitedError(max(1, int((start + limits.window - now).total_seconds())))
-    result = await verify_certificate(conn, number, code)
-    if result.status is VerificationStatus.UNKNOWN:
-        await store.add_failure(conn, [by_client, by_number], start)
-    else:
-        await store.record_access(conn, number=number, channel=channel, now=now)
+    result = verification_of(guarded.found, code)
+    if (result.status is VerificationStatus.UNKNOWN) == guarded.matched:
+        # The statement compared digests, verification_of the codes in constant time: they
+        # cannot disagree unless normalise_code changes under one of them.
+        raise RuntimeError("the access log and the verdict disagree about the code")
     return result

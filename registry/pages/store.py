@@ -6,11 +6,13 @@ Every function takes the connection it runs on and returns our own frozen datacl
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
 import asyncpg
 
+from registry import store as register
 from registry.db import Connection
 
 
@@ -163,13 +165,101 @@ async def failure_counts(
 
 
 async def add_failure(conn: Connection, keys: list[bytes], window_start: dt.datetime) -> None:
-    """Count one failure against every key; forget the windows before this one."""
+    """Count one failure against every key; forget the windows before this one.
+
+    One statement: the delete and the upsert touch different windows, so they cannot meet.
+    """
     await conn.execute(
-        """INSERT INTO verify_failures (key, window_start, failures)
+        """WITH gone AS (DELETE FROM verify_failures WHERE window_start < $2)
+           INSERT INTO verify_failures (key, window_start, failures)
            SELECT k, $2, 1 FROM unnest($1::bytea[]) AS k
            ON CONFLICT (key, window_start)
            DO UPDATE SET failures = verify_failures.failures + 1""",
         keys,
         window_start,
     )
-    await conn.execute("DELETE FROM verify_failures WHERE window_start < $1", window_start)
+
+
+@dataclass(frozen=True, slots=True)
+class Counter:
+    """A failure counter (SHA-256 of what it counts) and the failures it allows per window."""
+
+    key: bytes
+    limit: int
+
+
+@dataclass(frozen=True, slots=True)
+class GuardedLookup:
+    found: register.VerificationLookup
+    failures: tuple[int, ...]  # counted against each counter before this lookup
+    allowed: bool  # no counter had reached its limit; if not, nothing was written
+    matched: bool  # allowed and the code is the certificate's: the access was logged
+
+
+_GUARDED_LOOKUP = f"""
+    WITH found AS MATERIALIZED ({register.VERIFICATION_LOOKUP}),
+    counted AS (
+        SELECT coalesce(array_agg(coalesce(v.failures, 0) ORDER BY w.i), '{{}}') AS failures,
+               coalesce(bool_and(coalesce(v.failures, 0) < w.lim), true) AS allowed
+        FROM unnest($2::bytea[], $3::int[]) WITH ORDINALITY AS w(key, lim, i)
+        LEFT JOIN verify_failures v ON v.key = w.key AND v.window_start = $4
+    ),
+    verdict AS (
+        SELECT counted.allowed,
+               counted.allowed AND coalesce(
+                   sha256(convert_to(found.verification_code, 'UTF8')) = $5, false
+               ) AS matched
+        FROM found, counted
+    ),
+    access AS (
+        INSERT INTO access_events (certificate_number, at, channel)
+        SELECT found.number, $6, $7 FROM found, verdict WHERE verdict.matched
+    ),
+    stale AS (
+        DELETE FROM verify_failures
+        WHERE window_start < $4 AND (SELECT allowed AND NOT matched FROM verdict)
+    ),
+    failure AS (
+        INSERT INTO verify_failures (key, window_start, failures)
+        SELECT w.key, $4, 1 FROM unnest($2::bytea[]) AS w(key), verdict
+        WHERE verdict.allowed AND NOT verdict.matched
+        ON CONFLICT (key, window_start) DO UPDATE SET failures = verify_failures.failures + 1
+    )
+    SELECT found.*, counted.failures, verdict.allowed, verdict.matched
+    FROM found, counted, verdict
+"""  # noqa: S608 - the register's constant query, no input
+
+
+async def guarded_lookup(
+    conn: Connection,
+    number: str | None,
+    *,
+    code_sha256: bytes,
+    counters: Sequence[Counter],
+    window_start: dt.datetime,
+    channel: Channel,
+    now: dt.datetime,
+) -> GuardedLookup:
+    """`registry.store.verification_lookup` behind failure counters, and its bookkeeping, in
+    one statement: when every counter is under its limit, either the code matches (SHA-256 of
+    the normalised code) and the access is logged, or one failure is counted against every
+    counter (and windows before this one are forgotten). Over a limit, nothing is written.
+
+    Raises NotFoundError without a log head (the migrations have not run).
+    """
+    row = await conn.fetchrow(
+        _GUARDED_LOOKUP,
+        number,
+        [c.key for c in counters],
+        [c.limit for c in counters],
+        window_start,
+        code_sha256,
+        now,
+        channel.value,
+    )
+    return GuardedLookup(
+        found=register.verification_lookup_of(row),
+        failures=tuple(row["failures"]) if row else (),
+        allowed=bool(row and row["allowed"]),
+        matched=bool(row and row["matched"]),
+    )

@@ -149,37 +149,6 @@ async def access_log_of(conn: Connection, cpr: str, *, limit: int = 200) -> list
     ]
 
 
-async def failure_counts(
-    conn: Connection, keys: list[bytes], window_start: dt.datetime
-) -> dict[bytes, int]:
-    """The failures counted against each of ``keys`` in the window starting at ``window_start``."""
-    rows = await conn.fetch(
-        """SELECT key, failures FROM verify_failures
-           WHERE key = ANY($1::bytea[]) AND window_start = $2""",
-        keys,
-        window_start,
-    )
-    counts = dict.fromkeys(keys, 0)
-    counts.update({bytes(r["key"]): r["failures"] for r in rows})
-    return counts
-
-
-async def add_failure(conn: Connection, keys: list[bytes], window_start: dt.datetime) -> None:
-    """Count one failure against every key; forget the windows before this one.
-
-    One statement: the delete and the upsert touch different windows, so they cannot meet.
-    """
-    await conn.execute(
-        """WITH gone AS (DELETE FROM verify_failures WHERE window_start < $2)
-           INSERT INTO verify_failures (key, window_start, failures)
-           SELECT k, $2, 1 FROM unnest($1::bytea[]) AS k
-           ON CONFLICT (key, window_start)
-           DO UPDATE SET failures = verify_failures.failures + 1""",
-        keys,
-        window_start,
-    )
-
-
 @dataclass(frozen=True, slots=True)
 class Counter:
     """A failure counter (SHA-256 of what it counts) and the failures it allows per window."""

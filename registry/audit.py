@@ -17,6 +17,7 @@ the date it was revoked from are warnings, not findings: the register marks them
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import json
@@ -106,6 +107,8 @@ class _Audit:
         size, head_edge = await trust_store.head(self.conn)
         report.tree_size = size
         self.keys = {k.kid: k for k in await store.all_keys(self.conn)}
+        self.key_history = await trust_store.key_history(self.conn)
+        self.key_leaves: dict[str, set[str]] = {}
         checkpoint = await self._open(note, verifier)
         report.checkpoint = checkpoint
         if checkpoint is not None and checkpoint.size > size:
@@ -124,6 +127,7 @@ class _Audit:
             self.fail(f"its '{kind}' event is not in the log", number)
         for number in await trust_store.unissued_certificates(self.conn):
             self.fail("it has no 'issued' event", number)
+        self._check_key_history_logged()
         return report
 
     async def _walk(
@@ -236,6 +240,9 @@ class _Audit:
         except ValueError:
             self.fail("the entry is not JSON", number, row.index)
             return number
+        if str(entry.get("event", "")).startswith("key-") or row.key_kid is not None:
+            self._check_key_leaf(row, entry)
+            return None
         number = entry.get("certificate")
         if row.event_id is None or row.kind is None:
             self.fail("no status event belongs to this leaf", number, row.index)
@@ -252,6 +259,51 @@ class _Audit:
         if row.kind == "issued":
             self._check_certificate(row, entry, number)
         return number
+
+    def _check_key_leaf(self, row: AuditRow, entry: dict[str, Any]) -> None:
+        """A key history leaf must state exactly what the key tables hold."""
+        kid = entry.get("kid")
+        key = self.key_history.get(str(kid))
+        if row.key_kid is None or kid != row.key_kid or key is None:
+            self.fail(
+                f"the key leaf names key {kid}, which the key tables do not hold", None, row.index
+            )
+            return
+        kind = entry.get("event")
+        self.key_leaves.setdefault(key.kid, set()).add(str(kind))
+        stated: dict[str, object] = {"keyOf": f"{key.table}:{key.owner}"}
+        if kind == "key-added":
+            stated |= {
+                "at": _utc(key.valid_from),
+                "publicKey": base64.urlsafe_b64encode(key.public_key).rstrip(b"=").decode(),
+            }
+        elif kind == "key-retired":
+            stated["at"] = _utc(key.retired_at) if key.retired_at else None
+        elif kind == "key-revoked":
+            stated |= {
+                "at": _utc(key.revoked_at) if key.revoked_at else None,
+                "revokedFrom": _utc(key.revoked_from) if key.revoked_from else None,
+            }
+        else:
+            self.fail(f"the key leaf has an unknown event {kind}", None, row.index)
+            return
+        for name, value in stated.items():
+            if entry.get(name) != value:
+                self.fail(
+                    f"key {key.kid}: the stored {name} differs from the log entry's",
+                    None,
+                    row.index,
+                )
+
+    def _check_key_history_logged(self) -> None:
+        """Every key, retirement and revocation the key tables hold has its leaf."""
+        for key in self.key_history.values():
+            logged = self.key_leaves.get(key.kid, set())
+            wanted = {"key-added"}
+            wanted |= {"key-retired"} if key.retired_at else set()
+            wanted |= {"key-revoked"} if key.revoked_from else set()
+            for kind in sorted(wanted - logged):
+                self.fail(f"key {key.kid}: its '{kind}' event is not in the log")
 
     def _check_certificate(self, row: AuditRow, entry: dict[str, Any], number: str | None) -> None:
         self.report.certificates += 1
@@ -304,3 +356,7 @@ class _Audit:
             )
         elif state is not KeyState.VALID:
             self.fail(f"signed by key {key.kid} while it was {state.value}", number, row.index)
+
+
+def _utc(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -11,6 +11,7 @@ event and its leaf commit together and concurrent writers get consecutive indexe
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import secrets
@@ -43,6 +44,18 @@ class Event:
 
 
 @dataclass(frozen=True, slots=True)
+class KeyEvent:
+    """A change in a key history to log: a school key or a log key added, retired or revoked."""
+
+    kid: str
+    kind: str  # "key-added", "key-retired" or "key-revoked"
+    key_of: str  # "school:<institution number>" or "log:<the log's name>"
+    at: dt.datetime
+    public_key: bytes | None = None  # for "key-added"
+    revoked_from: dt.datetime | None = None  # for "key-revoked"
+
+
+@dataclass(frozen=True, slots=True)
 class Leaf:
     index: int
     entry: bytes
@@ -54,13 +67,19 @@ def record_digest(jws: str) -> str:
     return hashlib.sha256(jws.encode()).hexdigest()
 
 
-def entry_bytes(event: Event) -> bytes:
+def _utc(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def entry_bytes(event: Event | KeyEvent) -> bytes:
     """The canonical JSON entry of an event (no personal data)."""
+    if isinstance(event, KeyEvent):
+        return key_entry_bytes(event)
     entry: dict[str, str | int] = {
         "v": 1,
         "event": event.kind,
         "certificate": event.certificate_number,
-        "at": event.at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "at": _utc(event.at),
     }
     if event.jws is not None:
         entry["recordSha256"] = record_digest(event.jws)
@@ -70,6 +89,22 @@ def entry_bytes(event: Event) -> bytes:
         entry["reason"] = event.reason
     if event.replaced_by is not None:
         entry["replacedBy"] = event.replaced_by
+    return canonical_json(entry)
+
+
+def key_entry_bytes(event: KeyEvent) -> bytes:
+    """``{"at", "event": "key-added", "keyOf", "kid", "publicKey"?, "revokedFrom"?, "v"}``."""
+    entry: dict[str, str | int] = {
+        "v": 1,
+        "event": event.kind,
+        "kid": event.kid,
+        "keyOf": event.key_of,
+        "at": _utc(event.at),
+    }
+    if event.public_key is not None:
+        entry["publicKey"] = base64.urlsafe_b64encode(event.public_key).rstrip(b"=").decode()
+    if event.revoked_from is not None:
+        entry["revokedFrom"] = _utc(event.revoked_from)
     return canonical_json(entry)
 
 
@@ -94,7 +129,7 @@ class PostgresNodeStore:
             raise NotFoundError(f"the log has no node {e.args[0]}: it is smaller than asked") from e
 
 
-async def append(conn: Connection, events: Sequence[Event]) -> list[int]:
+async def append(conn: Connection, events: Sequence[Event | KeyEvent]) -> list[int]:
     """Append events as leaves in the caller's transaction; return their indexes.
 
     Locks the log head until the transaction ends, which orders concurrent appends.
@@ -120,9 +155,10 @@ async def append(conn: Connection, events: Sequence[Event]) -> list[int]:
     # Leaves, nodes and the new head in one statement: one round trip while the head is locked.
     await conn.execute(
         """WITH leaves AS (
-               INSERT INTO log_leaves (idx, entry, leaf_hash, certificate_number, event_id)
+               INSERT INTO log_leaves (idx, entry, leaf_hash, certificate_number, event_id,
+                                       key_kid)
                SELECT * FROM unnest($1::bigint[], $2::bytea[], $3::bytea[], $4::text[],
-                                    $5::bigint[])),
+                                    $5::bigint[], $11::text[])),
            nodes AS (
                INSERT INTO log_nodes (level, idx, hash)
                SELECT * FROM unnest($6::smallint[], $7::bigint[], $8::bytea[]))
@@ -130,13 +166,14 @@ async def append(conn: Connection, events: Sequence[Event]) -> list[int]:
         list(range(first, edge.size)),
         entries,
         hashes,
-        [e.certificate_number for e in events],
-        [e.event_id for e in events],
+        [e.certificate_number if isinstance(e, Event) else None for e in events],
+        [e.event_id if isinstance(e, Event) else None for e in events],
         levels,
         indexes,
         node_hashes,
         edge.size,
         list(edge.hashes),
+        [e.kid if isinstance(e, KeyEvent) else None for e in events],
     )
     return list(range(first, edge.size))
 
@@ -222,13 +259,19 @@ async def ensure_log_key(
 
 
 async def insert_log_key(conn: Connection, key: LogKey) -> None:
-    await conn.execute(
-        """INSERT INTO log_keys (kid, name, public_key, valid_from) VALUES ($1, $2, $3, $4)""",
-        key.kid,
-        key.name,
-        key.public_key,
-        key.valid_from,
-    )
+    """Add a checkpoint key and log its addition, in one transaction."""
+    async with conn.transaction():
+        await conn.execute(
+            """INSERT INTO log_keys (kid, name, public_key, valid_from) VALUES ($1, $2, $3, $4)""",
+            key.kid,
+            key.name,
+            key.public_key,
+            key.valid_from,
+        )
+        await append(
+            conn,
+            [KeyEvent(key.kid, "key-added", f"log:{key.name}", key.valid_from, key.public_key)],
+        )
 
 
 async def checkpoint(

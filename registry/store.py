@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from registry import log
 from registry.db import Connection
 from registry.errors import NotFoundError
 from registry.log import Leaf
@@ -99,14 +100,19 @@ async def insert_key(
     public_key: bytes,
     valid_from: dt.datetime,
 ) -> None:
-    await conn.execute(
-        """INSERT INTO school_keys (kid, school_id, public_key, valid_from)
-           VALUES ($1, $2, $3, $4)""",
-        kid,
-        school_id,
-        public_key,
-        valid_from,
-    )
+    async with conn.transaction():  # the key and its leaf in the log, together
+        await conn.execute(
+            """INSERT INTO school_keys (kid, school_id, public_key, valid_from)
+               VALUES ($1, $2, $3, $4)""",
+            kid,
+            school_id,
+            public_key,
+            valid_from,
+        )
+        await log.append(
+            conn,
+            [log.KeyEvent(kid, "key-added", f"school:{school_id}", valid_from, public_key)],
+        )
 
 
 async def active_key(conn: Connection, school_id: str) -> SchoolKey | None:

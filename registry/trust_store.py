@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from registry import log
 from registry.db import Connection
 
 KeyTable = Literal["school", "log"]
@@ -69,24 +70,35 @@ def _history(row: object) -> tuple[dt.datetime, dt.datetime | None, dt.datetime 
     return valid_from, r["retired_at"], r["revoked_from"]
 
 
+def _key_of(key: KeyRow) -> str:
+    return f"{key.table}:{key.owner}"
+
+
 async def retire_key(conn: Connection, key: KeyRow, at: dt.datetime) -> None:
-    await conn.execute(
-        f"UPDATE {_TABLES[key.table]} SET retired_at = $2 WHERE kid = $1",  # noqa: S608
-        key.kid,
-        at,
-    )
+    """Retire a key and log it, in one transaction."""
+    async with conn.transaction():
+        await conn.execute(
+            f"UPDATE {_TABLES[key.table]} SET retired_at = $2 WHERE kid = $1",  # noqa: S608
+            key.kid,
+            at,
+        )
+        await log.append(conn, [log.KeyEvent(key.kid, "key-retired", _key_of(key), at)])
 
 
 async def revoke_key(
     conn: Connection, key: KeyRow, revoked_from: dt.datetime, at: dt.datetime
 ) -> None:
-    await conn.execute(
-        f"""UPDATE {_TABLES[key.table]} SET revoked_from = $2, revoked_at = $3
-            WHERE kid = $1""",  # noqa: S608 - constant table names
-        key.kid,
-        revoked_from,
-        at,
-    )
+    """Revoke a key from a date and log it, in one transaction."""
+    async with conn.transaction():
+        await conn.execute(
+            f"""UPDATE {_TABLES[key.table]} SET revoked_from = $2, revoked_at = $3
+                WHERE kid = $1""",  # noqa: S608 - constant table names
+            key.kid,
+            revoked_from,
+            at,
+        )
+        event = log.KeyEvent(key.kid, "key-revoked", _key_of(key), at, revoked_from=revoked_from)
+        await log.append(conn, [event])
 
 
 async def school_exists(conn: Connection, school_id: str) -> bool:
@@ -249,6 +261,7 @@ class AuditRow:
     jws: str | None
     issued_at: dt.datetime | None
     erased: bool
+    key_kid: str | None = None  # set instead of the event for a key history leaf
 
 
 async def audit_rows(conn: Connection, start: int, limit: int) -> list[AuditRow]:
@@ -256,7 +269,7 @@ async def audit_rows(conn: Connection, start: int, limit: int) -> list[AuditRow]
         """SELECT l.idx, l.entry, l.leaf_hash, l.certificate_number AS leaf_certificate,
                   l.event_id, e.certificate_number AS event_certificate, e.kind, e.reason,
                   e.replaced_by, e.at, c.school_id, c.kid, c.cpr, c.payload, c.jws, c.issued_at,
-                  c.erased_at IS NOT NULL AS erased
+                  c.erased_at IS NOT NULL AS erased, l.key_kid
            FROM log_leaves l
            LEFT JOIN certificate_events e ON e.id = l.event_id
            LEFT JOIN certificates c ON c.number = e.certificate_number
@@ -283,6 +296,7 @@ async def audit_rows(conn: Connection, start: int, limit: int) -> list[AuditRow]
             jws=r["jws"],
             issued_at=r["issued_at"],
             erased=bool(r["erased"]),
+            key_kid=r["key_kid"],
         )
         for r in rows
     ]
@@ -336,3 +350,41 @@ async def head(conn: Connection) -> tuple[int, list[bytes]]:
     if row is None:
         raise LookupError("the log head is missing; run the migrations")
     return row["size"], [bytes(h) for h in row["edge"]]
+
+
+@dataclass(frozen=True, slots=True)
+class KeyHistoryRow:
+    """A key of either history with everything its leaves state."""
+
+    table: KeyTable
+    kid: str
+    owner: str
+    public_key: bytes
+    valid_from: dt.datetime
+    retired_at: dt.datetime | None
+    revoked_from: dt.datetime | None
+    revoked_at: dt.datetime | None
+
+
+async def key_history(conn: Connection) -> dict[str, KeyHistoryRow]:
+    """Every school key and log key, by key id."""
+    rows = await conn.fetch(
+        """SELECT 'school' AS t, kid, school_id AS owner, public_key, valid_from, retired_at,
+                  revoked_from, revoked_at FROM school_keys
+           UNION ALL
+           SELECT 'log', kid, name, public_key, valid_from, retired_at, revoked_from, revoked_at
+           FROM log_keys"""
+    )
+    return {
+        r["kid"]: KeyHistoryRow(
+            "school" if r["t"] == "school" else "log",
+            r["kid"],
+            r["owner"],
+            bytes(r["public_key"]),
+            r["valid_from"],
+            r["retired_at"],
+            r["revoked_from"],
+            r["revoked_at"],
+        )
+        for r in rows
+    }

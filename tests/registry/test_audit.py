@@ -63,9 +63,10 @@ async def test_an_intact_register_passes_the_audit(
     report = await audit.audit(conn, note, progress=seen.append)
     assert report.ok, [str(f) for f in report.findings]
     assert report.checkpoint is not None
-    assert report.checkpoint.size == 3
-    assert (report.tree_size, report.leaves, report.certificates) == (10, 10, 8)
-    assert sum(seen) == 10
+    # Leaves 0-2 are the key history (the log key, the two schools' keys).
+    assert report.checkpoint.size == 6
+    assert (report.tree_size, report.leaves, report.certificates) == (13, 13, 8)
+    assert sum(seen) == 13
     assert report.warnings == []
 
 
@@ -198,23 +199,25 @@ async def test_a_rewritten_history_fails_the_saved_checkpoint(
     # Rewrite leaf 0 and recompute everything the register stores from it: only the auditor's
     # saved checkpoint still remembers the old root.
     await conn.execute("SET session_replication_role = replica")
-    leaves = await conn.fetch("SELECT idx, entry FROM log_leaves ORDER BY idx")
+    leaves = await conn.fetch("SELECT idx, entry, event_id, key_kid FROM log_leaves ORDER BY idx")
     entries = [bytes(r["entry"]) for r in leaves]
-    entries[0] = entries[0].replace(b"issued", b"issueD")
+    first_issue = next(i for i, e in enumerate(entries) if b'"issued"' in e)
+    entries[first_issue] = entries[first_issue].replace(b"issued", b"issueD")
     await conn.execute("DELETE FROM log_leaves")
     await conn.execute("DELETE FROM log_nodes")
     await conn.execute("UPDATE log_head SET size = 0, edge = '{}'")
-    rows = await conn.fetch("SELECT id FROM certificate_events ORDER BY id")
     edge = merkle.RightEdge.empty()
-    for index, (entry, row) in enumerate(zip(entries, rows, strict=True)):
+    for index, (entry, row) in enumerate(zip(entries, leaves, strict=True)):
         leaf = merkle.leaf_hash(entry)
         edge, nodes = edge.append(leaf)
         await conn.execute(
-            "INSERT INTO log_leaves (idx, entry, leaf_hash, event_id) VALUES ($1, $2, $3, $4)",
+            "INSERT INTO log_leaves (idx, entry, leaf_hash, event_id, key_kid) "
+            "VALUES ($1, $2, $3, $4, $5)",
             index,
             entry,
             leaf,
-            row["id"],
+            row["event_id"],
+            row["key_kid"],
         )
         for node in nodes:
             await conn.execute(
@@ -225,7 +228,7 @@ async def test_a_rewritten_history_fails_the_saved_checkpoint(
             )
     await conn.execute("UPDATE log_head SET size = $1, edge = $2", edge.size, list(edge.hashes))
     await conn.execute("SET session_replication_role = DEFAULT")
-    assert await log.size(conn) == 10
+    assert await log.size(conn) == 13
     report = await audit.audit(conn, note)
     problems = " ".join(f.problem for f in report.findings)
     assert "saved checkpoint's root" in problems
@@ -244,7 +247,7 @@ async def test_the_cli_audits_with_a_progress_bar_and_exit_code(
     saved.write_bytes(note)
     assert await asyncio.to_thread(cli.main, ["audit", "--checkpoint", str(saved)]) == 0
     out = capsys.readouterr()
-    assert "10 leaves of 10 and 8 certificates checked" in out.out
+    assert "13 leaves of 13 and 8 certificates checked" in out.out
     assert "Auditing leaves" in out.err
 
     victim = issued[2]["number"]
@@ -253,3 +256,35 @@ async def test_the_cli_audits_with_a_progress_bar_and_exit_code(
     await conn.execute("SET session_replication_role = DEFAULT")
     assert await asyncio.to_thread(cli.main, ["audit", "--checkpoint", str(saved)]) == 1
     assert f"certificate {victim}" in capsys.readouterr().out
+
+
+async def test_a_key_added_behind_the_registers_back_is_named_by_the_audit(
+    client: Client, seeded: Demo, conn: asyncpg.Connection
+) -> None:
+    note, _ = await _register(client, seeded)
+    # A school key inserted straight into the table has no leaf in the log.
+    await conn.execute(
+        """INSERT INTO school_keys (kid, school_id, public_key, valid_from, retired_at)
+           VALUES ('751234-sneaky', '751234', decode(repeat('01', 32), 'hex'),
+                   now() - interval '1 year', now() - interval '1 day')"""
+    )
+    report = await audit.audit(conn, note)
+    assert [f.problem for f in report.findings] == [
+        "key 751234-sneaky: its 'key-added' event is not in the log",
+        "key 751234-sneaky: its 'key-retired' event is not in the log",
+    ]
+
+
+async def test_a_public_key_swapped_in_sql_is_named_by_the_audit(
+    client: Client, seeded: Demo, conn: asyncpg.Connection
+) -> None:
+    note, _ = await _register(client, seeded)
+    kid = await conn.fetchval("SELECT kid FROM school_keys WHERE school_id = '751234'")
+    await conn.execute("SET session_replication_role = replica")
+    await conn.execute(
+        "UPDATE school_keys SET public_key = decode(repeat('02', 32), 'hex') WHERE kid = $1", kid
+    )
+    await conn.execute("SET session_replication_role = DEFAULT")
+    report = await audit.audit(conn, note)
+    problems = [f.problem for f in report.findings]
+    assert f"key {kid}: the stored publicKey differs from the log entry's" in problems

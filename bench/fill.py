@@ -253,6 +253,9 @@ async def fill(
     try:
         await conn.execute("SET session_replication_role = replica")
         report.foreign_keys_checked = False
+        # The replica role skips every trigger, but the register's own BEFORE INSERT trigger
+        # sets each certificate's status-list position and retention date: keep it firing.
+        await conn.execute("ALTER TABLE certificates ENABLE ALWAYS TRIGGER certificates_positions")
     except asyncpg.InsufficientPrivilegeError:
         pass
     with_goal = bool(
@@ -298,6 +301,8 @@ async def fill(
             report.serials.append((first_serial, first_serial + n - 1))
     finally:
         await conn.execute("RESET session_replication_role")
+        if not report.foreign_keys_checked:
+            await conn.execute("ALTER TABLE certificates ENABLE TRIGGER certificates_positions")
     started = time.perf_counter()
     # A register that has been running is vacuumed and analysed; a freshly copied one is not.
     await conn.execute("VACUUM (ANALYZE) " + ", ".join(COLUMNS))

@@ -88,7 +88,12 @@ def _http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[
         403: "forbidden",
         404: "not-found",
         405: "method-not-allowed",
+        409: "conflict",
+        410: "gone",
+        413: "request-too-large",
+        415: "unsupported-media-type",
         429: "too-many-requests",
+        503: "unavailable",
     }.get(exc.status_code, "http-error")
     return problem(exc.status_code, slug, str(exc.detail), headers=exc.headers)
 

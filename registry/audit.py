@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from formats.errors import FormatError
 from formats.jws import read_header, verify_record
 from formats.record import CertificateRecord
-from registry import keyhistory, log, merkle, store, trust_store
+from registry import keyhistory, log, merkle, proofs, store, trust_store
 from registry.checkpoint import Checkpoint, NoteVerifier, open_checkpoint
 from registry.db import Connection
 from registry.errors import CheckpointError, NotFoundError, ProofError
@@ -206,7 +206,7 @@ class _Audit:
         nodes = log.PostgresNodeStore(self.conn)
         try:
             proof = await merkle.prove_consistency(nodes, checkpoint.size, size)
-            merkle.verify_consistency(
+            proofs.verify_consistency(
                 old_size=checkpoint.size,
                 new_size=size,
                 old_root=checkpoint.root_hash,

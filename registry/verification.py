@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from formats.errors import FormatError
 from formats.jws import verify_record
 from formats.record import CertificateRecord
-from registry import codes, keyhistory, log, merkle, store
+from registry import codes, keyhistory, log, merkle, proofs, store
 from registry.db import Connection
 from registry.errors import ProofError
 from registry.merkle import Hash, RightEdge
@@ -137,7 +137,7 @@ def is_included(stored: store.StoredCertificate, found: store.VerificationLookup
         known.update(found.siblings)
         plan = merkle.inclusion_plan(leaf.index, head.size)
         proof = plan.assemble([known[node] for node in plan.node_ids])
-        merkle.verify_inclusion(
+        proofs.verify_inclusion(
             leaf_hash=leaf.leaf_hash,
             index=leaf.index,
             size=head.size,

@@ -18,7 +18,7 @@ from typing import Any
 from bench import fill
 from bench.measure import Mode, Spread, latency_summary, ratio
 from bench.scenarios.growth import Growth
-from registry import log, merkle
+from registry import log, merkle, proofs
 from registry.merkle import Hash, RightEdge
 
 BATCH = 1000
@@ -96,7 +96,7 @@ async def run(growth: Growth, mode: Mode) -> dict[str, Any]:
         inclusion.append(time.perf_counter() - started)
         leaf = await conn.fetchval("SELECT leaf_hash FROM log_leaves WHERE idx = $1", index)
         started = time.perf_counter()
-        merkle.verify_inclusion(
+        proofs.verify_inclusion(
             leaf_hash=bytes(leaf), index=index, size=size, proof=proof, root=root
         )
         check.append(time.perf_counter() - started)

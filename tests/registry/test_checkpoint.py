@@ -145,7 +145,11 @@ def test_a_checkpoint_note_has_the_c2sp_layout() -> None:
 @given(
     size=st.integers(0, 2**63),
     root=st.binary(min_size=32, max_size=32),
-    extensions=st.lists(st.text(st.characters(min_codepoint=0x20), min_size=1), max_size=3),
+    # Notes are UTF-8 text: lone surrogates cannot be written at all (found by this property).
+    extensions=st.lists(
+        st.text(st.characters(min_codepoint=0x20, exclude_categories=["Cs"]), min_size=1),
+        max_size=3,
+    ),
 )
 def test_checkpoints_round_trip(size: int, root: bytes, extensions: list[str]) -> None:
     checkpoint = Checkpoint(ORIGIN, size, Hash(root), tuple(extensions))

@@ -12,7 +12,7 @@ import asyncpg
 import pytest
 
 from formats.jws import read_header
-from registry import merkle
+from registry import merkle, proofs
 from tests.conftest import Demo, FixedClock
 from tests.helpers import ASE, Client, login, post_team, team_body
 
@@ -122,7 +122,7 @@ async def test_status_events_are_leaves_of_the_log(client: Client, seeded: Demo)
         merkle.Hash(base64.b64decode((await client.get(f"/api/log/leaves/{i}")).json()["leafHash"]))
         for i in range(5)
     ]
-    merkle.verify_inclusion(
+    proofs.verify_inclusion(
         leaf_hash=all_leaves[3],
         index=3,
         size=5,

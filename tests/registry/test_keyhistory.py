@@ -13,7 +13,7 @@ import asyncpg
 import pytest
 
 from issuers.keys import MemoryKeyStore
-from registry import cli, keyhistory, merkle, status_list
+from registry import cli, keyhistory, proofs, status_list
 from registry.checkpoint import NoteVerifier, open_checkpoint
 from registry.errors import NotFoundError
 from registry.keyhistory import KeyState, key_state
@@ -201,7 +201,7 @@ async def test_the_log_key_rotates_and_old_checkpoints_stay_verifiable(
         proof = (
             await client.get(f"/api/log/proof/consistency?first={size}&second={latest.size}")
         ).json()
-        merkle.verify_consistency(
+        proofs.verify_consistency(
             old_size=size,
             new_size=latest.size,
             old_root=old.root_hash,

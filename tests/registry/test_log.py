@@ -11,7 +11,7 @@ import json
 import asyncpg
 import pytest
 
-from registry import merkle
+from registry import merkle, proofs
 from registry.checkpoint import NoteVerifier, open_checkpoint
 from registry.errors import ProofError
 from tests.conftest import Demo
@@ -57,7 +57,7 @@ async def test_every_issued_certificate_is_proven_included_in_a_signed_checkpoin
         assert entry["event"] == "issued"
         leaf = merkle.leaf_hash(proof["entry"].encode())
         assert base64.b64decode(proof["leafHash"]) == leaf
-        merkle.verify_inclusion(
+        proofs.verify_inclusion(
             leaf_hash=leaf,
             index=proof["index"],
             size=size,
@@ -85,7 +85,7 @@ async def test_consistency_between_two_checkpoints_verifies(client: Client, seed
     proof = (
         await client.get(f"/api/log/proof/consistency?first={old_size}&second={new_size}")
     ).json()
-    merkle.verify_consistency(
+    proofs.verify_consistency(
         old_size=old_size,
         new_size=new_size,
         old_root=old_root,
@@ -93,7 +93,7 @@ async def test_consistency_between_two_checkpoints_verifies(client: Client, seed
         proof=_hashes(proof["hashes"]),
     )
     with pytest.raises(ProofError):
-        merkle.verify_consistency(
+        proofs.verify_consistency(
             old_size=old_size,
             new_size=new_size,
             old_root=new_root,

@@ -23,7 +23,6 @@ from registry.merkle import (
     RightEdge,
     consistency_plan,
     inclusion_plan,
-    is_subtree,
     leaf_hash,
     node_hash,
     prove_consistency,
@@ -31,6 +30,9 @@ from registry.merkle import (
     read_right_edge,
     right_edge,
     tree_hash,
+)
+from registry.proofs import (
+    is_subtree,
     verify_consistency,
     verify_inclusion,
     verify_subtree_consistency,

@@ -27,6 +27,8 @@ ROUTES = {
     ("POST", "/api/schools/{school_id}/eboks-consents"): "that school (private schools only)",
     ("GET", "/api/schools/{school_id}/print-list"): "that school",
     ("GET", "/api/me/certificates/{number}/deliveries"): "participant token, own certificate",
+    ("POST", "/api/schools/{school_id}/certificates/{number}/paper"): "that school, own",
+    ("POST", "/api/me/certificates/{number}/paper"): "participant token, own certificate",
     ("GET", "/api/me/certificates"): "participant token",
     **{
         ("GET", f"/api/me/certificates/{{number}}/{form}"): "participant token, own certificate"
@@ -216,6 +218,37 @@ async def test_a_participant_sees_only_their_own_deliveries(client: Client, seed
     assert (await client.get(path, headers=seeded.school(seeded.public))).status_code == 401
     assert (await client.get(path, headers=await login(client, BO))).status_code == 404
     assert (await client.get(path, headers=await login(client, ASE))).status_code == 200
+
+
+async def test_only_the_issuing_school_or_the_participant_orders_paper(
+    client: Client, seeded: Demo, conn: asyncpg.Connection
+) -> None:
+    issued = (await post_team(client, seeded.public, team_body())).json()["participants"][0]
+    number = issued["certificate"]["number"]
+    body = {"reason": "Politiet"}
+    key = {"Idempotency-Key": "k"}
+    school_path = f"/api/schools/751234/certificates/{number}/paper"
+    other = seeded.school(seeded.private)
+    assert (await client.post(school_path, json=body, headers=key)).status_code == 401
+    assert (await client.post(school_path, json=body, headers={**other, **key})).status_code == 403
+    # The other school on its own path: the certificate is not its to print.
+    foreign = school_path.replace("751234", "863410")
+    response = await client.post(foreign, json=body, headers={**other, **key})
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith(PROBLEM)
+    ase = {**await login(client, ASE), **key}
+    assert (await client.post(school_path, json=body, headers=ase)).status_code == 401
+
+    mine = f"/api/me/certificates/{number}/paper"
+    assert (await client.post(mine, json=body, headers=key)).status_code == 401
+    school = {**seeded.school(seeded.public), **key}
+    assert (await client.post(mine, json=body, headers=school)).status_code == 401
+    bo = {**await login(client, BO), **key}
+    assert (await client.post(mine, json=body, headers=bo)).status_code == 404
+    count = "SELECT count(*) FROM delivery_jobs WHERE purpose = 'paper-on-request'"
+    assert await conn.fetchval(count) == 0
+    assert (await client.post(mine, json=body, headers=ase)).status_code == 202
+    assert await conn.fetchval(count) == 1
 
 
 async def test_the_development_login_refuses_a_malformed_cpr(client: Client, seeded: Demo) -> None:

@@ -2,30 +2,36 @@
 
 The school (its own credential, ``school_guard``) lists its deliveries, sees dead letters with
 their reason and retries them, sees certificates whose issue deadline is near or past, records
-e-Boks consents and reads its daily print list. The participant (``participant_guard``) sees
-where their own certificate went.
+e-Boks consents, reads its daily print list and orders paper copies an authority demands. The
+participant (``participant_guard``) sees where their own certificate went and may order paper
+for it as well.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
+import uuid
 from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, get, post
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
 from issuers import store as schools
 from issuers.api import school_guard
+from issuers.corrections import CertificateNotFoundError
 from issuers.cpr import parse_cpr
 from issuers.delivery import store
 from issuers.delivery.channels import print_spool_for
-from issuers.delivery.deadlines import Risk, at_risk_from, deadline_risk
+from issuers.delivery.deadlines import Risk, at_risk_from, deadline_risk, due_after
 from issuers.delivery.errors import DeliveryError
-from issuers.delivery.worker import COPENHAGEN, EXEMPT, NO_CONSENT
+from issuers.delivery.worker import COPENHAGEN, EXEMPT, NO_CONSENT, ON_REQUEST
+from issuers.errors import IdempotencyConflictError, InvalidInputError
 from registry import store as register
 from registry.api import participant_guard
+from registry.db import Connection
 from registry.services import Services, services_of
 
 REASONS = {
@@ -33,7 +39,13 @@ REASONS = {
     "is delivered digitally as well if that becomes possible.",
     NO_CONSENT: "No e-Boks consent is recorded for the participant, so the certificate went on "
     "paper; record the consent to deliver it to e-Boks as well.",
+    ON_REQUEST: "A paper copy was ordered because an authority or organisation demands paper.",
 }
+IdempotencyKey = Annotated[
+    str, HeaderParameter(name="Idempotency-Key", min_length=1, max_length=200)
+]
+# Something shaped like a CPR number has no place in a reason that the print list shows.
+_CPR_SHAPED = re.compile(r"\d{6}-?\d{4}")
 
 
 class AttemptOut(msgspec.Struct, rename="camel", omit_defaults=True):
@@ -48,7 +60,7 @@ class AttemptOut(msgspec.Struct, rename="camel", omit_defaults=True):
 
 class DeliveryOut(msgspec.Struct, rename="camel", omit_defaults=True):
     certificate_number: str
-    purpose: str  # issue, digital-after-paper
+    purpose: str  # issue, digital-after-paper, paper-on-request
     state: str  # pending, running, delivered, dead
     due_on: dt.date
     attempts: int
@@ -62,7 +74,15 @@ class DeliveryOut(msgspec.Struct, rename="camel", omit_defaults=True):
     last_error: str | None = None
     receipt: str | None = None
     delivered_at: dt.datetime | None = None
+    requested_by: str | None = None  # paper on request: school, participant
+    request_reason: str | None = None  # paper on request: who demands paper
     history: list[AttemptOut] | None = None
+
+
+class PaperRequestIn(msgspec.Struct, forbid_unknown_fields=True):
+    # The authority or organisation that demands paper, as the print room should read it.
+    # Missing or blank is refused by ``_reason``, which names the field.
+    reason: Annotated[str, msgspec.Meta(max_length=200)] = ""
 
 
 class RetryOut(msgspec.Struct, rename="camel"):
@@ -110,6 +130,7 @@ class ParticipantDeliveryOut(msgspec.Struct, rename="camel", omit_defaults=True)
     state: str
     channel: str | None = None
     reason_text: str | None = None
+    request_reason: str | None = None
     delivered_at: dt.datetime | None = None
     attempts: list[ParticipantAttemptOut] = msgspec.field(default_factory=list)
 
@@ -131,6 +152,8 @@ def _delivery(job: store.Job, attempts: list[store.Attempt] | None = None) -> De
         last_error=job.last_error,
         receipt=job.receipt,
         delivered_at=job.finished_at if job.state is store.JobState.DELIVERED else None,
+        requested_by=job.requested_by.value if job.requested_by else None,
+        request_reason=job.request_reason,
         history=None
         if attempts is None
         else [
@@ -153,8 +176,61 @@ def _today(services: Services) -> dt.date:
     return services.clock().astimezone(COPENHAGEN).date()
 
 
+def _reason(data: PaperRequestIn) -> str:
+    reason = " ".join(data.reason.split())
+    if not reason:
+        raise InvalidInputError("must name the authority or organisation", field="reason")
+    if _CPR_SHAPED.search(reason):
+        raise InvalidInputError(
+            "must name the authority or organisation, not a person's CPR number", field="reason"
+        )
+    return reason
+
+
+def _valid(stored: register.StoredCertificate) -> None:
+    if stored.status is not None:
+        raise DeliveryError(
+            f"was {stored.status.kind}: only a valid certificate is printed", field="number"
+        )
+
+
+async def _order_paper(
+    services: Services,
+    conn: Connection,
+    stored: register.StoredCertificate,
+    *,
+    requested_by: store.Requester,
+    key: str,
+    reason: str,
+) -> store.Job:
+    """Queue the paper copy (in the caller's transaction); the same key returns the same job,
+    and the same key with another reason is a conflict."""
+    job, created = await store.request_paper(
+        conn,
+        store.PaperRequest(
+            certificate_number=stored.number,
+            school_id=stored.school_id,
+            requested_by=requested_by,
+            key=key,
+            reason=reason,
+            message_uuid=uuid.uuid4(),
+            # Not on the overdue list (that is the first delivery's); the print room's own
+            # target, shown with the job: 10 working days from the request, as for issuing.
+            due_on=due_after(_today(services)),
+            max_failures=services.settings.delivery.max_failures,
+        ),
+        now=services.clock(),
+    )
+    if not created and job.request_reason != reason:
+        raise IdempotencyConflictError(
+            "this Idempotency-Key was used for a different request", field="Idempotency-Key"
+        )
+    return job
+
+
 class DeliveryController(Controller):
-    """A school's deliveries: where each certificate went, dead letters, deadlines, consent."""
+    """A school's deliveries: where each certificate went, dead letters, deadlines, consent,
+    paper on request."""
 
     path = "/api/schools/{school_id:str}"
     guards = [school_guard]  # noqa: RUF012 - Litestar's own class attribute
@@ -290,16 +366,51 @@ class DeliveryController(Controller):
             for e in entries
         ]
 
+    @post(
+        "/certificates/{number:str}/paper",
+        status_code=202,
+        summary="Order a paper copy an authority demands",
+    )
+    async def order_paper(
+        self,
+        request: Request[Any, Any, Any],
+        school_id: FromPath[str],
+        number: FromPath[str],
+        idempotency_key: IdempotencyKey,
+        data: JSONBody[PaperRequestIn],
+    ) -> DeliveryOut:
+        """Queues a 'paper-on-request' delivery: the worker puts the school's signed PDF on
+        today's print list. A cancelled or revoked certificate is 409; another school's is 404.
+        Repeating the request with the same Idempotency-Key returns the same job."""
+        reason = _reason(data)
+        services = services_of(request)
+        async with services.pool.acquire() as conn, conn.transaction():
+            stored = await register.certificate(conn, number)
+            if stored is None or stored.school_id != school_id:
+                raise CertificateNotFoundError(
+                    "the school has no certificate with this number", field="number"
+                )
+            _valid(stored)
+            job = await _order_paper(
+                services,
+                conn,
+                stored,
+                requested_by=store.Requester.SCHOOL,
+                key=idempotency_key,
+                reason=reason,
+            )
+        return _delivery(job)
+
 
 class ParticipantDeliveryController(Controller):
-    """Where my certificate went and when; never another person's."""
+    """Where my certificate went and when, and paper for an authority; never another person's."""
 
-    path = "/api/me/certificates/{number:str}/deliveries"
+    path = "/api/me/certificates/{number:str}"
     guards = [participant_guard]  # noqa: RUF012 - Litestar's own class attribute
     tags = ["Participants"]  # noqa: RUF012
     security = [{"participantToken": []}]  # noqa: RUF012
 
-    @get("/", summary="Where my certificate went and when")
+    @get("/deliveries", summary="Where my certificate went and when")
     async def mine(
         self, request: Request[Any, Any, Any], number: FromPath[str]
     ) -> list[ParticipantDeliveryOut]:
@@ -317,6 +428,7 @@ class ParticipantDeliveryController(Controller):
                 state=job.state.value,
                 channel=job.channel.value if job.channel else None,
                 reason_text=REASONS.get(job.note or ""),
+                request_reason=job.request_reason,
                 delivered_at=job.finished_at if job.state is store.JobState.DELIVERED else None,
                 attempts=[
                     ParticipantAttemptOut(
@@ -330,3 +442,35 @@ class ParticipantDeliveryController(Controller):
             )
             for job in jobs
         ]
+
+    @post("/paper", status_code=202, summary="Order a paper copy of my certificate")
+    async def order_paper(
+        self,
+        request: Request[Any, Any, Any],
+        number: FromPath[str],
+        idempotency_key: IdempotencyKey,
+        data: JSONBody[PaperRequestIn],
+    ) -> ParticipantDeliveryOut:
+        """For an authority or organisation that demands paper: the issuing school prints it.
+        Another person's certificate is 404; a cancelled or revoked one is 409."""
+        reason = _reason(data)
+        services = services_of(request)
+        async with services.pool.acquire() as conn, conn.transaction():
+            stored = await register.certificate(conn, number)
+            if stored is None or stored.cpr != request.state.person.cpr:
+                raise NotFoundException("You have no certificate with this number")
+            _valid(stored)
+            job = await _order_paper(
+                services,
+                conn,
+                stored,
+                requested_by=store.Requester.PARTICIPANT,
+                key=idempotency_key,
+                reason=reason,
+            )
+        return ParticipantDeliveryOut(
+            purpose=job.purpose.value,
+            state=job.state.value,
+            reason_text=REASONS[ON_REQUEST],
+            request_reason=job.request_reason,
+        )

@@ -23,6 +23,14 @@ from registry.db import Connection
 class Purpose(StrEnum):
     ISSUE = "issue"
     DIGITAL_AFTER_PAPER = "digital-after-paper"
+    PAPER_ON_REQUEST = "paper-on-request"  # an authority demands paper (migration 0009)
+
+
+class Requester(StrEnum):
+    """Who ordered a paper copy on request."""
+
+    SCHOOL = "school"
+    PARTICIPANT = "participant"
 
 
 class JobState(StrEnum):
@@ -81,6 +89,23 @@ class Job:
     receipt: str | None
     created_at: dt.datetime
     finished_at: dt.datetime | None
+    requested_by: Requester | None = None  # paper on request only
+    request_key: str | None = None
+    request_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PaperRequest:
+    """A paper copy ordered because an authority or organisation demands paper."""
+
+    certificate_number: str
+    school_id: str
+    requested_by: Requester
+    key: str  # the request's Idempotency-Key
+    reason: str
+    message_uuid: uuid.UUID  # not used on paper; the column wants one
+    due_on: dt.date
+    max_failures: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +141,8 @@ async def insert_jobs(conn: Connection, jobs: Sequence[NewJob]) -> None:
            SELECT n, s, p, u, d, m, r, r
            FROM unnest($1::text[], $2::text[], $3::text[], $4::uuid[], $5::date[], $6::int[],
                        $7::timestamptz[]) AS j(n, s, p, u, d, m, r)
-           ON CONFLICT (certificate_number, purpose) DO NOTHING""",
+           ON CONFLICT (certificate_number, purpose) WHERE purpose <> 'paper-on-request'
+           DO NOTHING""",
         [j.certificate_number for j in jobs],
         [j.school_id for j in jobs],
         [j.purpose.value for j in jobs],
@@ -371,7 +397,7 @@ async def has_consent(conn: Connection, *, school_id: str, cpr: str) -> bool:
 
 _JOB_COLUMNS = """id, certificate_number, school_id, purpose, state, channel, note, due_on,
                   attempts, failures, max_failures, run_after, last_error, receipt, created_at,
-                  finished_at"""
+                  finished_at, requested_by, request_key, request_reason"""
 
 
 def _job(row: asyncpg.Record) -> Job:
@@ -392,7 +418,52 @@ def _job(row: asyncpg.Record) -> Job:
         receipt=row["receipt"],
         created_at=row["created_at"],
         finished_at=row["finished_at"],
+        requested_by=Requester(row["requested_by"]) if row["requested_by"] else None,
+        request_key=row["request_key"],
+        request_reason=row["request_reason"],
     )
+
+
+async def request_paper(
+    conn: Connection, request: PaperRequest, *, now: dt.datetime
+) -> tuple[Job, bool]:
+    """Queue a paper copy, due now; True when this call created the job.
+
+    The same requester repeating the same key gets the job the first call made (a concurrent
+    repeat waits on the unique index until the first commits); the caller compares the reason.
+    """
+    row = await conn.fetchrow(
+        f"""INSERT INTO delivery_jobs (certificate_number, school_id, purpose, message_uuid,
+                                       due_on, max_failures, run_after, created_at,
+                                       requested_by, request_key, request_reason)
+            VALUES ($1, $2, 'paper-on-request', $3, $4, $5, $6, $6, $7, $8, $9)
+            ON CONFLICT (certificate_number, requested_by, request_key)
+                WHERE purpose = 'paper-on-request'
+            DO NOTHING
+            RETURNING {_JOB_COLUMNS}""",  # noqa: S608 - constant columns
+        request.certificate_number,
+        request.school_id,
+        request.message_uuid,
+        request.due_on,
+        request.max_failures,
+        now,
+        request.requested_by.value,
+        request.key,
+        request.reason,
+    )
+    if row is not None:
+        return _job(row), True
+    row = await conn.fetchrow(
+        f"""SELECT {_JOB_COLUMNS} FROM delivery_jobs
+            WHERE certificate_number = $1 AND purpose = 'paper-on-request'
+              AND requested_by = $2 AND request_key = $3""",  # noqa: S608 - constant columns
+        request.certificate_number,
+        request.requested_by.value,
+        request.key,
+    )
+    if row is None:  # the conflicting job is gone: jobs are never deleted, so a bug
+        raise RuntimeError("a paper request conflicted with a job that does not exist")
+    return _job(row), False
 
 
 async def jobs_of_school(
@@ -492,7 +563,8 @@ async def print_list(conn: Connection, school_id: str, day: dt.date) -> list[Pri
     rows = await conn.fetch(
         """SELECT id, spool_key, certificate_number, participant_name, reason, spool_date,
                   spooled_at, printed_at
-           FROM print_jobs WHERE school_id = $1 AND spool_date = $2 ORDER BY id""",
+           FROM print_jobs WHERE school_id = $1 AND spool_date = $2 AND erased_at IS NULL
+           ORDER BY id""",
         school_id,
         day,
     )

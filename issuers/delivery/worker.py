@@ -11,7 +11,9 @@ Routing, per attempt (exemption and consent can change between attempts):
 - private school: with recorded e-Boks consent send the MeMo message to e-Boks, else paper;
 - after paper because digital was impossible, a 'digital-after-paper' job looks again every
   ``policy.recheck`` (and at once when the school records consent) and delivers digitally when
-  it can.
+  it can;
+- a 'paper-on-request' job (the school or the participant ordered paper for an authority) goes
+  to the print spool whatever the digital channels say, and is not followed by a digital one.
 
 A failure that may pass (timeout, 5xx) is retried with exponential backoff and jitter until
 ``max_failures`` in a row, then the job is dead-lettered for the school to see and retry. A
@@ -55,6 +57,7 @@ COPENHAGEN = zoneinfo.ZoneInfo("Europe/Copenhagen")
 
 EXEMPT = "exempt-from-digital-post"
 NO_CONSENT = "no-eboks-consent"
+ON_REQUEST = "paper-on-request"  # an authority or organisation demands paper
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,6 +228,9 @@ class Worker:
             raise UndeliverableError(f"the certificate was {stored.status.kind} before delivery")
         code = codes.display_code(stored.verification_code)
 
+        if job.purpose is store.Purpose.PAPER_ON_REQUEST:
+            receipt = await self._spool(job, record, school, code, ON_REQUEST)
+            return _Delivered(store.Channel.PAPER, receipt, ON_REQUEST, after_paper=False)
         if school.ownership == "public":
             if await self._channels.digital_post.can_receive(stored.cpr):
                 message = await self._message(job, record, stored, school, code)
@@ -240,8 +246,20 @@ class Worker:
 
         if job.purpose is store.Purpose.DIGITAL_AFTER_PAPER:
             return _Waiting(why)  # it is on paper already; look again later
+        receipt = await self._spool(job, record, school, code, why)
+        return _Delivered(store.Channel.PAPER, receipt, why, after_paper=True)
+
+    async def _spool(
+        self,
+        job: store.ClaimedJob,
+        record: CertificateRecord,
+        school: SchoolRow,
+        code: str,
+        why: str,
+    ) -> str:
+        """Put the school's signed PDF on today's print list; keyed by job, so spooled once."""
         now = self._clock()
-        receipt = await self._channels.spool.spool(
+        return await self._channels.spool.spool(
             PrintItem(
                 spool_key=f"job-{job.id}",
                 school_id=school.id,
@@ -253,7 +271,6 @@ class Worker:
                 pdf=await self._channels.renderer.render(record, code),
             )
         )
-        return _Delivered(store.Channel.PAPER, receipt, why, after_paper=True)
 
     async def _message(
         self,

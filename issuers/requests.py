@@ -197,3 +197,62 @@ class OverdueOut(msgspec.Struct, rename="camel"):
     what: str  # "certificate" or "result-notice"
     due_by: dt.date
     overdue: bool  # False: at risk (due within the warning window), not yet late
+
+
+# -- composite courses (sammensatte forløb) ------------------------------------------------------
+
+MAX_COMPOSITE_GOALS = 20
+
+
+class CompositeCourseIn(_In):
+    """A composite course: the school's teams, each one goal of the course, in course order."""
+
+    reference: Text
+    teams: Annotated[list[uuid.UUID], msgspec.Meta(min_length=2, max_length=MAX_COMPOSITE_GOALS)]
+
+
+class CompositeGoalOut(msgspec.Struct, rename="camel"):
+    goal: str
+    team: uuid.UUID
+    team_reference: str
+
+
+class CompositeCourseOut(msgspec.Struct, rename="camel"):
+    course: uuid.UUID
+    reference: str
+    goals: list[CompositeGoalOut]
+
+
+class CompositeResultOut(msgspec.Struct, rename="camel"):
+    """One goal a participant took: its own participation, result and certificates."""
+
+    goal: str
+    participation: uuid.UUID
+    team_reference: str
+    result_group: int
+    result_category: int | None
+    report_value: str
+    final: bool
+    documents: list[DocumentOut]
+    deadlines: DeadlinesOut
+
+
+class CompositeParticipantOut(msgspec.Struct, rename="camel"):
+    """One participant across the course's teams (matched by CPR number, never shown).
+
+    ``combined_document`` is the optional combined document (samlet bevis) when it is due: a
+    document the school may issue, not an AMU certificate, so it is never registered as one.
+    """
+
+    name: str
+    participations: list[uuid.UUID]
+    results: list[CompositeResultOut]
+    not_taken: list[str]
+    combined_document: DocumentOut | None
+
+
+class CompositeCourseView(msgspec.Struct, rename="camel"):
+    course: uuid.UUID
+    reference: str
+    goals: list[CompositeGoalOut]
+    participants: list[CompositeParticipantOut]

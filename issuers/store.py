@@ -372,3 +372,127 @@ async def pending_results(
         PendingResult(r["id"], r["reference"], r["goal_number"], r["name"], r["result_due_by"])
         for r in rows
     ]
+
+
+# -- composite courses (sammensatte forløb) -----------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TeamRef:
+    """A team of a school, as a composite course names it."""
+
+    id: uuid.UUID
+    reference: str
+    goal_number: str
+
+
+@dataclass(frozen=True, slots=True)
+class CourseParticipation:
+    """A participation on one of a composite course's teams, with its attempts, unlocked."""
+
+    id: uuid.UUID
+    team_id: uuid.UUID
+    team_reference: str
+    goal_number: str
+    start: dt.date
+    end: dt.date
+    periods: Any  # JSON list of periods; [] = start to end
+    cpr: str
+    name: str
+    facts: Any  # JSON of FactsIn
+    attempts: list[Any]  # JSON of AttemptIn, in order
+
+
+async def teams_of_school(
+    conn: Connection, school_id: str, team_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, TeamRef]:
+    """The given teams that belong to this school (others, and unknown ids, are absent)."""
+    rows = await conn.fetch(
+        """SELECT id, reference, goal_number FROM teams
+           WHERE school_id = $1 AND id = ANY($2::uuid[])""",
+        school_id,
+        list(team_ids),
+    )
+    return {r["id"]: TeamRef(r["id"], r["reference"], r["goal_number"]) for r in rows}
+
+
+async def insert_composite_course(
+    conn: Connection,
+    *,
+    course_id: uuid.UUID,
+    school_id: str,
+    reference: str,
+    teams: Sequence[TeamRef],
+) -> bool:
+    """Insert a course and its goals in order; False when the school already used the reference."""
+    inserted = await conn.fetchval(
+        """INSERT INTO composite_courses (id, school_id, reference) VALUES ($1, $2, $3)
+           ON CONFLICT (school_id, reference) DO NOTHING RETURNING true""",
+        course_id,
+        school_id,
+        reference,
+    )
+    if not inserted:
+        return False
+    await conn.execute(
+        """INSERT INTO composite_course_goals (course_id, school_id, position, team_id, goal_number)
+           SELECT $1, $2, pos - 1, t, g
+           FROM unnest($3::uuid[], $4::text[]) WITH ORDINALITY AS x(t, g, pos)""",
+        course_id,
+        school_id,
+        [t.id for t in teams],
+        [t.goal_number for t in teams],
+    )
+    return True
+
+
+async def composite_course(
+    conn: Connection, school_id: str, reference: str
+) -> tuple[uuid.UUID, list[TeamRef]] | None:
+    """A course of this school by its reference: its id and its teams in course order."""
+    rows = await conn.fetch(
+        """SELECT c.id AS course_id, t.id, t.reference, t.goal_number
+           FROM composite_courses c
+           JOIN composite_course_goals g ON g.course_id = c.id
+           JOIN teams t ON t.id = g.team_id
+           WHERE c.school_id = $1 AND c.reference = $2
+           ORDER BY g.position""",
+        school_id,
+        reference,
+    )
+    if not rows:
+        return None
+    return rows[0]["course_id"], [TeamRef(r["id"], r["reference"], r["goal_number"]) for r in rows]
+
+
+async def participations_of_teams(
+    conn: Connection, team_ids: Sequence[uuid.UUID]
+) -> list[CourseParticipation]:
+    """The participations on these teams with their attempts, ordered by name; those erased
+    after retention (no CPR number left to match them by) are left out."""
+    rows = await conn.fetch(
+        """SELECT p.id, p.team_id, t.reference, t.goal_number, t.start_date, t.end_date,
+                  t.periods, p.cpr, p.name, p.facts,
+                  coalesce((SELECT array_agg(a.attempt ORDER BY a.seq) FROM exam_attempts a
+                            WHERE a.participation_id = p.id), '{}') AS attempts
+           FROM participations p JOIN teams t ON t.id = p.team_id
+           WHERE p.team_id = ANY($1::uuid[]) AND p.cpr IS NOT NULL
+           ORDER BY p.name, p.created_at, p.id""",
+        list(team_ids),
+    )
+    return [
+        CourseParticipation(
+            id=r["id"],
+            team_id=r["team_id"],
+            team_reference=r["reference"],
+            goal_number=r["goal_number"],
+            start=r["start_date"],
+            end=r["end_date"],
+            periods=msgspec.json.decode(r["periods"]),
+            cpr=r["cpr"],
+            name=r["name"],
+            facts=msgspec.json.decode(r["facts"]),
+            attempts=[msgspec.json.decode(a) for a in r["attempts"]],
+        )
+        for r in rows
+    ]

@@ -18,6 +18,7 @@ from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
 from issuers.api import SchoolController
+from issuers.composite_api import CompositeCourseController
 from issuers.corrections_api import CorrectionsController
 from issuers.delivery.api import DeliveryController, ParticipantDeliveryController
 from issuers.delivery.outbox import PostgresOutbox
@@ -101,6 +102,7 @@ def create_app(
 
     handlers: list[type] = [
         SchoolController,
+        CompositeCourseController,
         ParticipantController,
         VerificationController,
         KeysController,

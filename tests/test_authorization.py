@@ -20,6 +20,8 @@ ROUTES = {
     ("POST", "/api/schools/{school_id}/participations/{participation}/attempts"): "that school",
     ("PATCH", "/api/schools/{school_id}/participations/{participation}"): "that school",
     ("GET", "/api/schools/{school_id}/overdue"): "that school",
+    ("POST", "/api/schools/{school_id}/composite-courses"): "that school, own teams only",
+    ("GET", "/api/schools/{school_id}/composite-courses/{reference}"): "that school, own courses",
     ("GET", "/api/schools/{school_id}/deliveries"): "that school",
     ("GET", "/api/schools/{school_id}/deliveries/{number}"): "that school, own certificates",
     ("POST", "/api/schools/{school_id}/deliveries/{number}/retry"): "that school",
@@ -404,3 +406,32 @@ async def test_status_lists_are_public_and_hold_no_personal_data(
     assert status.status_code == 200
     assert ASE not in status.text
     assert "Åse" not in status.text
+
+
+async def test_a_school_declares_and_sees_only_its_own_composite_courses(
+    client: Client, seeded: Demo, conn: asyncpg.Connection
+) -> None:
+    teams = [
+        (await post_team(client, seeded.public, team_body(goal=goal), key=goal)).json()["team"]
+        for goal in ("48113", "47596")
+    ]
+    base = "/api/schools/751234/composite-courses"
+    body = {"reference": "SF-1", "teams": teams}
+    own = {**seeded.school(seeded.public), "Idempotency-Key": "c"}
+    other = {**seeded.school(seeded.private), "Idempotency-Key": "c"}
+    assert (await client.post(base, json=body)).status_code == 401
+    assert (await client.post(base, json=body, headers=other)).status_code == 403
+    participant = {**await login(client, ASE), "Idempotency-Key": "c"}
+    assert (await client.post(base, json=body, headers=participant)).status_code == 401
+    # On its own path the other school cannot take this school's teams into a course.
+    foreign = await client.post(base.replace("751234", "863410"), json=body, headers=other)
+    assert foreign.status_code == 422
+    assert foreign.json()["invalid-params"][0]["name"] == "teams[0]"
+    assert await conn.fetchval("SELECT count(*) FROM composite_courses") == 0
+    assert (await client.post(base, json=body, headers=own)).status_code == 201
+    assert (await client.get(f"{base}/SF-1")).status_code == 401
+    assert (await client.get(f"{base}/SF-1", headers=other)).status_code == 403
+    assert (await client.get(f"{base}/SF-1", headers=own)).status_code == 200
+    foreign_view = await client.get("/api/schools/863410/composite-courses/SF-1", headers=other)
+    assert foreign_view.status_code == 404
+    assert foreign_view.headers["content-type"].startswith(PROBLEM)

@@ -55,6 +55,7 @@ class DeliverySettings:
     recheck_seconds: float = 86400.0  # digital after paper: how often to look again
     concurrency: int = 4  # jobs in hand per worker process
     warn_working_days: int = 3  # overdue list: deadlines this close are at risk
+    print_retention_days: int = 30  # a print job's PDF and name, after printing (retention)
     # `amu-bevis serve` also runs a worker and, at digital_post_url, the local test server.
     serve_worker: bool = True
     serve_test_server: bool = True
@@ -140,6 +141,7 @@ def _delivery_from_env(env: Mapping[str, str]) -> DeliverySettings:
         recheck_seconds=float(env.get("AMU_DELIVERY_RECHECK", d.recheck_seconds)),
         concurrency=int(env.get("AMU_DELIVERY_CONCURRENCY", d.concurrency)),
         warn_working_days=int(env.get("AMU_DELIVERY_WARN_DAYS", d.warn_working_days)),
+        print_retention_days=int(env.get("AMU_PRINT_RETENTION_DAYS", d.print_retention_days)),
         serve_worker=env.get("AMU_SERVE_WORKER", "1") == "1",
         serve_test_server=env.get("AMU_SERVE_TEST_SERVER", "1") == "1",
     )

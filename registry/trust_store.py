@@ -237,6 +237,64 @@ async def erase_participations(conn: Connection, as_of: dt.date, at: dt.datetime
     return int(status.split()[-1])
 
 
+# Delivery's personal data (migrations 0003, 0009). Delivery's tables are not the register: they
+# are not append-only, so these are plain UPDATE and DELETE statements; print_jobs' constraint
+# makes the blanking whole.
+
+_PRINT_JOBS_DUE = """
+    FROM print_jobs WHERE erased_at IS NULL AND coalesce(printed_at, spooled_at) < $1
+"""
+
+
+async def due_print_jobs(conn: Connection, before: dt.datetime) -> int:
+    """How many print jobs still hold a PDF and a name though printed (or, while nothing marks
+    them printed, spooled) before ``before``."""
+    count: int = await conn.fetchval("SELECT count(*) " + _PRINT_JOBS_DUE, before)
+    return count
+
+
+async def erase_print_jobs(conn: Connection, before: dt.datetime, at: dt.datetime) -> int:
+    """Blank the PDF and the name of those print jobs; the row stays as delivery history."""
+    status = await conn.execute(
+        "UPDATE print_jobs SET pdf = NULL, participant_name = NULL, erased_at = $2 "  # noqa: S608 - constant text
+        "WHERE id IN (SELECT id " + _PRINT_JOBS_DUE + ")",
+        before,
+        at,
+    )
+    return int(status.split()[-1])
+
+
+# A person's consents to one school go when nothing of that person at that school holds personal
+# data any more (certificates and participations are kept 30 years after the exam, above), and
+# the latest answer is older than $2 (a consent recorded before the school reported the team).
+_CONSENTS_DUE = """
+    FROM (SELECT school_id, cpr FROM eboks_consents GROUP BY school_id, cpr
+          HAVING max(recorded_at) < $1) AS x
+    WHERE NOT EXISTS (SELECT 1 FROM certificates c
+                      WHERE c.school_id = x.school_id AND c.cpr = x.cpr)
+      AND NOT EXISTS (SELECT 1 FROM participations p JOIN teams t ON t.id = p.team_id
+                      WHERE t.school_id = x.school_id AND p.cpr = x.cpr)
+"""
+
+
+async def due_consents(conn: Connection, recorded_before: dt.datetime) -> int:
+    """How many (school, person) pairs have e-Boks consents past retention."""
+    count: int = await conn.fetchval("SELECT count(*) " + _CONSENTS_DUE, recorded_before)
+    return count
+
+
+async def erase_consents(conn: Connection, recorded_before: dt.datetime) -> int:
+    """Delete every recorded answer of those pairs; returns how many pairs."""
+    rows = await conn.fetch(
+        "DELETE FROM eboks_consents e USING (SELECT x.school_id, x.cpr "  # noqa: S608 - constant text
+        + _CONSENTS_DUE
+        + ") AS due WHERE e.school_id = due.school_id AND e.cpr = due.cpr "
+        "RETURNING e.school_id, e.cpr",
+        recorded_before,
+    )
+    return len({(r["school_id"], r["cpr"]) for r in rows})
+
+
 # -- audit -------------------------------------------------------------------------------------
 
 

@@ -4,12 +4,14 @@ and the database refuses every other change, even to the retention job."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import pytest
 
+from issuers.delivery import store as delivery_store
 from registry import audit, cli, retention
 from tests.conftest import Demo, FixedClock
 from tests.helpers import Client, post_team, team_body
@@ -166,3 +168,101 @@ async def test_the_cli_reports_and_applies(
     assert await asyncio.to_thread(cli.main, ["retention", "--apply"]) == 0
     assert "Erased: 1" in capsys.readouterr().out
     assert await conn.fetchval("SELECT count(*) FROM certificates WHERE erased_at IS NULL") == 1
+
+
+# -- delivery's personal data (docs/delivery.md, "Retention") ----------------------------------
+
+STRANGER = "030303-3333"  # consented, never reported by the school
+
+
+async def _print_job(conn: asyncpg.Connection, number: str, key: str, at: dt.datetime) -> None:
+    await delivery_store.insert_print_job(
+        conn,
+        spool_key=key,
+        school_id="751234",
+        certificate_number=number,
+        participant_name="Deltager",
+        reason="exempt-from-digital-post",
+        spool_date=at.date(),
+        pdf=b"%PDF-1.7 ...",
+        now=at,
+    )
+
+
+async def test_print_jobs_lose_pdf_and_name_after_the_print_retention(
+    client: Client, seeded: Demo, conn: asyncpg.Connection, clock: FixedClock
+) -> None:
+    _, new = await _two(client, seeded)
+    await _print_job(conn, new["number"], "job-old", clock.now - dt.timedelta(days=40))
+    await _print_job(conn, new["number"], "job-new", clock.now - dt.timedelta(days=2))
+
+    report = await retention.run_retention(conn, now=clock.now, apply=False)
+    assert report.print_jobs == 1
+    assert await conn.fetchval("SELECT count(*) FROM print_jobs WHERE erased_at IS NULL") == 2
+
+    applied = await retention.run_retention(conn, now=clock.now, apply=True)
+    assert applied.print_jobs == 1
+    rows = await conn.fetch(
+        "SELECT spool_key, pdf, participant_name, erased_at, certificate_number "
+        "FROM print_jobs ORDER BY id"
+    )
+    assert [(r["spool_key"], r["pdf"] is None, r["participant_name"]) for r in rows] == [
+        ("job-old", True, None),
+        ("job-new", False, "Deltager"),
+    ]
+    # The row stays as delivery history: which certificate went on paper, and when.
+    assert rows[0]["erased_at"] == clock.now
+    assert rows[0]["certificate_number"] == new["number"]
+    # The print list no longer offers what cannot be printed.
+    old_day = (clock.now - dt.timedelta(days=40)).date()
+    assert await delivery_store.print_list(conn, "751234", old_day) == []
+
+    # A shorter print retention (the AMU_PRINT_RETENTION_DAYS setting) takes the other too.
+    shorter = await retention.run_retention(
+        conn, now=clock.now, apply=True, print_retention=dt.timedelta(days=1)
+    )
+    assert shorter.print_jobs == 1
+    # The database keeps the blanking whole: half a print job is refused.
+    await _print_job(conn, new["number"], "job-later", clock.now)
+    for half in (
+        "pdf = NULL",
+        "participant_name = NULL, erased_at = now()",
+        "pdf = NULL, participant_name = NULL",
+    ):
+        with pytest.raises(asyncpg.CheckViolationError):
+            await conn.execute(
+                f"UPDATE print_jobs SET {half} WHERE spool_key = 'job-later'"  # noqa: S608
+            )
+
+
+async def test_consents_go_with_the_last_personal_data_of_that_person_at_that_school(
+    client: Client, seeded: Demo, conn: asyncpg.Connection, clock: FixedClock
+) -> None:
+    await _two(client, seeded)
+    long_ago = dt.datetime(1990, 4, 1, tzinfo=dt.UTC)
+    answers = [
+        (OLD_CPR, long_ago),  # certificate past 30 years: goes with it
+        (NEW_CPR, long_ago),  # a certificate still kept: stays, however old the consent
+        (STRANGER, clock.now - dt.timedelta(days=2 * 365)),  # never reported: goes
+        (STRANGER, clock.now - dt.timedelta(days=800)),
+    ]
+    for cpr, at in answers:
+        await delivery_store.record_consent(
+            conn, school_id="751234", cpr=cpr, consented=True, now=at
+        )
+    recent = "040404-4444"  # consented days ago, before the school reports the team: stays
+    await delivery_store.record_consent(
+        conn, school_id="751234", cpr=recent, consented=True, now=clock.now
+    )
+
+    report = await retention.run_retention(conn, now=clock.now, apply=False)
+    # Only what is past already: the old certificate's holder is freed by applying.
+    assert report.consents == 1
+    assert await conn.fetchval("SELECT count(*) FROM eboks_consents") == 5
+
+    applied = await retention.run_retention(conn, now=clock.now, apply=True)
+    assert applied.consents == 2
+    kept = await conn.fetch("SELECT DISTINCT cpr FROM eboks_consents ORDER BY cpr")
+    assert [r["cpr"] for r in kept] == sorted([NEW_CPR, recent])
+    again = await retention.run_retention(conn, now=clock.now, apply=True)
+    assert (again.consents, again.print_jobs) == (0, 0)

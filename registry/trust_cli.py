@@ -96,7 +96,12 @@ async def _dispatch(
     if args.command == "audit":
         return await _audit(conn, args, console)
     if args.command == "retention":
-        report = await retention.run_retention(conn, now=now, apply=args.apply)
+        report = await retention.run_retention(
+            conn,
+            now=now,
+            apply=args.apply,
+            print_retention=dt.timedelta(days=settings.delivery.print_retention_days),
+        )
         _print_retention(report, console)
         return 0
     if settings.key_store == "memory":
@@ -171,6 +176,8 @@ def _print_retention(report: retention.RetentionReport, console: Console) -> Non
     )
     _print_numbers(verb, [f"{d.number} (kept until {d.retain_until})" for d in report.due], console)
     console.print(f"Participations: {report.participations}")
+    console.print(f"Print jobs with PDF and name past print retention: {report.print_jobs}")
+    console.print(f"People whose e-Boks consents are past retention: {report.consents}")
 
 
 def _print_numbers(title: str, items: list[str], console: Console) -> None:

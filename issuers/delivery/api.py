@@ -23,7 +23,7 @@ from issuers import store as schools
 from issuers.api import school_guard
 from issuers.corrections import CertificateNotFoundError
 from issuers.cpr import parse_cpr
-from issuers.delivery import store
+from issuers.delivery import consent_store, history_store, store
 from issuers.delivery.channels import print_spool_for
 from issuers.delivery.deadlines import Risk, at_risk_from, deadline_risk, due_after
 from issuers.delivery.errors import DeliveryError
@@ -135,7 +135,9 @@ class ParticipantDeliveryOut(msgspec.Struct, rename="camel", omit_defaults=True)
     attempts: list[ParticipantAttemptOut] = msgspec.field(default_factory=list)
 
 
-def _delivery(job: store.Job, attempts: list[store.Attempt] | None = None) -> DeliveryOut:
+def _delivery(
+    job: history_store.Job, attempts: list[history_store.Attempt] | None = None
+) -> DeliveryOut:
     return DeliveryOut(
         certificate_number=job.certificate_number,
         purpose=job.purpose.value,
@@ -202,12 +204,12 @@ async def _order_paper(
     requested_by: store.Requester,
     key: str,
     reason: str,
-) -> store.Job:
+) -> history_store.Job:
     """Queue the paper copy (in the caller's transaction); the same key returns the same job,
     and the same key with another reason is a conflict."""
-    job, created = await store.request_paper(
+    job, created = await history_store.request_paper(
         conn,
-        store.PaperRequest(
+        history_store.PaperRequest(
             certificate_number=stored.number,
             school_id=stored.school_id,
             requested_by=requested_by,
@@ -248,7 +250,7 @@ class DeliveryController(Controller):
         """``state=dead`` lists the dead letters, each with its last error."""
         services = services_of(request)
         async with services.pool.acquire() as conn:
-            jobs = await store.jobs_of_school(conn, school_id, state=job_state, limit=limit)
+            jobs = await history_store.jobs_of_school(conn, school_id, state=job_state, limit=limit)
         return [_delivery(job) for job in jobs]
 
     @get("/deliveries/{number:str}", summary="Where one certificate went, attempt by attempt")
@@ -258,9 +260,11 @@ class DeliveryController(Controller):
         services = services_of(request)
         async with services.pool.acquire() as conn:
             jobs = [
-                j for j in await store.jobs_of_certificate(conn, number) if j.school_id == school_id
+                j
+                for j in await history_store.jobs_of_certificate(conn, number)
+                if j.school_id == school_id
             ]
-            attempts = await store.attempts_of(conn, [j.id for j in jobs])
+            attempts = await history_store.attempts_of(conn, [j.id for j in jobs])
         if not jobs:
             raise NotFoundException("The school has no delivery of this certificate")
         return [_delivery(job, attempts) for job in jobs]
@@ -297,7 +301,9 @@ class DeliveryController(Controller):
         warn = services.settings.delivery.warn_working_days
         today = _today(services)
         async with services.pool.acquire() as conn:
-            jobs = await store.undelivered_due_by(conn, school_id, at_risk_from(today, warn=warn))
+            jobs = await history_store.undelivered_due_by(
+                conn, school_id, at_risk_from(today, warn=warn)
+            )
         out = []
         for job in jobs:
             risk, left = deadline_risk(job.due_on, today=today, warn=warn)
@@ -334,7 +340,7 @@ class DeliveryController(Controller):
                     "is a public school: it delivers through Digital Post, not e-Boks",
                     field="school_id",
                 )
-            await store.record_consent(
+            await consent_store.record_consent(
                 conn, school_id=school_id, cpr=cpr, consented=data.consented, now=now
             )
             resumed = (
@@ -420,8 +426,8 @@ class ParticipantDeliveryController(Controller):
             # Another person's certificate is "not found": its existence is not ours to tell.
             if stored is None or stored.cpr != request.state.person.cpr:
                 raise NotFoundException("You have no certificate with this number")
-            jobs = await store.jobs_of_certificate(conn, number)
-            attempts = await store.attempts_of(conn, [j.id for j in jobs])
+            jobs = await history_store.jobs_of_certificate(conn, number)
+            attempts = await history_store.attempts_of(conn, [j.id for j in jobs])
         return [
             ParticipantDeliveryOut(
                 purpose=job.purpose.value,

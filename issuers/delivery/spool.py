@@ -17,7 +17,7 @@ from pathlib import Path
 
 import asyncpg
 
-from issuers.delivery import store
+from issuers.delivery import print_store
 from issuers.delivery.ports import PrintItem, PrintListEntry, Receipt
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -88,7 +88,7 @@ class TablePrintSpool:
 
     async def spool(self, item: PrintItem) -> Receipt:
         async with self._pool.acquire() as conn:
-            job_id = await store.insert_print_job(
+            job_id = await print_store.insert_print_job(
                 conn,
                 spool_key=item.spool_key,
                 school_id=item.school_id,
@@ -103,7 +103,7 @@ class TablePrintSpool:
 
     async def daily_list(self, school_id: str, day: dt.date) -> list[PrintListEntry]:
         async with self._pool.acquire() as conn:
-            jobs = await store.print_list(conn, school_id, day)
+            jobs = await print_store.print_list(conn, school_id, day)
         return [
             PrintListEntry(
                 certificate_number=j.certificate_number,

@@ -38,7 +38,7 @@ from formats.errors import FormatError
 from formats.memo import MemoMessage, MemoSender, build_memo, validate_memo
 from formats.record import CertificateRecord
 from issuers import store as schools
-from issuers.delivery import store
+from issuers.delivery import consent_store, store
 from issuers.delivery.backoff import Backoff
 from issuers.delivery.errors import (
     ChannelRefusedError,
@@ -220,7 +220,7 @@ class Worker:
                 stored is not None
                 and school is not None
                 and school.ownership == "private"
-                and await store.has_consent(conn, school_id=school.id, cpr=stored.cpr)
+                and await consent_store.has_consent(conn, school_id=school.id, cpr=stored.cpr)
             )
         if stored is None or school is None or record is None:
             raise UndeliverableError("the certificate is missing or fails its signature check")

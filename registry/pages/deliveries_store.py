@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
+from issuers.delivery import history_store as history
 from issuers.delivery import store as delivery
 from registry.db import Connection
 from registry.pages.deliveries import Delivery, DeliveryAttempt
@@ -12,8 +13,8 @@ from registry.pages.deliveries import Delivery, DeliveryAttempt
 _LIMIT = 200
 
 
-async def _with_attempts(conn: Connection, jobs: Sequence[delivery.Job]) -> list[Delivery]:
-    attempts = await delivery.attempts_of(conn, [j.id for j in jobs])
+async def _with_attempts(conn: Connection, jobs: Sequence[history.Job]) -> list[Delivery]:
+    attempts = await history.attempts_of(conn, [j.id for j in jobs])
     out = []
     for job in jobs:
         mine = tuple(
@@ -44,7 +45,7 @@ class StoreDeliveryStatus:
         self, conn: Connection, numbers: Sequence[str]
     ) -> dict[str, list[Delivery]]:
         jobs = [
-            job for number in numbers for job in await delivery.jobs_of_certificate(conn, number)
+            job for number in numbers for job in await history.jobs_of_certificate(conn, number)
         ]
         found: dict[str, list[Delivery]] = {}
         for item in await _with_attempts(conn, jobs):
@@ -54,10 +55,10 @@ class StoreDeliveryStatus:
     async def needing_attention(
         self, conn: Connection, school_id: str, today: dt.date
     ) -> tuple[list[Delivery], list[Delivery]]:
-        dead = await delivery.jobs_of_school(
+        dead = await history.jobs_of_school(
             conn, school_id, state=delivery.JobState.DEAD, limit=_LIMIT
         )
-        overdue = await delivery.undelivered_due_by(conn, school_id, today - dt.timedelta(days=1))
+        overdue = await history.undelivered_due_by(conn, school_id, today - dt.timedelta(days=1))
         return await _with_attempts(conn, dead), await _with_attempts(conn, overdue)
 
     async def retry(self, conn: Connection, school_id: str, number: str, now: dt.datetime) -> int:

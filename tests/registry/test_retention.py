@@ -11,7 +11,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from issuers.delivery import store as delivery_store
+from issuers.delivery import consent_store, print_store
 from registry import audit, cli, retention
 from tests.conftest import Demo, FixedClock
 from tests.helpers import Client, post_team, team_body
@@ -176,7 +176,7 @@ STRANGER = "030303-3333"  # consented, never reported by the school
 
 
 async def _print_job(conn: asyncpg.Connection, number: str, key: str, at: dt.datetime) -> None:
-    await delivery_store.insert_print_job(
+    await print_store.insert_print_job(
         conn,
         spool_key=key,
         school_id="751234",
@@ -215,7 +215,7 @@ async def test_print_jobs_lose_pdf_and_name_after_the_print_retention(
     assert rows[0]["certificate_number"] == new["number"]
     # The print list no longer offers what cannot be printed.
     old_day = (clock.now - dt.timedelta(days=40)).date()
-    assert await delivery_store.print_list(conn, "751234", old_day) == []
+    assert await print_store.print_list(conn, "751234", old_day) == []
 
     # A shorter print retention (the AMU_PRINT_RETENTION_DAYS setting) takes the other too.
     shorter = await retention.run_retention(
@@ -247,11 +247,11 @@ async def test_consents_go_with_the_last_personal_data_of_that_person_at_that_sc
         (STRANGER, clock.now - dt.timedelta(days=800)),
     ]
     for cpr, at in answers:
-        await delivery_store.record_consent(
+        await consent_store.record_consent(
             conn, school_id="751234", cpr=cpr, consented=True, now=at
         )
     recent = "040404-4444"  # consented days ago, before the school reports the team: stays
-    await delivery_store.record_consent(
+    await consent_store.record_consent(
         conn, school_id="751234", cpr=recent, consented=True, now=clock.now
     )
 

@@ -136,7 +136,9 @@ class Issuer:
             catalogue = await _catalogue(conn, [subject.goal, *_ikv_goals(subject.facts)])
             assessment = self._assess(subject, catalogue)
             issued = await register.certificates_of_participations(conn, [subject.id])
-        return self._participation_out(subject, assessment, issued.get(subject.id, []))
+        return p11n.participation_out(
+            subject, assessment, issued.get(subject.id, []), self._certifier.link
+        )
 
     async def overdue(self, school_id: str) -> list[OverdueOut]:
         """Participations whose final result is late, or due within a few working days."""
@@ -313,7 +315,9 @@ class Issuer:
             now=now,
         )
         issued = await register.certificates_of_participations(conn, [after.id])
-        return self._participation_out(after, assessment, issued.get(after.id, []))
+        return p11n.participation_out(
+            after, assessment, issued.get(after.id, []), self._certifier.link
+        )
 
     # -- helpers ----------------------------------------------------------------------------
 
@@ -336,33 +340,6 @@ class Issuer:
             ),
             {number: goal.to_catalogue() for number, goal in catalogue.items()},
             today=self._today(),
-        )
-
-    def _participation_out(
-        self,
-        subject: p11n.Subject,
-        assessment: rules.Assessment,
-        issued: Sequence[register.CertificateRef],
-    ) -> ParticipationOut:
-        by_document = {(c.kind, c.goal_number): c.number for c in issued}
-        return ParticipationOut(
-            participation=subject.id,
-            team=subject.team_id,
-            team_reference=subject.team_reference,
-            goal=subject.goal,
-            name=subject.name,
-            result_group=assessment.group.number,
-            result_category=p11n.category_number(assessment),
-            report_value=assessment.report_value,
-            final=assessment.final,
-            retake_right=assessment.retake_right,
-            documents=[p11n.document_out(doc, by_document) for doc in assessment.documents],
-            attempts=p11n.attempts_out(assessment),
-            deadlines=p11n.deadlines_out(assessment),
-            certificates=[
-                self._certifier.link(c.number, c.kind, c.goal_number, c.verification_code)
-                for c in issued
-            ],
         )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,10 +24,13 @@ from issuers.requests import (
     DocumentOut,
     FactsIn,
     FactsUpdateIn,
+    IssuedCertificate,
     ParticipantIn,
+    ParticipationOut,
     PeriodIn,
     TeamIn,
 )
+from registry.store import CertificateRef
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,3 +201,33 @@ def certificates_due(assessment: rules.Assessment) -> list[tuple[str, str, rules
         if doc.kind in CERTIFICATE_KINDS and not doc.optional
         for goal in doc.goals
     ]
+
+
+Link = Callable[[str, str, str | None, str], IssuedCertificate]
+"""What a school is told of an issued certificate, from its number, kind, goal and code."""
+
+
+def participation_out(
+    subject: Subject,
+    assessment: rules.Assessment,
+    issued: Sequence[CertificateRef],
+    link: Link,
+) -> ParticipationOut:
+    """A participation as the school API shows it: the rules' verdict and what was issued."""
+    by_document = {(c.kind, c.goal_number): c.number for c in issued}
+    return ParticipationOut(
+        participation=subject.id,
+        team=subject.team_id,
+        team_reference=subject.team_reference,
+        goal=subject.goal,
+        name=subject.name,
+        result_group=assessment.group.number,
+        result_category=category_number(assessment),
+        report_value=assessment.report_value,
+        final=assessment.final,
+        retake_right=assessment.retake_right,
+        documents=[document_out(doc, by_document) for doc in assessment.documents],
+        attempts=attempts_out(assessment),
+        deadlines=deadlines_out(assessment),
+        certificates=[link(c.number, c.kind, c.goal_number, c.verification_code) for c in issued],
+    )

@@ -80,7 +80,7 @@ class CompositeCourses:
                 )
             course_id, teams = found
             rows = await store.participations_of_teams(conn, [t.id for t in teams])
-            subjects = [_subject(row) for row in rows]
+            subjects = [p11n.subject_of(row) for row in rows]
             ikv_goals = [g.goal for s in subjects for g in s.facts.ikv or []]
             catalogue = await store.goals(conn, [*(t.goal_number for t in teams), *ikv_goals])
             issued = await register.certificates_of_participations(conn, [r.id for r in rows])
@@ -130,22 +130,6 @@ async def _declare(
 
 def _goals_out(teams: Sequence[store.TeamRef]) -> list[CompositeGoalOut]:
     return [CompositeGoalOut(t.goal_number, t.id, t.reference) for t in teams]
-
-
-def _subject(row: store.CourseParticipation) -> p11n.Subject:
-    return p11n.Subject(
-        id=row.id,
-        team_id=row.team_id,
-        goal=row.goal_number,
-        team_reference=row.team_reference,
-        start=row.start,
-        end=row.end,
-        cpr=row.cpr,
-        name=row.name,
-        periods=p11n.periods_from_json(row.periods, row.start, row.end),
-        facts=p11n.facts_from_json(row.facts),
-        attempts=[p11n.attempt_from_json(a) for a in row.attempts],
-    )
 
 
 def _by_person(subjects: Sequence[p11n.Subject], goals: Sequence[str]) -> list[list[p11n.Subject]]:

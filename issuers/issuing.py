@@ -354,19 +354,7 @@ async def _load(conn: Connection, school_id: str, participation_id: uuid.UUID) -
     state = await store.participation_for_update(conn, school_id, participation_id)
     if state is None:
         raise NotFoundIssuingError("this school has no such participation", field="participation")
-    return p11n.Subject(
-        id=state.id,
-        team_id=state.team_id,
-        goal=state.goal_number,
-        team_reference=state.team_reference,
-        start=state.start,
-        end=state.end,
-        cpr=state.cpr,
-        name=state.name,
-        periods=p11n.periods_from_json(state.periods, state.start, state.end),
-        facts=p11n.facts_from_json(state.facts),
-        attempts=[p11n.attempt_from_json(a) for a in state.attempts],
-    )
+    return p11n.subject_of(state)
 
 
 async def _catalogue(conn: Connection, numbers: Sequence[str]) -> dict[str, store.GoalRow]:

@@ -16,7 +16,7 @@ from typing import Any
 
 import msgspec
 
-from issuers import rules
+from issuers import rules, store
 from issuers.requests import (
     AttemptIn,
     AttemptOut,
@@ -48,6 +48,23 @@ class Subject:
     periods: Sequence[PeriodIn]
     facts: FactsIn
     attempts: Sequence[AttemptIn]
+
+
+def subject_of(state: store.ParticipationState) -> Subject:
+    """A stored participation as issuing assesses it."""
+    return Subject(
+        id=state.id,
+        team_id=state.team_id,
+        goal=state.goal_number,
+        team_reference=state.team_reference,
+        start=state.start,
+        end=state.end,
+        cpr=state.cpr,
+        name=state.name,
+        periods=periods_from_json(state.periods, state.start, state.end),
+        facts=facts_from_json(state.facts),
+        attempts=[attempt_from_json(a) for a in state.attempts],
+    )
 
 
 _SNAKE = re.compile(r"_([a-z])")

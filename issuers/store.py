@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+import asyncpg
 import msgspec
 
 from issuers import rules
@@ -68,7 +69,7 @@ class ParticipationRow:
 
 @dataclass(frozen=True, slots=True)
 class ParticipationState:
-    """A participation with its team, as a follow-up report (attempt, facts) needs it."""
+    """A participation with its team and every attempt, as the rules engine reassesses it."""
 
     id: uuid.UUID
     team_id: uuid.UUID
@@ -301,25 +302,17 @@ async def insert_attempts(
     )
 
 
-async def participation_for_update(
-    conn: Connection, school_id: str, participation_id: uuid.UUID
-) -> ParticipationState | None:
-    """A participation of this school with its team and attempts, locked until the commit."""
-    row = await conn.fetchrow(
-        """SELECT p.id, p.team_id, t.reference, t.goal_number, t.start_date, t.end_date,
-                  t.periods, p.cpr, p.name, p.facts
-           FROM participations p JOIN teams t ON t.id = p.team_id
-           WHERE p.id = $2 AND t.school_id = $1
-           FOR UPDATE OF p""",
-        school_id,
-        participation_id,
-    )
-    if row is None:
-        return None
-    attempts = await conn.fetch(
-        "SELECT attempt FROM exam_attempts WHERE participation_id = $1 ORDER BY seq",
-        participation_id,
-    )
+# A participation with its team and its attempts in order, in one row.
+_PARTICIPATION_STATE = """
+    SELECT p.id, p.team_id, t.reference, t.goal_number, t.start_date, t.end_date, t.periods,
+           p.cpr, p.name, p.facts,
+           coalesce((SELECT array_agg(a.attempt ORDER BY a.seq) FROM exam_attempts a
+                     WHERE a.participation_id = p.id), '{}') AS attempts
+    FROM participations p JOIN teams t ON t.id = p.team_id
+"""
+
+
+def _participation_state(row: asyncpg.Record) -> ParticipationState:
     return ParticipationState(
         id=row["id"],
         team_id=row["team_id"],
@@ -331,8 +324,20 @@ async def participation_for_update(
         cpr=row["cpr"],
         name=row["name"],
         facts=msgspec.json.decode(row["facts"]),
-        attempts=[msgspec.json.decode(a["attempt"]) for a in attempts],
+        attempts=[msgspec.json.decode(a) for a in row["attempts"]],
     )
+
+
+async def participation_for_update(
+    conn: Connection, school_id: str, participation_id: uuid.UUID
+) -> ParticipationState | None:
+    """A participation of this school with its team and attempts, locked until the commit."""
+    row = await conn.fetchrow(
+        _PARTICIPATION_STATE + " WHERE p.id = $2 AND t.school_id = $1 FOR UPDATE OF p",
+        school_id,
+        participation_id,
+    )
+    return _participation_state(row) if row else None
 
 
 async def update_participation(
@@ -384,23 +389,6 @@ class TeamRef:
     id: uuid.UUID
     reference: str
     goal_number: str
-
-
-@dataclass(frozen=True, slots=True)
-class CourseParticipation:
-    """A participation on one of a composite course's teams, with its attempts, unlocked."""
-
-    id: uuid.UUID
-    team_id: uuid.UUID
-    team_reference: str
-    goal_number: str
-    start: dt.date
-    end: dt.date
-    periods: Any  # JSON list of periods; [] = start to end
-    cpr: str
-    name: str
-    facts: Any  # JSON of FactsIn
-    attempts: list[Any]  # JSON of AttemptIn, in order
 
 
 async def teams_of_school(
@@ -467,32 +455,13 @@ async def composite_course(
 
 async def participations_of_teams(
     conn: Connection, team_ids: Sequence[uuid.UUID]
-) -> list[CourseParticipation]:
+) -> list[ParticipationState]:
     """The participations on these teams with their attempts, ordered by name; those erased
     after retention (no CPR number left to match them by) are left out."""
     rows = await conn.fetch(
-        """SELECT p.id, p.team_id, t.reference, t.goal_number, t.start_date, t.end_date,
-                  t.periods, p.cpr, p.name, p.facts,
-                  coalesce((SELECT array_agg(a.attempt ORDER BY a.seq) FROM exam_attempts a
-                            WHERE a.participation_id = p.id), '{}') AS attempts
-           FROM participations p JOIN teams t ON t.id = p.team_id
-           WHERE p.team_id = ANY($1::uuid[]) AND p.cpr IS NOT NULL
-           ORDER BY p.name, p.created_at, p.id""",
+        _PARTICIPATION_STATE
+        + """ WHERE p.team_id = ANY($1::uuid[]) AND p.cpr IS NOT NULL
+              ORDER BY p.name, p.created_at, p.id""",
         list(team_ids),
     )
-    return [
-        CourseParticipation(
-            id=r["id"],
-            team_id=r["team_id"],
-            team_reference=r["reference"],
-            goal_number=r["goal_number"],
-            start=r["start_date"],
-            end=r["end_date"],
-            periods=msgspec.json.decode(r["periods"]),
-            cpr=r["cpr"],
-            name=r["name"],
-            facts=msgspec.json.decode(r["facts"]),
-            attempts=[msgspec.json.decode(a) for a in r["attempts"]],
-        )
-        for r in rows
-    ]
+    return [_participation_state(r) for r in rows]

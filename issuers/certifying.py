@@ -72,19 +72,13 @@ class Certifier:
         ]
         if not wanted:
             return {}
-        key = await register.active_key(conn, school.id)
-        if key is None:
-            raise IssuingError("the school has no active signing key", field="school")
-        signing_key = ed25519_key(self._keys, key.kid)
         serials = iter(await register.next_serials(conn, len(wanted)))
-        certificates: list[register.NewCertificate] = []
-        out: dict[uuid.UUID, list[IssuedCertificate]] = {}
+        drafts: list[tuple[CertificateRecord, uuid.UUID]] = []
         for subject, assessment, kind, goal_number, doc in wanted:
             goal = catalogue[goal_number]
-            number = codes.certificate_number(now.year, next(serials))
             annotations = doc.annotations or assessment.certificate or _IKV_ONLY
             record = CertificateRecord(
-                number=number,
+                number=codes.certificate_number(now.year, next(serials)),
                 kind=CertificateKind(kind),
                 participant=Participant(cpr=subject.cpr, name=subject.name),
                 goal=Goal(goal.number, goal.title, str(goal.duration_days)),
@@ -96,19 +90,44 @@ class Certifier:
                 issued_at=now,
                 annotations=annotations,
             )
-            certificate = records.signed_certificate(
-                record, key, signing_key, participation_id=subject.id
+            drafts.append((record, subject.id))
+        stored = await self.register(conn, school=school, drafts=drafts)
+        # Last, because it locks the log head until the commit.
+        await log.append(conn, records.issued_events(stored))
+        by_number = {c.number: c for _event_id, c in stored}
+        out: dict[uuid.UUID, list[IssuedCertificate]] = {}
+        for record, participation in drafts:
+            c = by_number[record.number]
+            out.setdefault(participation, []).append(
+                self.link(c.number, c.kind, c.goal_number, c.verification_code)
             )
-            certificates.append(certificate)
-            out.setdefault(subject.id, []).append(
-                self.link(number, kind, goal_number, certificate.verification_code)
-            )
+        return out
+
+    async def register(
+        self,
+        conn: Connection,
+        *,
+        school: store.SchoolRow,
+        drafts: Sequence[tuple[CertificateRecord, uuid.UUID | None]],
+    ) -> list[tuple[int, register.NewCertificate]]:
+        """Sign records (numbered, dated) with the school's active key, insert them with their
+        'issued' events and create their delivery jobs. The caller appends the returned events
+        to the log last, since that locks the log head until the commit.
+
+        Raises IssuingError when the school has no active signing key.
+        """
+        key = await register.active_key(conn, school.id)
+        if key is None:
+            raise IssuingError("the school has no active signing key", field="school")
+        signing_key = ed25519_key(self._keys, key.kid)
+        certificates = [
+            records.signed_certificate(record, key, signing_key, participation_id=participation)
+            for record, participation in drafts
+        ]
         stored = await register.insert_certificates(conn, certificates)
         if self._outbox is not None:
             await self._outbox.enqueue(conn, school, certificates)
-        # Last, because it locks the log head until the commit.
-        await log.append(conn, records.issued_events(stored))
-        return out
+        return stored
 
     def link(self, number: str, kind: str, goal: str | None, code: str) -> IssuedCertificate:
         """What the school is told of an issued certificate: number, code and QR link."""

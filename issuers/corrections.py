@@ -24,10 +24,10 @@ import msgspec
 
 from formats.record import Annotations, CertificateRecord, Participant
 from issuers import store as schools
-from issuers.certifying import Outbox
+from issuers.certifying import Certifier, Outbox
 from issuers.errors import ConflictError, InvalidInputError, IssuingError
-from issuers.keys import KeyStore, ed25519_key
-from issuers.records import issued_events, signed_certificate
+from issuers.keys import KeyStore
+from issuers.records import issued_events
 from registry import codes, log
 from registry import store as register
 from registry.db import Connection
@@ -122,10 +122,8 @@ class Corrections:
         outbox: Outbox | None = None,
     ) -> None:
         self._pool = pool
-        self._keys = keys
         self._clock = clock
-        self._verify_base_url = verify_base_url.rstrip("/")
-        self._outbox = outbox
+        self._certifier = Certifier(keys, verify_base_url=verify_base_url, outbox=outbox)
 
     async def correct(self, school_id: str, number: str, change: CorrectionIn) -> CorrectionOut:
         """Cancel the certificate and issue its corrected replacement, signed with the school's
@@ -135,10 +133,9 @@ class Corrections:
         async with self._pool.acquire() as conn, conn.transaction():
             record, participation_id = await self._valid_record(conn, school_id, number)
             corrected = _apply(record, change)
-            key = await register.active_key(conn, school_id)
-            if key is None:
-                raise IssuingError("the school has no active signing key", field="school")
-            signing_key = ed25519_key(self._keys, key.kid)
+            school = await schools.school(conn, school_id)
+            if school is None:
+                raise IssuingError("unknown school", field="school")
             now = self._now()
             (serial,) = await register.next_serials(conn, 1)
             replacement = dataclasses.replace(
@@ -147,14 +144,11 @@ class Corrections:
                 issued_at=now,
                 replaces=record.number,
             )
-            new = signed_certificate(
-                replacement, key, signing_key, participation_id=participation_id
+            # Signed, registered and queued for delivery like any new certificate.
+            stored = await self._certifier.register(
+                conn, school=school, drafts=[(replacement, participation_id)]
             )
-            stored = await register.insert_certificates(conn, [new])
-            school = await schools.school(conn, school_id)
-            if self._outbox is not None and school is not None:
-                # The participant receives the corrected certificate like any new one.
-                await self._outbox.enqueue(conn, school, [new])
+            new = stored[0][1]
             cancelled = await register.insert_status_event(
                 conn,
                 number=number,
@@ -178,7 +172,7 @@ class Corrections:
                     ),
                 ],
             )
-        code = codes.display_code(new.verification_code)
+        link = self._certifier.link(new.number, new.kind, new.goal_number, new.verification_code)
         return CorrectionOut(
             cancelled=number,
             status="cancelled",
@@ -186,8 +180,8 @@ class Corrections:
             at=now,
             replacement=ReplacementOut(
                 number=new.number,
-                verification_code=code,
-                verify_url=f"{self._verify_base_url}/{new.number}?kode={code}",
+                verification_code=link.verification_code,
+                verify_url=link.verify_url,
             ),
         )
 

@@ -21,7 +21,7 @@ from registry.pages import verify_limits
 from registry.pages.ratelimit import RateLimitedError, checked_verification
 from registry.pages.store import Channel
 from registry.services import services_of
-from registry.verification import Verification, verified_record
+from registry.verification import Verification, verified_record, verified_records
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="amu-bevis participants"'}
 
@@ -148,10 +148,9 @@ class ParticipantController(Controller):
         services = services_of(request)
         out = []
         async with services.pool.acquire() as conn:
-            for stored in await store.certificates_of(conn, _person(request).cpr):
-                record = await verified_record(conn, stored)
-                if record is not None:
-                    out.append(CertificateSummary(**_summary_fields(record, stored)))
+            mine = await store.certificates_of(conn, _person(request).cpr)
+            for stored, record in await verified_records(conn, mine):
+                out.append(CertificateSummary(**_summary_fields(record, stored)))
         return out
 
     @get("/{number:str}", summary="One of my certificates, with its signed record")

@@ -133,6 +133,16 @@ async def key(conn: Connection, kid: str) -> SchoolKey | None:
     return _key(row) if row else None
 
 
+async def keys(conn: Connection, kids: Sequence[str]) -> dict[str, SchoolKey]:
+    """The keys with these ids, by id (unknown ids are absent)."""
+    rows = await conn.fetch(
+        f"""SELECT {_KEY_COLUMNS} FROM school_keys k JOIN schools s ON s.id = k.school_id
+            WHERE k.kid = ANY($1::text[])""",  # noqa: S608 - constant columns
+        sorted(set(kids)),
+    )
+    return {row["kid"]: _key(row) for row in rows}
+
+
 async def all_keys(conn: Connection) -> list[SchoolKey]:
     rows = await conn.fetch(
         f"""SELECT {_KEY_COLUMNS} FROM school_keys k JOIN schools s ON s.id = k.school_id

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -92,6 +93,15 @@ async def verified_record(
 ) -> CertificateRecord | None:
     """The record if its signature verifies with the published key of ``stored.kid``."""
     return record_signed_by(stored, await store.key(conn, stored.kid))
+
+
+async def verified_records(
+    conn: Connection, stored: Sequence[store.StoredCertificate]
+) -> list[tuple[store.StoredCertificate, CertificateRecord]]:
+    """The certificates whose records verify, each with its record; their keys read at once."""
+    keys = await store.keys(conn, [c.kid for c in stored])
+    checked = ((c, record_signed_by(c, keys.get(c.kid))) for c in stored)
+    return [(c, record) for c, record in checked if record is not None]
 
 
 def record_signed_by(

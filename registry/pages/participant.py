@@ -30,7 +30,7 @@ from registry.pages.web import (
     require,
 )
 from registry.services import services_of
-from registry.verification import verified_record
+from registry.verification import verified_record, verified_records
 
 SHARE_DAYS = (7, 30, 90)
 CALLBACK_PATH = "/mine-beviser/log-ind/svar"
@@ -118,10 +118,8 @@ class ParticipantPages(Controller):
         shown: list[view.CertificateView] = []
         name = None
         async with services_of(request).pool.acquire() as conn:
-            for stored in await register.certificates_of(conn, session.subject):
-                record = await verified_record(conn, stored)
-                if record is None:
-                    continue
+            mine = await register.certificates_of(conn, session.subject)
+            for stored, record in await verified_records(conn, mine):
                 name = name or record.participant.name
                 status = stored.status
                 shown.append(

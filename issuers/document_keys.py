@@ -199,6 +199,15 @@ class Signers:
     xml: XmlSigner
     credentials: DocumentCredentials
 
+    async def signed_pdf(
+        self, record: CertificateRecord, *, code: str, verify_base_url: str
+    ) -> bytes:
+        """The paper certificate, PAdES-signed by this school, dated its issue time."""
+        # ReportLab and pyHanko block for ~30 ms: keep the event loop free.
+        return await asyncio.to_thread(
+            self.pdf.render, record, code, verify_base_url, record.issued_at
+        )
+
 
 class DocumentSigners:
     """One PDF and one XML signer per school document key, built once and kept."""
@@ -227,10 +236,7 @@ class DocumentSigners:
         Raises NoDocumentCertificateError if the school has no document certificate.
         """
         signers = await self.for_school(conn, record.school.id)
-        # ReportLab and pyHanko block for ~30 ms: keep the event loop free.
-        return await asyncio.to_thread(
-            signers.pdf.render, record, code, verify_base_url, record.issued_at
-        )
+        return await signers.signed_pdf(record, code=code, verify_base_url=verify_base_url)
 
     async def for_school(self, conn: Connection, school_id: str) -> Signers:
         """The school's signers; raises NoDocumentCertificateError if it has no certificate."""

@@ -108,9 +108,7 @@ class CertificateForms:
             raise FormUnavailableError(
                 "the school's document certificate was not valid when this certificate was issued"
             )
-        return await self._services.documents.signed_pdf(
-            conn, record, code=code, verify_base_url=self._base
-        )
+        return await signers.signed_pdf(record, code=code, verify_base_url=self._base)
 
     async def memo(
         self,

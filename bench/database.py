@@ -18,9 +18,10 @@ import asyncpg
 import psutil
 
 from bench.measure import ROOT
-from issuers.keys import FileKeyStore
-from registry import db, demo
-from registry.embedded import start_embedded
+from registry import db
+from registry.keys import FileKeyStore
+from service import demo, migrations
+from service.embedded import start_embedded
 
 BENCH_DIR = ROOT / ".data" / "bench"
 NOW = dt.datetime(2026, 11, 20, 9, 30, tzinfo=dt.UTC)
@@ -88,7 +89,7 @@ async def fresh_schema(
     finally:
         await admin.close()
     conn = await asyncpg.connect(bench.dsn, server_settings=db.schema_settings(schema))
-    await db.migrate(conn)
+    await migrations.apply(conn)
     made = await demo.seed_demo(conn, bench.keys(), now=NOW)
     return conn, {c.school_id: c.token for c in made}
 

@@ -37,9 +37,10 @@ from formats.record import (
     Participant,
     School,
 )
-from issuers.keys import KeyStore, ed25519_key
-from registry import codes, log, merkle
-from registry.merkle import Hash, RightEdge
+from registry import codes
+from registry.keys import KeyStore, ed25519_key
+from registry.transparency import log, merkle
+from registry.transparency.merkle import Hash, RightEdge
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 TEAM_SIZE = 25

@@ -17,9 +17,9 @@ from pathlib import Path
 import uvicorn
 
 from bench.bare import create_bare_app
-from issuers.keys import FileKeyStore
-from registry.app import create_app
-from registry.settings import Settings
+from registry.keys import FileKeyStore
+from service.app import create_app
+from service.settings import Settings
 
 POOL_SIZE = 10  # the product's default (Settings.database_pool_size)
 

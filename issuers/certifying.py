@@ -21,14 +21,14 @@ from formats.record import (
     Participant,
     School,
 )
-from issuers import records, rules, store
+from issuers import records, rules, school_store
 from issuers.errors import IssuingError
-from issuers.keys import KeyStore, ed25519_key
 from issuers.participations import Subject, certificates_due
 from issuers.requests import IssuedCertificate
-from registry import codes, log
-from registry import store as register
+from registry import certificate_store, codes
 from registry.db import Connection
+from registry.keys import KeyStore, ed25519_key
+from registry.transparency import log
 
 
 class Outbox(Protocol):
@@ -37,8 +37,8 @@ class Outbox(Protocol):
     async def enqueue(
         self,
         conn: Connection,
-        school: store.SchoolRow,
-        certificates: Sequence[register.NewCertificate],
+        school: school_store.SchoolRow,
+        certificates: Sequence[certificate_store.NewCertificate],
     ) -> None:
         """Create one delivery job per certificate, on ``conn`` inside the caller's transaction."""
 
@@ -55,10 +55,10 @@ class Certifier:
         self,
         conn: Connection,
         *,
-        school: store.SchoolRow,
-        catalogue: dict[str, store.GoalRow],
+        school: school_store.SchoolRow,
+        catalogue: dict[str, school_store.GoalRow],
         assessed: Sequence[tuple[Subject, rules.Assessment]],
-        existing: dict[uuid.UUID, list[register.CertificateRef]],
+        existing: dict[uuid.UUID, list[certificate_store.CertificateRef]],
         now: dt.datetime,
     ) -> dict[uuid.UUID, list[IssuedCertificate]]:
         """Issue every certificate the assessments make due and that is not issued yet."""
@@ -72,7 +72,7 @@ class Certifier:
         ]
         if not wanted:
             return {}
-        serials = iter(await register.next_serials(conn, len(wanted)))
+        serials = iter(await certificate_store.next_serials(conn, len(wanted)))
         drafts: list[tuple[CertificateRecord, uuid.UUID]] = []
         for subject, assessment, kind, goal_number, doc in wanted:
             goal = catalogue[goal_number]
@@ -107,16 +107,16 @@ class Certifier:
         self,
         conn: Connection,
         *,
-        school: store.SchoolRow,
+        school: school_store.SchoolRow,
         drafts: Sequence[tuple[CertificateRecord, uuid.UUID | None]],
-    ) -> list[tuple[int, register.NewCertificate]]:
+    ) -> list[tuple[int, certificate_store.NewCertificate]]:
         """Sign records (numbered, dated) with the school's active key, insert them with their
         'issued' events and create their delivery jobs. The caller appends the returned events
         to the log last, since that locks the log head until the commit.
 
         Raises IssuingError when the school has no active signing key.
         """
-        key = await register.active_key(conn, school.id)
+        key = await certificate_store.active_key(conn, school.id)
         if key is None:
             raise IssuingError("the school has no active signing key", field="school")
         signing_key = ed25519_key(self._keys, key.kid)
@@ -124,7 +124,7 @@ class Certifier:
             records.signed_certificate(record, key, signing_key, participation_id=participation)
             for record, participation in drafts
         ]
-        stored = await register.insert_certificates(conn, certificates)
+        stored = await certificate_store.insert_certificates(conn, certificates)
         if self._outbox is not None:
             await self._outbox.enqueue(conn, school, certificates)
         return stored

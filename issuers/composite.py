@@ -20,8 +20,7 @@ from collections.abc import Sequence
 import asyncpg
 import msgspec
 
-from issuers import idempotency, rules, store
-from issuers import participations as p11n
+from issuers import idempotency, participations, rules, school_store
 from issuers.errors import ConflictError, IssuingError
 from issuers.issuing import DANISH_TIME, Clock, NotFoundIssuingError
 from issuers.requests import (
@@ -32,7 +31,7 @@ from issuers.requests import (
     CompositeParticipantOut,
     CompositeResultOut,
 )
-from registry import store as register
+from registry import certificate_store
 from registry.db import Connection
 
 
@@ -73,17 +72,21 @@ class CompositeCourses:
             self._pool.acquire() as conn,
             conn.transaction(isolation="repeatable_read", readonly=True),
         ):
-            found = await store.composite_course(conn, school_id, reference)
+            found = await school_store.composite_course(conn, school_id, reference)
             if found is None:
                 raise NotFoundIssuingError(
                     "this school has no composite course with this reference", field="reference"
                 )
             course_id, teams = found
-            rows = await store.participations_of_teams(conn, [t.id for t in teams])
-            subjects = [p11n.subject_of(row) for row in rows]
+            rows = await school_store.participations_of_teams(conn, [t.id for t in teams])
+            subjects = [participations.subject_of(row) for row in rows]
             ikv_goals = [g.goal for s in subjects for g in s.facts.ikv or []]
-            catalogue = await store.goals(conn, [*(t.goal_number for t in teams), *ikv_goals])
-            issued = await register.certificates_of_participations(conn, [r.id for r in rows])
+            catalogue = await school_store.goals(
+                conn, [*(t.goal_number for t in teams), *ikv_goals]
+            )
+            issued = await certificate_store.certificates_of_participations(
+                conn, [r.id for r in rows]
+            )
         course = rules.CompositeCourse(reference, tuple(t.goal_number for t in teams))
         engine_catalogue = {number: goal.to_catalogue() for number, goal in catalogue.items()}
         today = self._clock().astimezone(DANISH_TIME).date()
@@ -101,8 +104,8 @@ class CompositeCourses:
 async def _declare(
     conn: Connection, school_id: str, request: CompositeCourseIn
 ) -> CompositeCourseOut:
-    own = await store.teams_of_school(conn, school_id, request.teams)
-    teams: list[store.TeamRef] = []
+    own = await school_store.teams_of_school(conn, school_id, request.teams)
+    teams: list[school_store.TeamRef] = []
     goals: dict[str, int] = {}
     for index, team_id in enumerate(request.teams):
         team = own.get(team_id)
@@ -116,7 +119,7 @@ async def _declare(
         goals[team.goal_number] = index
         teams.append(team)
     course_id = uuid.uuid4()
-    if not await store.insert_composite_course(
+    if not await school_store.insert_composite_course(
         conn, course_id=course_id, school_id=school_id, reference=request.reference, teams=teams
     ):
         raise ConflictError(
@@ -128,13 +131,15 @@ async def _declare(
     )
 
 
-def _goals_out(teams: Sequence[store.TeamRef]) -> list[CompositeGoalOut]:
+def _goals_out(teams: Sequence[school_store.TeamRef]) -> list[CompositeGoalOut]:
     return [CompositeGoalOut(t.goal_number, t.id, t.reference) for t in teams]
 
 
-def _by_person(subjects: Sequence[p11n.Subject], goals: Sequence[str]) -> list[list[p11n.Subject]]:
+def _by_person(
+    subjects: Sequence[participations.Subject], goals: Sequence[str]
+) -> list[list[participations.Subject]]:
     """The participations grouped by person (CPR number), each group in course goal order."""
-    people: dict[str, list[p11n.Subject]] = {}
+    people: dict[str, list[participations.Subject]] = {}
     for subject in subjects:
         people.setdefault(subject.cpr, []).append(subject)
     return [sorted(taken, key=lambda s: goals.index(s.goal)) for taken in people.values()]
@@ -142,14 +147,14 @@ def _by_person(subjects: Sequence[p11n.Subject], goals: Sequence[str]) -> list[l
 
 def _participant_out(
     course: rules.CompositeCourse,
-    taken: Sequence[p11n.Subject],
+    taken: Sequence[participations.Subject],
     catalogue: rules.Catalogue,
-    issued: dict[uuid.UUID, list[register.CertificateRef]],
+    issued: dict[uuid.UUID, list[certificate_store.CertificateRef]],
     *,
     today: dt.date,
 ) -> CompositeParticipantOut:
-    participations = tuple(
-        p11n.participation(
+    engine_participations = tuple(
+        participations.participation(
             goal=s.goal,
             team_reference=s.team_reference,
             periods=s.periods,
@@ -159,9 +164,9 @@ def _participant_out(
         for s in taken
     )
     try:
-        assessed = rules.assess_composite(course, participations, catalogue, today=today)
+        assessed = rules.assess_composite(course, engine_participations, catalogue, today=today)
     except rules.RuleViolation as e:
-        e.field = p11n.api_field(e.field)
+        e.field = participations.api_field(e.field)
         raise
     results = []
     for subject, assessment in zip(taken, assessed.assessments, strict=True):
@@ -172,11 +177,13 @@ def _participant_out(
                 participation=subject.id,
                 team_reference=subject.team_reference,
                 result_group=assessment.group.number,
-                result_category=p11n.category_number(assessment),
+                result_category=participations.category_number(assessment),
                 report_value=assessment.report_value,
                 final=assessment.final,
-                documents=[p11n.document_out(d, by_document) for d in assessment.documents],
-                deadlines=p11n.deadlines_out(assessment),
+                documents=[
+                    participations.document_out(d, by_document) for d in assessment.documents
+                ],
+                deadlines=participations.deadlines_out(assessment),
             )
         )
     combined = assessed.combined_document
@@ -185,5 +192,5 @@ def _participant_out(
         participations=[s.id for s in taken],
         results=results,
         not_taken=list(assessed.not_taken),
-        combined_document=p11n.document_out(combined, {}) if combined else None,
+        combined_document=participations.document_out(combined, {}) if combined else None,
     )

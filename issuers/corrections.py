@@ -23,14 +23,14 @@ import asyncpg
 import msgspec
 
 from formats.record import Annotations, CertificateRecord, Participant
-from issuers import store as schools
+from issuers import school_store
 from issuers.certifying import Certifier, Outbox
 from issuers.errors import ConflictError, InvalidInputError, IssuingError
-from issuers.keys import KeyStore
 from issuers.records import issued_events
-from registry import codes, log
-from registry import store as register
+from registry import certificate_store, codes
 from registry.db import Connection
+from registry.keys import KeyStore
+from registry.transparency import log
 from registry.verification import verified_record
 
 Clock = Callable[[], dt.datetime]
@@ -133,11 +133,11 @@ class Corrections:
         async with self._pool.acquire() as conn, conn.transaction():
             record, participation_id = await self._valid_record(conn, school_id, number)
             corrected = _apply(record, change)
-            school = await schools.school(conn, school_id)
+            school = await school_store.school(conn, school_id)
             if school is None:
                 raise IssuingError("unknown school", field="school")
             now = self._now()
-            (serial,) = await register.next_serials(conn, 1)
+            (serial,) = await certificate_store.next_serials(conn, 1)
             replacement = dataclasses.replace(
                 corrected,
                 number=codes.certificate_number(now.year, serial),
@@ -149,7 +149,7 @@ class Corrections:
                 conn, school=school, drafts=[(replacement, participation_id)]
             )
             new = stored[0][1]
-            cancelled = await register.insert_status_event(
+            cancelled = await certificate_store.insert_status_event(
                 conn,
                 number=number,
                 kind="cancelled",
@@ -191,7 +191,7 @@ class Corrections:
         async with self._pool.acquire() as conn, conn.transaction():
             await self._valid_record(conn, school_id, number)
             now = self._now()
-            event_id = await register.insert_status_event(
+            event_id = await certificate_store.insert_status_event(
                 conn, number=number, kind="revoked", reason=reason.value, at=now
             )
             await log.append(
@@ -216,7 +216,7 @@ class Corrections:
     ) -> tuple[CertificateRecord, uuid.UUID | None]:
         """The certificate's signed record, its row locked; it must be this school's and valid."""
         valid_number = codes.is_certificate_number(number)
-        found = await register.lock_certificate(conn, number) if valid_number else None
+        found = await certificate_store.lock_certificate(conn, number) if valid_number else None
         # Another school's certificate is "not found": a school acts only for itself.
         if found is None or found[0].school_id != school_id:
             raise CertificateNotFoundError(

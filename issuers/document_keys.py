@@ -29,8 +29,8 @@ from formats.certificate_xml import XmlSigner
 from formats.pdf import PdfSigner
 from formats.record import CertificateRecord
 from issuers.errors import IssuingError
-from issuers.keys import KeyStore, ec_key
 from registry.db import Connection
+from registry.keys import KeyStore, ec_key
 
 CERTIFICATE_LIFETIME = dt.timedelta(days=3 * 365)
 AUTHORITY_LIFETIME = dt.timedelta(days=20 * 365)

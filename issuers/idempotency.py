@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 import asyncpg
 import msgspec
 
-from issuers import store
+from issuers import school_store
 from issuers.errors import IdempotencyConflictError
 from registry.db import Connection
 
@@ -31,7 +31,7 @@ async def run(
 ) -> tuple[int, bytes]:
     request_sha256 = hashlib.sha256(raw_body).digest()
     async with pool.acquire() as conn, conn.transaction():
-        prior = await store.claim_idempotency_key(
+        prior = await school_store.claim_idempotency_key(
             conn, school_id=school_id, key=key, request_sha256=request_sha256
         )
         if prior is not None:
@@ -42,7 +42,7 @@ async def run(
                 )
             return prior.status_code, msgspec.json.encode(prior.response)
         encoded = msgspec.json.encode(await work(conn))
-        await store.complete_idempotency_key(
+        await school_store.complete_idempotency_key(
             conn, school_id=school_id, key=key, status_code=status, response=encoded
         )
         return status, encoded

@@ -20,17 +20,10 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import msgspec
 
-from issuers import idempotency, rules, store
-from issuers import participations as p11n
+from issuers import idempotency, participations, rules, school_store
 from issuers.certifying import Certifier, Outbox
 from issuers.cpr import parse_cpr
-from issuers.errors import (
-    ConflictError,
-    InvalidInputError,
-    IssuingError,
-    UnknownGoalError,
-)
-from issuers.keys import KeyStore
+from issuers.errors import ConflictError, InvalidInputError, IssuingError, UnknownGoalError
 from issuers.requests import (
     AttemptIn,
     FactsIn,
@@ -43,8 +36,9 @@ from issuers.requests import (
     TeamResultsOut,
 )
 from issuers.workdays import DANISH_WORKDAYS
-from registry import store as register
+from registry import certificate_store
 from registry.db import Connection
+from registry.keys import KeyStore
 
 Clock = Callable[[], dt.datetime]
 DANISH_TIME = ZoneInfo("Europe/Copenhagen")
@@ -122,7 +116,7 @@ class Issuer:
                 conn,
                 school_id,
                 participation_id,
-                lambda s: (p11n.updated(s.facts, update), s.attempts),
+                lambda s: (participations.updated(s.facts, update), s.attempts),
             )
 
         return await idempotency.run(
@@ -135,8 +129,8 @@ class Issuer:
             subject = await _load(conn, school_id, participation_id)
             catalogue = await _catalogue(conn, [subject.goal, *_ikv_goals(subject.facts)])
             assessment = self._assess(subject, catalogue)
-            issued = await register.certificates_of_participations(conn, [subject.id])
-        return p11n.participation_out(
+            issued = await certificate_store.certificates_of_participations(conn, [subject.id])
+        return participations.participation_out(
             subject, assessment, issued.get(subject.id, []), self._certifier.link
         )
 
@@ -145,7 +139,7 @@ class Issuer:
         today = self._today()
         horizon = DANISH_WORKDAYS.add_working_days(today, AT_RISK_WORKING_DAYS)
         async with self._pool.acquire() as conn:
-            pending = await store.pending_results(conn, school_id, due_until=horizon)
+            pending = await school_store.pending_results(conn, school_id, due_until=horizon)
         return [
             OverdueOut(
                 participation=p.participation,
@@ -168,7 +162,7 @@ class Issuer:
         school = await _school(conn, school_id)
         team_id = uuid.uuid4()
         subjects = [
-            p11n.Subject(
+            participations.Subject(
                 id=uuid.uuid4(),
                 team_id=team_id,
                 goal=team.goal,
@@ -177,9 +171,9 @@ class Issuer:
                 end=team.end,
                 cpr=parse_cpr(participant.cpr, field=f"participants[{index}].cpr"),
                 name=participant.name,
-                periods=p11n.periods_of(team),
-                facts=p11n.facts_of(participant),
-                attempts=p11n.attempts_of(participant, team),
+                periods=participations.periods_of(team),
+                facts=participations.facts_of(participant),
+                attempts=participations.attempts_of(participant, team),
             )
             for index, participant in enumerate(request.participants)
         ]
@@ -193,9 +187,9 @@ class Issuer:
             try:
                 assessments.append(self._assess(subject, catalogue))
             except rules.RuleViolation as e:
-                e.field = p11n.api_field(e.field, f"participants[{index}].")
+                e.field = participations.api_field(e.field, f"participants[{index}].")
                 raise
-        if not await store.insert_team(
+        if not await school_store.insert_team(
             conn,
             team_id=team_id,
             school_id=school_id,
@@ -209,27 +203,27 @@ class Issuer:
                 "this team was already reported for the goal; use a new reference",
                 field="team.reference",
             )
-        await store.insert_participations(
+        await school_store.insert_participations(
             conn,
             [
-                store.ParticipationRow(
+                school_store.ParticipationRow(
                     id=s.id,
                     team_id=team_id,
                     cpr=s.cpr,
                     name=s.name,
-                    facts=p11n.to_json(s.facts),
+                    facts=participations.to_json(s.facts),
                     result_group=a.group.number,
-                    result_category=p11n.category_number(a),
+                    result_category=participations.category_number(a),
                     result_due_by=None if a.final else a.deadlines.result_notice_by,
                 )
                 for s, a in zip(subjects, assessments, strict=True)
             ],
         )
         now = self._now()
-        await store.insert_attempts(
+        await school_store.insert_attempts(
             conn,
             [
-                (s.id, seq, p11n.to_json(attempt))
+                (s.id, seq, participations.to_json(attempt))
                 for s in subjects
                 for seq, attempt in enumerate(s.attempts)
             ],
@@ -251,7 +245,7 @@ class Issuer:
                     participation=s.id,
                     name=s.name,
                     result_group=a.group.number,
-                    result_category=p11n.category_number(a),
+                    result_category=participations.category_number(a),
                     certificate=_own(issued.get(s.id, []), s.goal),
                     certificates=issued.get(s.id, []),
                 )
@@ -264,7 +258,7 @@ class Issuer:
         conn: Connection,
         school_id: str,
         participation_id: uuid.UUID,
-        change: Callable[[p11n.Subject], tuple[FactsIn, Sequence[AttemptIn]]],
+        change: Callable[[participations.Subject], tuple[FactsIn, Sequence[AttemptIn]]],
     ) -> ParticipationOut:
         school = await _school(conn, school_id)
         before = await _load(conn, school_id, participation_id)
@@ -275,12 +269,12 @@ class Issuer:
         try:
             assessment = self._assess(after, catalogue)
         except rules.RuleViolation as e:
-            e.field = p11n.api_field(e.field)
+            e.field = participations.api_field(e.field)
             raise
-        existing = (await register.certificates_of_participations(conn, [after.id])).get(
+        existing = (await certificate_store.certificates_of_participations(conn, [after.id])).get(
             after.id, []
         )
-        due = {(kind, goal) for kind, goal, _doc in p11n.certificates_due(assessment)}
+        due = {(kind, goal) for kind, goal, _doc in participations.certificates_due(assessment)}
         for certificate in existing:
             if (certificate.kind, certificate.goal_number) not in due:
                 raise ConflictError(
@@ -289,19 +283,19 @@ class Issuer:
                     field="participation",
                 )
         now = self._now()
-        await store.update_participation(
+        await school_store.update_participation(
             conn,
             after.id,
-            facts=p11n.to_json(after.facts),
+            facts=participations.to_json(after.facts),
             result_group=assessment.group.number,
-            result_category=p11n.category_number(assessment),
+            result_category=participations.category_number(assessment),
             result_due_by=None if assessment.final else assessment.deadlines.result_notice_by,
         )
         new_attempts = list(after.attempts[len(before.attempts) :])
-        await store.insert_attempts(
+        await school_store.insert_attempts(
             conn,
             [
-                (after.id, len(before.attempts) + i, p11n.to_json(a))
+                (after.id, len(before.attempts) + i, participations.to_json(a))
                 for i, a in enumerate(new_attempts)
             ],
             recorded_at=now,
@@ -314,8 +308,8 @@ class Issuer:
             existing={after.id: existing},
             now=now,
         )
-        issued = await register.certificates_of_participations(conn, [after.id])
-        return p11n.participation_out(
+        issued = await certificate_store.certificates_of_participations(conn, [after.id])
+        return participations.participation_out(
             after, assessment, issued.get(after.id, []), self._certifier.link
         )
 
@@ -328,10 +322,10 @@ class Issuer:
         return self._clock().astimezone(DANISH_TIME).date()
 
     def _assess(
-        self, subject: p11n.Subject, catalogue: dict[str, store.GoalRow]
+        self, subject: participations.Subject, catalogue: dict[str, school_store.GoalRow]
     ) -> rules.Assessment:
         return rules.assess(
-            p11n.participation(
+            participations.participation(
                 goal=subject.goal,
                 team_reference=subject.team_reference,
                 periods=subject.periods,
@@ -343,29 +337,33 @@ class Issuer:
         )
 
 
-async def _school(conn: Connection, school_id: str) -> store.SchoolRow:
-    school = await store.school(conn, school_id)
+async def _school(conn: Connection, school_id: str) -> school_store.SchoolRow:
+    school = await school_store.school(conn, school_id)
     if school is None:
         raise IssuingError("unknown school", field="school")
     return school
 
 
-async def _load(conn: Connection, school_id: str, participation_id: uuid.UUID) -> p11n.Subject:
-    state = await store.participation_for_update(conn, school_id, participation_id)
+async def _load(
+    conn: Connection, school_id: str, participation_id: uuid.UUID
+) -> participations.Subject:
+    state = await school_store.participation_for_update(conn, school_id, participation_id)
     if state is None:
         raise NotFoundIssuingError("this school has no such participation", field="participation")
-    return p11n.subject_of(state)
+    return participations.subject_of(state)
 
 
-async def _catalogue(conn: Connection, numbers: Sequence[str]) -> dict[str, store.GoalRow]:
-    return await store.goals(conn, numbers)
+async def _catalogue(conn: Connection, numbers: Sequence[str]) -> dict[str, school_store.GoalRow]:
+    return await school_store.goals(conn, numbers)
 
 
 def _ikv_goals(facts: FactsIn) -> list[str]:
     return [g.goal for g in facts.ikv or []]
 
 
-def _require_ikv_goals(facts: FactsIn, catalogue: dict[str, store.GoalRow], *, prefix: str) -> None:
+def _require_ikv_goals(
+    facts: FactsIn, catalogue: dict[str, school_store.GoalRow], *, prefix: str
+) -> None:
     for index, goal in enumerate(_ikv_goals(facts)):
         if goal not in catalogue:
             raise UnknownGoalError(

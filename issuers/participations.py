@@ -16,7 +16,7 @@ from typing import Any
 
 import msgspec
 
-from issuers import rules, store
+from issuers import rules, school_store
 from issuers.requests import (
     AttemptIn,
     AttemptOut,
@@ -30,7 +30,7 @@ from issuers.requests import (
     PeriodIn,
     TeamIn,
 )
-from registry.store import CertificateRef
+from registry.certificate_store import CertificateRef
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +50,7 @@ class Subject:
     attempts: Sequence[AttemptIn]
 
 
-def subject_of(state: store.ParticipationState) -> Subject:
+def subject_of(state: school_store.ParticipationState) -> Subject:
     """A stored participation as issuing assesses it."""
     return Subject(
         id=state.id,

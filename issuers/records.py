@@ -4,7 +4,7 @@ Shared by everything that makes certificates (issuing a team, a correction's rep
 every certificate is signed and logged the same way::
 
     certificate = signed_certificate(record, key, signing_key, participation_id=pid)
-    stored = await register.insert_certificates(conn, [certificate])
+    stored = await certificate_store.insert_certificates(conn, [certificate])
     await log.append(conn, issued_events(stored))   # last: it locks the log head
 """
 
@@ -17,21 +17,21 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from formats.jws import sign_payload
 from formats.record import CertificateRecord
-from registry import codes, log
-from registry import store as register
+from registry import certificate_store, codes
+from registry.transparency import log
 
 
 def signed_certificate(
     record: CertificateRecord,
-    key: register.SchoolKey,
+    key: certificate_store.SchoolKey,
     signing_key: Ed25519PrivateKey,
     *,
     participation_id: uuid.UUID | None,
-) -> register.NewCertificate:
+) -> certificate_store.NewCertificate:
     """The register row of a record: its canonical bytes signed as a JWS with ``key``'s id and
     a fresh verification code. ``signing_key`` is the private half of ``key``."""
     payload = record.canonical_bytes()
-    return register.NewCertificate(
+    return certificate_store.NewCertificate(
         number=record.number,
         school_id=record.school.id,
         participation_id=participation_id,
@@ -46,7 +46,9 @@ def signed_certificate(
     )
 
 
-def issued_events(stored: Sequence[tuple[int, register.NewCertificate]]) -> list[log.Event]:
+def issued_events(
+    stored: Sequence[tuple[int, certificate_store.NewCertificate]],
+) -> list[log.Event]:
     """The log events of certificates just inserted, as `insert_certificates` returns them."""
     return [
         log.Event(

@@ -12,14 +12,7 @@ from typing import Annotated
 
 import msgspec
 
-from issuers.rules import (
-    AttemptKind,
-    Enrolment,
-    IkvResult,
-    Judgement,
-    PartResult,
-    SpecialCondition,
-)
+from issuers.rules import AttemptKind, Enrolment, IkvResult, Judgement, PartResult, SpecialCondition
 
 MAX_PARTICIPANTS = 1000
 

@@ -30,12 +30,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from formats.errors import FormatError
 from formats.jws import read_header, verify_record
 from formats.record import CertificateRecord
-from registry import keyhistory, log, merkle, proofs, store, trust_store
-from registry.checkpoint import Checkpoint, NoteVerifier, open_checkpoint
+from registry import certificate_store, keyhistory, trust_store
 from registry.db import Connection
 from registry.errors import CheckpointError, NotFoundError, ProofError
 from registry.keyhistory import KeyState
-from registry.merkle import Hash, RightEdge
+from registry.transparency import log, merkle, proofs
+from registry.transparency.checkpoint import Checkpoint, NoteVerifier, open_checkpoint
+from registry.transparency.merkle import Hash, RightEdge
 from registry.trust_store import AuditRow
 
 BATCH = 1000
@@ -97,7 +98,7 @@ class _Audit:
         self.conn = conn
         self.progress = progress
         self.report = AuditReport()
-        self.keys: dict[str, store.SchoolKey] = {}
+        self.keys: dict[str, certificate_store.SchoolKey] = {}
 
     def fail(self, problem: str, certificate: str | None = None, leaf: int | None = None) -> None:
         self.report.findings.append(Finding(problem, certificate, leaf))
@@ -106,7 +107,7 @@ class _Audit:
         report = self.report
         size, head_edge = await trust_store.head(self.conn)
         report.tree_size = size
-        self.keys = {k.kid: k for k in await store.all_keys(self.conn)}
+        self.keys = {k.kid: k for k in await certificate_store.all_keys(self.conn)}
         self.key_history = await trust_store.key_history(self.conn)
         self.key_leaves: dict[str, set[str]] = {}
         checkpoint = await self._open(note, verifier)
@@ -336,7 +337,11 @@ class _Audit:
         self._check_record(row, record, key, number)
 
     def _check_record(
-        self, row: AuditRow, record: CertificateRecord, key: store.SchoolKey, number: str | None
+        self,
+        row: AuditRow,
+        record: CertificateRecord,
+        key: certificate_store.SchoolKey,
+        number: str | None,
     ) -> None:
         if record.number != number or record.issued_at != row.issued_at:
             self.fail("the signed record's number or time differs from the row", number, row.index)

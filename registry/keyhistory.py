@@ -20,10 +20,11 @@ from typing import Protocol
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from issuers.keys import KeyStore, public_bytes
-from registry import log, store, trust_store
+from registry import certificate_store, trust_store
 from registry.db import Connection
 from registry.errors import NotFoundError, RegistryError
+from registry.keys import KeyStore, public_bytes
+from registry.transparency import log
 from registry.trust_store import KeyTable
 
 # Issuing reads the active key before it stamps the time, and a rotation can commit in between;
@@ -110,7 +111,7 @@ async def rotate_key(
             keys.put(kid, private)
             if old is not None:
                 await trust_store.retire_key(conn, old, now)
-            await store.insert_key(
+            await certificate_store.insert_key(
                 conn,
                 kid=kid,
                 school_id=school_id,

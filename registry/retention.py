@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 
 from registry import trust_store
 from registry.db import Connection
-from registry.settings import DeliverySettings
 from registry.trust_store import Due
+from service.settings import DeliverySettings
 
 RETENTION_YEARS = 30
 # A consent recorded for a person the school has not reported yet: a course is days or weeks

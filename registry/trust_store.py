@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from registry import log
 from registry.db import Connection
+from registry.transparency import log
 
 KeyTable = Literal["school", "log"]
 _TABLES: dict[KeyTable, str] = {"school": "school_keys", "log": "log_keys"}

@@ -5,7 +5,7 @@ school's published key, its payload must be the stored canonical bytes, the key 
 valid when the record says it was signed, and the record's 'issued' leaf must be proven included
 in the log's current tree. Everything is read in one round trip, then checked in memory::
 
-    found = await store.verification_lookup(conn, number)  # one statement
+    found = await certificate_store.verification_lookup(conn, number)  # one statement
     result = verification_of(found, code)  # pure: code, signature, key history, proof
 """
 
@@ -23,10 +23,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from formats.errors import FormatError
 from formats.jws import verify_record
 from formats.record import CertificateRecord
-from registry import codes, keyhistory, log, merkle, proofs, store
+from registry import certificate_store, codes, keyhistory
 from registry.db import Connection
 from registry.errors import ProofError
-from registry.merkle import Hash, RightEdge
+from registry.transparency import log, merkle, proofs
+from registry.transparency.merkle import Hash, RightEdge
 
 
 class VerificationStatus(StrEnum):
@@ -52,11 +53,11 @@ async def verify_certificate(conn: Connection, number: str, code: str) -> Verifi
     """Check a certificate number and verification code against the register."""
     if not codes.is_certificate_number(number):
         return Verification(VerificationStatus.UNKNOWN)
-    return verification_of(await store.verification_lookup(conn, number), code)
+    return verification_of(await certificate_store.verification_lookup(conn, number), code)
 
 
-def verification_of(found: store.VerificationLookup, code: str) -> Verification:
-    """The verdict on what `store.verification_lookup` read, for someone who typed ``code``.
+def verification_of(found: certificate_store.VerificationLookup, code: str) -> Verification:
+    """The verdict on what `certificate_store.verification_lookup` read, for one who typed ``code``.
 
     No I/O: the code, the signature, the key history and the inclusion proof, in memory.
     """
@@ -89,23 +90,23 @@ def verification_of(found: store.VerificationLookup, code: str) -> Verification:
 
 
 async def verified_record(
-    conn: Connection, stored: store.StoredCertificate
+    conn: Connection, stored: certificate_store.StoredCertificate
 ) -> CertificateRecord | None:
     """The record if its signature verifies with the published key of ``stored.kid``."""
-    return record_signed_by(stored, await store.key(conn, stored.kid))
+    return record_signed_by(stored, await certificate_store.key(conn, stored.kid))
 
 
 async def verified_records(
-    conn: Connection, stored: Sequence[store.StoredCertificate]
-) -> list[tuple[store.StoredCertificate, CertificateRecord]]:
+    conn: Connection, stored: Sequence[certificate_store.StoredCertificate]
+) -> list[tuple[certificate_store.StoredCertificate, CertificateRecord]]:
     """The certificates whose records verify, each with its record; their keys read at once."""
-    keys = await store.keys(conn, [c.kid for c in stored])
+    keys = await certificate_store.keys(conn, [c.kid for c in stored])
     checked = ((c, record_signed_by(c, keys.get(c.kid))) for c in stored)
     return [(c, record) for c, record in checked if record is not None]
 
 
 def record_signed_by(
-    stored: store.StoredCertificate, key: store.SchoolKey | None
+    stored: certificate_store.StoredCertificate, key: certificate_store.SchoolKey | None
 ) -> CertificateRecord | None:
     """The record if ``stored.jws`` verifies with ``key`` (the key of ``stored.kid``), its
     payload is the stored canonical bytes, and the record is the key's school's and this
@@ -125,7 +126,9 @@ def record_signed_by(
     return record
 
 
-def is_included(stored: store.StoredCertificate, found: store.VerificationLookup) -> bool:
+def is_included(
+    stored: certificate_store.StoredCertificate, found: certificate_store.VerificationLookup
+) -> bool:
     """Whether the certificate's issuing is a leaf of the log, naming this exact signed record,
     and the leaf is included in the log's current tree (proof checked, not assumed)."""
     leaf = found.leaf

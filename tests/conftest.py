@@ -20,11 +20,11 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from issuers.keys import MemoryKeyStore
-from registry import db, demo
-from registry.app import create_app
-from registry.embedded import start_embedded
-from registry.settings import Settings
+from registry.keys import MemoryKeyStore
+from service import demo, migrations
+from service.app import create_app
+from service.embedded import start_embedded
+from service.settings import Settings
 
 # The machine is shared and noisy: no per-example deadlines. In CI, the same examples every run
 # (a property failure found locally becomes a regression example, not a flaky CI run).
@@ -69,7 +69,7 @@ async def conn(database_url: str, schema: str) -> AsyncIterator[asyncpg.Connecti
     """A connection into the test's schema, migrated."""
     connection = await asyncpg.connect(database_url, server_settings={"search_path": schema})
     try:
-        await db.migrate(connection)
+        await migrations.apply(connection)
         yield connection
     finally:
         await connection.close()

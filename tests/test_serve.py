@@ -43,7 +43,7 @@ def served(database_url: str, schema: str, tmp_path: Path) -> Iterator[tuple[str
     }
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "registry.cli", "serve"], env=env, stdout=out, stderr=out
+            [sys.executable, "-m", "service.cli", "serve"], env=env, stdout=out, stderr=out
         )
     base = f"http://127.0.0.1:{port}"
     try:

@@ -18,8 +18,8 @@ from typing import Any
 from bench import fill
 from bench.measure import Mode, Spread, latency_summary, ratio
 from bench.scenarios.growth import Growth
-from registry import log, merkle, proofs
-from registry.merkle import Hash, RightEdge
+from registry.transparency import log, merkle, proofs
+from registry.transparency.merkle import Hash, RightEdge
 
 BATCH = 1000
 TARGET_PROOF_MS = 2.0

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from issuers.delivery.store import Channel, JobState, Purpose, Requester
+from issuers.delivery.job_store import Channel, JobState, Purpose, Requester
 from registry.db import Connection
 
 

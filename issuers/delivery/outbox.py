@@ -15,12 +15,12 @@ from collections.abc import Sequence
 
 import msgspec
 
-from issuers.delivery import store
+from issuers.delivery import job_store
 from issuers.delivery.deadlines import due_after
-from issuers.store import SchoolRow
+from issuers.school_store import SchoolRow
 from issuers.workdays import DANISH_WORKDAYS, WorkCalendar
+from registry.certificate_store import NewCertificate
 from registry.db import Connection
-from registry.store import NewCertificate
 
 
 class PostgresOutbox:
@@ -36,13 +36,13 @@ class PostgresOutbox:
         self, conn: Connection, school: SchoolRow, certificates: Sequence[NewCertificate]
     ) -> None:
         """One 'issue' job per certificate, due now, with its MeMo message UUID fixed here."""
-        await store.insert_jobs(
+        await job_store.insert_jobs(
             conn,
             [
-                store.NewJob(
+                job_store.NewJob(
                     certificate_number=c.number,
                     school_id=school.id,
-                    purpose=store.Purpose.ISSUE,
+                    purpose=job_store.Purpose.ISSUE,
                     # Random version 4, as MeMo's schema demands; stored, so every retry and a
                     # later digital delivery after paper carry the same UUID.
                     message_uuid=uuid.uuid4(),

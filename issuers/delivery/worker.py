@@ -37,18 +37,13 @@ import asyncpg
 from formats.errors import FormatError
 from formats.memo import MemoMessage, MemoSender, build_memo, validate_memo
 from formats.record import CertificateRecord
-from issuers import store as schools
-from issuers.delivery import consent_store, store
+from issuers import school_store
+from issuers.delivery import consent_store, job_store
 from issuers.delivery.backoff import Backoff
-from issuers.delivery.errors import (
-    ChannelRefusedError,
-    ChannelUnavailableError,
-    UndeliverableError,
-)
+from issuers.delivery.errors import ChannelRefusedError, ChannelUnavailableError, UndeliverableError
 from issuers.delivery.ports import DigitalPost, Eboks, PrintItem, PrintSpool, Renderer
-from issuers.store import SchoolRow
-from registry import codes
-from registry import store as register
+from issuers.school_store import SchoolRow
+from registry import certificate_store, codes
 from registry.verification import verified_record
 
 log = logging.getLogger(__name__)
@@ -79,7 +74,7 @@ class WorkerPolicy:
 
 @dataclass(frozen=True, slots=True)
 class _Delivered:
-    channel: store.Channel
+    channel: job_store.Channel
     receipt: str
     note: str | None
     after_paper: bool  # went on paper because digital was impossible: deliver digitally later
@@ -117,7 +112,7 @@ class Worker:
     async def run_once(self, *, slot: str | None = None) -> bool:
         """Take one due job and process it; False when no job was due."""
         async with self._pool.acquire() as conn:
-            job = await store.claim(
+            job = await job_store.claim(
                 conn, now=self._clock(), lease=self._policy.lease, worker=slot or self._name
             )
         if job is None:
@@ -139,7 +134,7 @@ class Worker:
                 with suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=poll)
 
-    async def _process(self, job: store.ClaimedJob) -> None:
+    async def _process(self, job: job_store.ClaimedJob) -> None:
         try:
             result = await self._deliver(job)
         except ChannelUnavailableError as e:
@@ -159,11 +154,11 @@ class Worker:
         now = self._clock()
         async with self._pool.acquire() as conn:
             if isinstance(result, _Waiting):
-                kept = await store.reschedule(
+                kept = await job_store.reschedule(
                     conn, job, run_after=now + self._policy.recheck, note=result.note, now=now
                 )
             else:
-                kept = await store.mark_delivered(
+                kept = await job_store.mark_delivered(
                     conn,
                     job,
                     channel=result.channel,
@@ -181,18 +176,18 @@ class Worker:
                 "" if kept else "; another worker had taken the job over",
             )
 
-    def _follow_up(self, job: store.ClaimedJob, now: dt.datetime) -> store.NewJob:
-        return store.NewJob(
+    def _follow_up(self, job: job_store.ClaimedJob, now: dt.datetime) -> job_store.NewJob:
+        return job_store.NewJob(
             certificate_number=job.certificate_number,
             school_id=job.school_id,
-            purpose=store.Purpose.DIGITAL_AFTER_PAPER,
+            purpose=job_store.Purpose.DIGITAL_AFTER_PAPER,
             message_uuid=job.message_uuid,
             due_on=job.due_on,
             max_failures=job.max_failures,
             run_after=now + self._policy.recheck,
         )
 
-    async def _failed(self, job: store.ClaimedJob, error: str, *, permanent: bool) -> None:
+    async def _failed(self, job: job_store.ClaimedJob, error: str, *, permanent: bool) -> None:
         now = self._clock()
         failures = job.failures + 1
         retry_at = (
@@ -201,7 +196,7 @@ class Worker:
             else now + self._policy.backoff.delay(failures)
         )
         async with self._pool.acquire() as conn:
-            await store.mark_failed(conn, job, error=error, retry_at=retry_at, now=now)
+            await job_store.mark_failed(conn, job, error=error, retry_at=retry_at, now=now)
         log.log(
             logging.WARNING if retry_at is None else logging.INFO,
             "delivery of %s failed (%d in a row)%s: %s",
@@ -211,10 +206,10 @@ class Worker:
             error,
         )
 
-    async def _deliver(self, job: store.ClaimedJob) -> _Delivered | _Waiting:
+    async def _deliver(self, job: job_store.ClaimedJob) -> _Delivered | _Waiting:
         async with self._pool.acquire() as conn:
-            stored = await register.certificate(conn, job.certificate_number)
-            school = await schools.school(conn, job.school_id)
+            stored = await certificate_store.certificate(conn, job.certificate_number)
+            school = await school_store.school(conn, job.school_id)
             record = await verified_record(conn, stored) if stored else None
             consent = (
                 stored is not None
@@ -228,30 +223,30 @@ class Worker:
             raise UndeliverableError(f"the certificate was {stored.status.kind} before delivery")
         code = codes.display_code(stored.verification_code)
 
-        if job.purpose is store.Purpose.PAPER_ON_REQUEST:
+        if job.purpose is job_store.Purpose.PAPER_ON_REQUEST:
             receipt = await self._spool(job, record, school, code, ON_REQUEST)
-            return _Delivered(store.Channel.PAPER, receipt, ON_REQUEST, after_paper=False)
+            return _Delivered(job_store.Channel.PAPER, receipt, ON_REQUEST, after_paper=False)
         if school.ownership == "public":
             if await self._channels.digital_post.can_receive(stored.cpr):
                 message = await self._message(job, record, stored, school, code)
                 receipt = await self._channels.digital_post.send(message, job.message_uuid)
-                return _Delivered(store.Channel.DIGITAL_POST, receipt, None, after_paper=False)
+                return _Delivered(job_store.Channel.DIGITAL_POST, receipt, None, after_paper=False)
             why = EXEMPT
         elif consent:
             message = await self._message(job, record, stored, school, code)
             receipt = await self._channels.eboks.send(message, job.message_uuid)
-            return _Delivered(store.Channel.EBOKS, receipt, None, after_paper=False)
+            return _Delivered(job_store.Channel.EBOKS, receipt, None, after_paper=False)
         else:
             why = NO_CONSENT
 
-        if job.purpose is store.Purpose.DIGITAL_AFTER_PAPER:
+        if job.purpose is job_store.Purpose.DIGITAL_AFTER_PAPER:
             return _Waiting(why)  # it is on paper already; look again later
         receipt = await self._spool(job, record, school, code, why)
-        return _Delivered(store.Channel.PAPER, receipt, why, after_paper=True)
+        return _Delivered(job_store.Channel.PAPER, receipt, why, after_paper=True)
 
     async def _spool(
         self,
-        job: store.ClaimedJob,
+        job: job_store.ClaimedJob,
         record: CertificateRecord,
         school: SchoolRow,
         code: str,
@@ -274,9 +269,9 @@ class Worker:
 
     async def _message(
         self,
-        job: store.ClaimedJob,
+        job: job_store.ClaimedJob,
         record: CertificateRecord,
-        stored: register.StoredCertificate,
+        stored: certificate_store.StoredCertificate,
         school: SchoolRow,
         code: str,
     ) -> MemoMessage:

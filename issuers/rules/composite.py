@@ -16,12 +16,7 @@ from issuers.rules.errors import (
     RuleViolation,
 )
 from issuers.rules.facts import Catalogue, CompositeCourse, Participation
-from issuers.rules.outcomes import (
-    Assessment,
-    CompositeAssessment,
-    DocumentKind,
-    DueDocument,
-)
+from issuers.rules.outcomes import Assessment, CompositeAssessment, DocumentKind, DueDocument
 from issuers.workdays import DANISH_WORKDAYS, WorkCalendar
 
 

@@ -12,7 +12,7 @@ from bench import fill, profiles
 from formats.jws import sign_payload, verify_record
 from formats.record import Goal, School
 from issuers.cpr import parse_cpr
-from registry import log, merkle
+from registry.transparency import log, merkle
 
 ISSUING = fill.Issuing(
     School("751234", "Erhvervsskolen Nordvest"),

@@ -21,10 +21,10 @@ from issuers.delivery.eboks import HttpEboks
 from issuers.delivery.ports import Renderer
 from issuers.delivery.render import PdfaRenderer
 from issuers.delivery.spool import FolderPrintSpool
-from issuers.delivery.testserver import DigitalPostTestServer, RunningServer, serve_in_thread
 from issuers.delivery.worker import Channels, Worker, WorkerPolicy
 from registry import db
-from registry.settings import Settings
+from service.settings import Settings
+from service.testserver import DigitalPostTestServer, RunningServer, serve_in_thread
 from tests.externals import require_shared
 
 MEMO_SCHEMA = "memo-xsd/Version1.2/MeMo_core.xsd"

@@ -21,8 +21,8 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from issuers.keys import FileKeyStore, MemoryKeyStore
-from registry.settings import Settings
+from registry.keys import FileKeyStore, MemoryKeyStore
+from service.settings import Settings
 from tests.conftest import Demo
 from tests.digitalpost.support import (
     drain,
@@ -252,7 +252,7 @@ async def test_a_worker_killed_mid_job_is_taken_over_and_delivers_once(
             worker = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
-                "registry.cli",
+                "service.cli",
                 "worker",
                 env=env,
                 stdout=out,

@@ -18,7 +18,7 @@ from issuers.delivery.render import PdfaRenderer
 from issuers.delivery.spool import FolderPrintSpool
 from issuers.delivery.worker import Channels, Worker
 from registry import db
-from registry.settings import Settings
+from service.settings import Settings
 from tests.conftest import Demo, FixedClock
 from tests.digitalpost.support import drain, fast_policy, harness, running_test_server
 from tests.helpers import ASE, BO, Client, login, post_team, team_body

@@ -27,10 +27,11 @@ import asyncpg
 import httpx
 import uvicorn
 
-from issuers.keys import MemoryKeyStore
-from registry import db, demo
-from registry.app import create_app
-from registry.settings import Settings
+from registry import db
+from registry.keys import MemoryKeyStore
+from service import demo
+from service.app import create_app
+from service.settings import Settings
 
 _T = TypeVar("_T")
 CHROMIUM = "/usr/bin/chromium"

@@ -16,7 +16,7 @@ from typing import Any
 
 from playwright.sync_api import Page, sync_playwright
 
-from registry.embedded import start_embedded
+from service.embedded import start_embedded
 from tests.conftest import NOW, FixedClock
 from tests.helpers import ASE, BO
 from tests.pages.live import CHROMIUM, CHROMIUM_ARGS, LiveServer, fresh_schema

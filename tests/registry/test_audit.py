@@ -13,9 +13,11 @@ import asyncpg
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from issuers.keys import MemoryKeyStore
-from registry import audit, cli, keyhistory, log, merkle
-from registry.checkpoint import Checkpoint, NoteSigner, sign_checkpoint
+from registry import audit, keyhistory
+from registry.keys import MemoryKeyStore
+from registry.transparency import log, merkle
+from registry.transparency.checkpoint import Checkpoint, NoteSigner, sign_checkpoint
+from service import cli
 from tests.conftest import Demo, FixedClock
 from tests.helpers import Client, post_team, team_body
 

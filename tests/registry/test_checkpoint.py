@@ -9,7 +9,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given
 from hypothesis import strategies as st
 
-from registry.checkpoint import (
+from registry.errors import CheckpointError
+from registry.transparency.checkpoint import (
     MAX_SIGNATURES,
     Checkpoint,
     NoteSigner,
@@ -20,8 +21,7 @@ from registry.checkpoint import (
     sign_checkpoint,
     sign_note,
 )
-from registry.errors import CheckpointError
-from registry.merkle import Hash, leaf_hash, tree_hash
+from registry.transparency.merkle import Hash, leaf_hash, tree_hash
 
 # The key, text and signatures of golang.org/x/mod/sumdb/note's note_test.go.
 PETER_VKEY = "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW"

@@ -12,7 +12,7 @@ import asyncpg
 import pytest
 
 from formats.jws import read_header
-from registry import merkle, proofs
+from registry.transparency import merkle, proofs
 from tests.conftest import Demo, FixedClock
 from tests.helpers import ASE, Client, login, post_team, team_body
 

@@ -12,12 +12,14 @@ from typing import Any
 import asyncpg
 import pytest
 
-from issuers.keys import MemoryKeyStore
-from registry import cli, keyhistory, proofs, status_list
-from registry.checkpoint import NoteVerifier, open_checkpoint
+from registry import keyhistory, status_list
+from registry.certificate_store import SchoolKey
 from registry.errors import NotFoundError
 from registry.keyhistory import KeyState, key_state
-from registry.store import SchoolKey
+from registry.keys import MemoryKeyStore
+from registry.transparency import proofs
+from registry.transparency.checkpoint import NoteVerifier, open_checkpoint
+from service import cli
 from tests.conftest import NOW, Demo, FixedClock
 from tests.helpers import Client, post_team, team_body
 

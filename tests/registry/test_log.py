@@ -11,9 +11,9 @@ import json
 import asyncpg
 import pytest
 
-from registry import merkle, proofs
-from registry.checkpoint import NoteVerifier, open_checkpoint
 from registry.errors import ProofError
+from registry.transparency import merkle, proofs
+from registry.transparency.checkpoint import NoteVerifier, open_checkpoint
 from tests.conftest import Demo
 from tests.helpers import ASE, BO, Client, login, post_team, team_body
 

@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from registry.errors import NotFoundError, ProofError
-from registry.merkle import (
+from registry.transparency.merkle import (
     EMPTY_ROOT,
     Hash,
     MemoryNodeStore,
@@ -31,7 +31,7 @@ from registry.merkle import (
     right_edge,
     tree_hash,
 )
-from registry.proofs import (
+from registry.transparency.proofs import (
     is_subtree,
     verify_consistency,
     verify_inclusion,

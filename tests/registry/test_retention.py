@@ -12,7 +12,8 @@ import asyncpg
 import pytest
 
 from issuers.delivery import consent_store, print_store
-from registry import audit, cli, retention
+from registry import audit, retention
+from service import cli
 from tests.conftest import Demo, FixedClock
 from tests.helpers import Client, post_team, team_body
 

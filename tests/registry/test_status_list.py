@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 from formats.multibase import public_key_from_did_key
 from formats.vc import verify_credential
 from registry import status_list
-from registry.checkpoint import NoteVerifier
-from registry.status_api import certificate_status_entry
 from registry.status_list import LIST_SIZE, StatusListError
+from registry.transparency.checkpoint import NoteVerifier
+from service.api.status import certificate_status_entry
 from tests.conftest import Demo
 from tests.helpers import Client, login, post_team, team_body
 

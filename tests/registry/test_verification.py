@@ -17,11 +17,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given
 from hypothesis import strategies as st
 
-from issuers.keys import MemoryKeyStore
-from registry import keyhistory, log, merkle, store
-from registry.merkle import Hash, NodeId
-from registry.pages.ratelimit import RateLimitedError, VerifyLimits, checked_verification
-from registry.pages.store import Channel
+from registry import certificate_store, keyhistory
+from registry.access_store import Channel
+from registry.keys import MemoryKeyStore
+from registry.ratelimit import RateLimitedError, VerifyLimits, checked_verification
+from registry.transparency import log, merkle
+from registry.transparency.merkle import Hash, NodeId
 from registry.verification import VerificationStatus, is_included, verify_certificate
 from tests.conftest import NOW, Demo, FixedClock
 from tests.helpers import Client, post_team, team_body
@@ -33,8 +34,8 @@ HOUR = dt.timedelta(hours=1)
 
 
 def _read_by_lookup(index: int, size: int) -> set[NodeId]:
-    """What store.VERIFICATION_LOOKUP reads: the sibling of every level inside the tree, and
-    the head's right edge."""
+    """What certificate_store.VERIFICATION_LOOKUP reads: the sibling of every level inside the tree,
+    and the head's right edge."""
     siblings = {
         NodeId(level, (index >> level) ^ 1)
         for level in range(size.bit_length())
@@ -55,8 +56,8 @@ def test_siblings_and_edge_cover_proofs_in_large_trees(size: int, data: st.DataO
     assert set(merkle.inclusion_plan(index, size).node_ids) <= _read_by_lookup(index, size)
 
 
-def _stored(number: str, jws: str) -> store.StoredCertificate:
-    return store.StoredCertificate(
+def _stored(number: str, jws: str) -> certificate_store.StoredCertificate:
+    return certificate_store.StoredCertificate(
         number=number,
         school_id="751234",
         cpr="010190-1234",
@@ -71,7 +72,7 @@ def _stored(number: str, jws: str) -> store.StoredCertificate:
 
 def _memory_log(
     size: int,
-) -> tuple[merkle.MemoryNodeStore, list[bytes], list[store.StoredCertificate]]:
+) -> tuple[merkle.MemoryNodeStore, list[bytes], list[certificate_store.StoredCertificate]]:
     nodes = merkle.MemoryNodeStore()
     entries, certificates = [], []
     for i in range(size):
@@ -85,11 +86,11 @@ def _memory_log(
 
 def _lookup(
     nodes: merkle.MemoryNodeStore, entries: list[bytes], index: int
-) -> store.VerificationLookup:
+) -> certificate_store.VerificationLookup:
     size = nodes.size
     edge = merkle.right_edge(size)
     stored = nodes._nodes  # the in-process adapter's own table, read as the SQL reads it
-    return store.VerificationLookup(
+    return certificate_store.VerificationLookup(
         certificate=None,
         key=None,
         leaf=log.Leaf(index, entries[index], merkle.leaf_hash(entries[index]), None),

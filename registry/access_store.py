@@ -1,0 +1,234 @@
+"""SQL for the pages: share links, the access log and the verification-failure counters.
+
+Every function takes the connection it runs on and returns our own frozen dataclasses.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+import asyncpg
+
+from registry import certificate_store
+from registry.db import Connection
+
+
+class Channel(StrEnum):
+    """How a certificate was seen by someone other than its holder."""
+
+    SHARE_LINK = "share-link"
+    VERIFY_PAGE = "verify-page"
+    VERIFY_API = "verify-api"
+
+
+@dataclass(frozen=True, slots=True)
+class ShareLink:
+    id: int
+    certificate_number: str
+    created_at: dt.datetime
+    expires_at: dt.datetime
+    revoked_at: dt.datetime | None
+
+    def is_open(self, now: dt.datetime) -> bool:
+        return self.revoked_at is None and now < self.expires_at
+
+
+@dataclass(frozen=True, slots=True)
+class AccessEvent:
+    certificate_number: str
+    at: dt.datetime
+    channel: Channel
+    share_link_id: int | None
+
+
+def _link(row: asyncpg.Record) -> ShareLink:
+    return ShareLink(
+        id=row["id"],
+        certificate_number=row["certificate_number"],
+        created_at=row["created_at"],
+        expires_at=row["expires_at"],
+        revoked_at=row["revoked_at"],
+    )
+
+
+_LINK_COLUMNS = "id, certificate_number, created_at, expires_at, revoked_at"
+
+
+async def insert_share_link(
+    conn: Connection,
+    *,
+    token_sha256: bytes,
+    number: str,
+    now: dt.datetime,
+    expires_at: dt.datetime,
+) -> ShareLink:
+    row = await conn.fetchrow(
+        f"""INSERT INTO share_links (token_sha256, certificate_number, created_at, expires_at)
+            VALUES ($1, $2, $3, $4) RETURNING {_LINK_COLUMNS}""",  # noqa: S608 - constant columns
+        token_sha256,
+        number,
+        now,
+        expires_at,
+    )
+    if row is None:  # INSERT ... RETURNING always returns the row
+        raise RuntimeError("share link was not inserted")
+    return _link(row)
+
+
+async def share_link_by_token(conn: Connection, token_sha256: bytes) -> ShareLink | None:
+    row = await conn.fetchrow(
+        f"SELECT {_LINK_COLUMNS} FROM share_links WHERE token_sha256 = $1",  # noqa: S608
+        token_sha256,
+    )
+    return _link(row) if row else None
+
+
+async def share_links_of(conn: Connection, number: str) -> list[ShareLink]:
+    """A certificate's share links, newest first."""
+    rows = await conn.fetch(
+        f"""SELECT {_LINK_COLUMNS} FROM share_links WHERE certificate_number = $1
+            ORDER BY id DESC""",  # noqa: S608 - constant columns
+        number,
+    )
+    return [_link(row) for row in rows]
+
+
+async def revoke_share_link(conn: Connection, *, link_id: int, cpr: str, now: dt.datetime) -> bool:
+    """Revoke one of the person's own links; False when it is not theirs or already closed."""
+    row = await conn.fetchrow(
+        """UPDATE share_links l SET revoked_at = $3
+           FROM certificates c
+           WHERE l.id = $1 AND c.number = l.certificate_number AND c.cpr = $2
+             AND l.revoked_at IS NULL
+           RETURNING l.id""",
+        link_id,
+        cpr,
+        now,
+    )
+    return row is not None
+
+
+async def record_access(
+    conn: Connection,
+    *,
+    number: str,
+    channel: Channel,
+    now: dt.datetime,
+    share_link_id: int | None = None,
+) -> None:
+    await conn.execute(
+        """INSERT INTO access_events (certificate_number, at, channel, share_link_id)
+           VALUES ($1, $2, $3, $4)""",
+        number,
+        now,
+        channel.value,
+        share_link_id,
+    )
+
+
+async def access_log_of(conn: Connection, cpr: str, *, limit: int = 200) -> list[AccessEvent]:
+    """Every view of the person's certificates by others, newest first."""
+    rows = await conn.fetch(
+        """SELECT e.certificate_number, e.at, e.channel, e.share_link_id
+           FROM access_events e JOIN certificates c ON c.number = e.certificate_number
+           WHERE c.cpr = $1 ORDER BY e.at DESC, e.id DESC LIMIT $2""",
+        cpr,
+        limit,
+    )
+    return [
+        AccessEvent(
+            certificate_number=r["certificate_number"],
+            at=r["at"],
+            channel=Channel(r["channel"]),
+            share_link_id=r["share_link_id"],
+        )
+        for r in rows
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class Counter:
+    """A failure counter (SHA-256 of what it counts) and the failures it allows per window."""
+
+    key: bytes
+    limit: int
+
+
+@dataclass(frozen=True, slots=True)
+class GuardedLookup:
+    found: certificate_store.VerificationLookup
+    failures: tuple[int, ...]  # counted against each counter before this lookup
+    allowed: bool  # no counter had reached its limit; if not, nothing was written
+    matched: bool  # allowed and the code is the certificate's: the access was logged
+
+
+_GUARDED_LOOKUP = f"""
+    WITH found AS MATERIALIZED ({certificate_store.VERIFICATION_LOOKUP}),
+    counted AS (
+        SELECT coalesce(array_agg(coalesce(v.failures, 0) ORDER BY w.i), '{{}}') AS failures,
+               coalesce(bool_and(coalesce(v.failures, 0) < w.lim), true) AS allowed
+        FROM unnest($2::bytea[], $3::int[]) WITH ORDINALITY AS w(key, lim, i)
+        LEFT JOIN verify_failures v ON v.key = w.key AND v.window_start = $4
+    ),
+    verdict AS (
+        SELECT counted.allowed,
+               counted.allowed AND coalesce(
+                   sha256(convert_to(found.verification_code, 'UTF8')) = $5, false
+               ) AS matched
+        FROM found, counted
+    ),
+    access AS (
+        INSERT INTO access_events (certificate_number, at, channel)
+        SELECT found.number, $6, $7 FROM found, verdict WHERE verdict.matched
+    ),
+    stale AS (
+        DELETE FROM verify_failures
+        WHERE window_start < $4 AND (SELECT allowed AND NOT matched FROM verdict)
+    ),
+    failure AS (
+        INSERT INTO verify_failures (key, window_start, failures)
+        SELECT w.key, $4, 1 FROM unnest($2::bytea[]) AS w(key), verdict
+        WHERE verdict.allowed AND NOT verdict.matched
+        ON CONFLICT (key, window_start) DO UPDATE SET failures = verify_failures.failures + 1
+    )
+    SELECT found.*, counted.failures, verdict.allowed, verdict.matched
+    FROM found, counted, verdict
+"""  # noqa: S608 - the register's constant query, no input
+
+
+async def guarded_lookup(
+    conn: Connection,
+    number: str | None,
+    *,
+    code_sha256: bytes,
+    counters: Sequence[Counter],
+    window_start: dt.datetime,
+    channel: Channel,
+    now: dt.datetime,
+) -> GuardedLookup:
+    """`registry.store.verification_lookup` behind failure counters, and its bookkeeping, in
+    one statement: when every counter is under its limit, either the code matches (SHA-256 of
+    the normalised code) and the access is logged, or one failure is counted against every
+    counter (and windows before this one are forgotten). Over a limit, nothing is written.
+
+    Raises NotFoundError without a log head (the migrations have not run).
+    """
+    row = await conn.fetchrow(
+        _GUARDED_LOOKUP,
+        number,
+        [c.key for c in counters],
+        [c.limit for c in counters],
+        window_start,
+        code_sha256,
+        now,
+        channel.value,
+    )
+    return GuardedLookup(
+        found=certificate_store.verification_lookup_of(row),
+        failures=tuple(row["failures"]) if row else (),
+        allowed=bool(row and row["allowed"]),
+        matched=bool(row and row["matched"]),
+    )

@@ -1,0 +1,78 @@
+"""The settings choose the adapters: the one place delivery's parts are built.
+
+async with httpx.AsyncClient(timeout=...) as http:
+    channels = channels_for(settings, pool, http, DocumentSigners(key_store_for(settings)))
+    worker = Worker(pool, channels, policy_for(settings), clock, name="...")
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+import asyncpg
+import httpx
+
+from issuers.delivery.backoff import Backoff
+from issuers.delivery.digitalpost import HttpDigitalPost, MemoryDigitalPost
+from issuers.delivery.eboks import HttpEboks, MemoryEboks
+from issuers.delivery.ports import DigitalPost, Eboks, PrintSpool
+from issuers.delivery.render import PadesRenderer
+from issuers.delivery.spool import FolderPrintSpool, TablePrintSpool
+from issuers.delivery.worker import Channels, WorkerPolicy
+from issuers.document_keys import DocumentSigners
+from service.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def print_spool_for(settings: Settings, pool: asyncpg.Pool) -> PrintSpool:
+    d = settings.delivery
+    if d.print_spool == "table":
+        return TablePrintSpool(pool)
+    return FolderPrintSpool(d.print_spool_dir or settings.data_dir / "print-spool")
+
+
+def channels_for(
+    settings: Settings,
+    pool: asyncpg.Pool,
+    http: httpx.AsyncClient,
+    documents: DocumentSigners,
+) -> Channels:
+    d = settings.delivery
+    digital_post: DigitalPost = (
+        MemoryDigitalPost()
+        if d.digital_post == "memory"
+        else HttpDigitalPost(http, d.digital_post_url)
+    )
+    eboks: Eboks = MemoryEboks() if d.eboks == "memory" else HttpEboks(http, d.eboks_url)
+    return Channels(
+        digital_post=digital_post,
+        eboks=eboks,
+        spool=print_spool_for(settings, pool),
+        renderer=PadesRenderer(documents.pdf_signer_lookup(pool), settings.public_base_url),
+    )
+
+
+def policy_for(settings: Settings) -> WorkerPolicy:
+    d = settings.delivery
+    schema = d.schema_to_validate()
+    if schema is None and d.memo_schema is not None:
+        log.warning(
+            "no MeMo schema at %s; messages are sent without validating first", d.memo_schema
+        )
+    return WorkerPolicy(
+        lease=dt.timedelta(seconds=d.lease_seconds),
+        backoff=Backoff(
+            base=dt.timedelta(seconds=d.backoff_base_seconds),
+            cap=dt.timedelta(seconds=d.backoff_cap_seconds),
+        ),
+        recheck=dt.timedelta(seconds=d.recheck_seconds),
+        poll=dt.timedelta(seconds=d.poll_seconds),
+        memo_schema=schema,
+    )
+
+
+def http_client_for(settings: Settings) -> httpx.AsyncClient:
+    """The HTTP client the channel adapters share; its timeout bounds every call."""
+    return httpx.AsyncClient(timeout=settings.delivery.http_timeout_seconds)

@@ -1,0 +1,149 @@
+"""``amu-bevis``: the one console script.
+
+amu-bevis serve      migrate, seed the demo, serve on 127.0.0.1 (embedded PostgreSQL
+                     unless DATABASE_URL is set)
+amu-bevis migrate    apply migrations only
+amu-bevis rotate-key | rotate-log-key | revoke-key | retention | audit
+                     the register's trust commands (docs/registry.md)
+amu-bevis worker     deliver certificates (several may run at once; docs/delivery.md)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import asyncpg
+import uvicorn
+
+from registry import db
+from registry.keys import key_store_for
+from registry.transparency import log as transparency
+from service import demo, logging_setup, migrations, trust_cli
+from service.app import create_app, issuer_for, system_clock
+from service.delivery import run_worker_process, start_local_delivery
+from service.embedded import start_embedded
+from service.settings import Settings
+
+log = logging.getLogger("amu-bevis")
+
+
+def resolve_database(settings: Settings) -> Settings:
+    """Settings with a database URL: the given one, or the embedded server's."""
+    if settings.database_url:
+        return settings
+    uri = start_embedded(settings.data_dir)
+    log.info("embedded PostgreSQL running under %s", settings.data_dir / "pg")
+    return dataclasses.replace(settings, database_url=uri)
+
+
+async def _prepare(settings: Settings, *, seed: bool) -> list[demo.DemoCredential]:
+    assert settings.database_url is not None  # noqa: S101 - resolve_database guarantees it
+    conn = await asyncpg.connect(
+        settings.database_url, server_settings=db.schema_settings(settings.database_schema)
+    )
+    try:
+        applied = await migrations.apply(conn)
+        for name in applied:
+            log.info("applied migration %s", name)
+        if not seed:
+            return []
+        keys = key_store_for(settings)
+        made = await demo.seed_demo(conn, keys, now=system_clock())
+    finally:
+        await conn.close()
+    if made:  # a fresh demo: issue a few teams so the pages have something to show
+        pool = await db.create_pool(settings.database_url, schema=settings.database_schema, size=2)
+        try:
+            async with pool.acquire() as pooled:
+                await transparency.ensure_log_key(
+                    pooled, keys, name=settings.log_origin, now=system_clock()
+                )
+            issued = await demo.seed_demo_teams(
+                issuer_for(settings, pool, keys, system_clock),
+                today=system_clock().date(),
+            )
+            log.info("demo: issued %d certificates on three teams", issued)
+        finally:
+            await pool.close()
+    return made
+
+
+def _print_credentials(made: Sequence[demo.DemoCredential], data_dir: Path) -> None:
+    if not made:
+        print(f"Demo already seeded; its credentials are in {data_dir / 'demo.env'}")  # noqa: T201
+        return
+    lines = []
+    print(f"Demo API credentials (shown once; also saved to {data_dir / 'demo.env'}):")  # noqa: T201
+    for credential in made:
+        variable = f"AMU_SCHOOL_{credential.school_id}"
+        print(f"  {credential.school_name} ({credential.school_id}): {credential.token}")  # noqa: T201
+        lines.append(f"export {variable}={credential.token}\n")
+    data_dir.mkdir(parents=True, exist_ok=True)
+    env_file = data_dir / "demo.env"
+    fd = os.open(env_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    with os.fdopen(fd, "a") as out:
+        out.writelines(lines)
+
+
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def serve(settings: Settings, *, seed: bool) -> None:
+    settings = resolve_database(settings)
+    made = asyncio.run(_prepare(settings, seed=seed))
+    if seed:
+        _print_credentials(made, settings.data_dir)
+    print(f"Serving on http://{settings.host}:{settings.port} (OpenAPI at /schema)")  # noqa: T201
+    delivery = start_local_delivery(settings, clock=system_clock)
+    # uvicorn re-raises the signal that stopped it once it has shut down. Leave through Python
+    # rather than the default handler, so that the atexit handlers run: they stop the embedded
+    # PostgreSQL, which would otherwise outlive the server.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    try:
+        uvicorn.run(
+            create_app(settings),
+            host=settings.host,
+            port=settings.port,
+            log_level="info",
+            access_log=True,
+        )
+    finally:
+        delivery.stop()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="amu-bevis", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve_cmd = commands.add_parser("serve", help="migrate, seed the demo and serve")
+    serve_cmd.add_argument("--no-demo", action="store_true", help="do not seed the demo")
+    commands.add_parser("migrate", help="apply migrations and exit")
+    trust_cli.add_commands(commands)
+    commands.add_parser("worker", help="deliver certificates until stopped")
+    args = parser.parse_args(argv)
+
+    settings = Settings.from_env()
+    logging_setup.configure(debug=settings.debug)
+    if args.command == "serve":
+        serve(settings, seed=not args.no_demo)
+    elif args.command == "migrate":
+        asyncio.run(_prepare(resolve_database(settings), seed=False))
+    elif args.command in trust_cli.COMMANDS:
+        return trust_cli.run(args, resolve_database(settings))
+    elif args.command == "worker":
+        settings = resolve_database(settings)
+        asyncio.run(_prepare(settings, seed=False))
+        run_worker_process(settings, clock=system_clock)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -30,14 +30,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from formats.errors import FormatError
 from formats.jws import read_header, verify_record
 from formats.record import CertificateRecord
-from registry import certificate_store, keyhistory, trust_store
+from registry import audit_store, certificate_store, keyhistory
+from registry.audit_store import AuditRow
 from registry.db import Connection
 from registry.errors import CheckpointError, NotFoundError, ProofError
 from registry.keyhistory import KeyState
 from registry.transparency import log, merkle, proofs
 from registry.transparency.checkpoint import Checkpoint, NoteVerifier, open_checkpoint
 from registry.transparency.merkle import Hash, RightEdge
-from registry.trust_store import AuditRow
 
 BATCH = 1000
 
@@ -73,7 +73,7 @@ class AuditReport:
 
 async def tree_size(conn: Connection) -> int:
     """The number of leaves the audit will read (for a progress bar)."""
-    return (await trust_store.head(conn))[0]
+    return (await audit_store.head(conn))[0]
 
 
 async def audit(
@@ -105,16 +105,16 @@ class _Audit:
 
     async def run(self, note: bytes, verifier: NoteVerifier | None) -> AuditReport:
         report = self.report
-        size, head_edge = await trust_store.head(self.conn)
+        size, head_edge = await audit_store.head(self.conn)
         report.tree_size = size
         self.keys = {k.kid: k for k in await certificate_store.all_keys(self.conn)}
-        self.key_history = await trust_store.key_history(self.conn)
+        self.key_history = await audit_store.key_history(self.conn)
         self.key_leaves: dict[str, set[str]] = {}
         checkpoint = await self._open(note, verifier)
         report.checkpoint = checkpoint
         if checkpoint is not None and checkpoint.size > size:
             self.fail(f"the saved checkpoint has {checkpoint.size} leaves, the log only {size}")
-        stored_roots = await trust_store.stored_checkpoint_roots(self.conn)
+        stored_roots = await audit_store.stored_checkpoint_roots(self.conn)
 
         edge, checkpoint_root = await self._walk(
             size, checkpoint.size if checkpoint else None, stored_roots
@@ -124,9 +124,9 @@ class _Audit:
             self.fail("the log head does not match the tree recomputed from the leaves")
         if checkpoint is not None and checkpoint.size <= edge.size:
             await self._check_consistency(checkpoint, checkpoint_root, root, edge.size)
-        for number, kind in await trust_store.unlogged_events(self.conn):
+        for number, kind in await audit_store.unlogged_events(self.conn):
             self.fail(f"its '{kind}' event is not in the log", number)
-        for number in await trust_store.unissued_certificates(self.conn):
+        for number in await audit_store.unissued_certificates(self.conn):
             self.fail("it has no 'issued' event", number)
         self._check_key_history_logged()
         return report
@@ -140,7 +140,7 @@ class _Audit:
         edge = RightEdge.empty()
         checkpoint_root: Hash | None = None
         while edge.size < size:
-            rows = await trust_store.audit_rows(self.conn, edge.size, BATCH)
+            rows = await audit_store.audit_rows(self.conn, edge.size, BATCH)
             expected: dict[tuple[int, int], tuple[bytes, int]] = {}
             for row in rows:
                 if row.index != edge.size:
@@ -220,7 +220,7 @@ class _Audit:
     async def _check_nodes(
         self, expected: dict[tuple[int, int], tuple[bytes, int]], rows: Sequence[AuditRow]
     ) -> None:
-        stored = await trust_store.stored_nodes(self.conn, list(expected))
+        stored = await audit_store.stored_nodes(self.conn, list(expected))
         certificates = {row.index: row.leaf_certificate for row in rows}
         for node_id, (node, leaf) in expected.items():
             if stored.get(node_id) != node:

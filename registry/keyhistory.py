@@ -20,12 +20,12 @@ from typing import Protocol
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from registry import certificate_store, trust_store
+from registry import certificate_store, keyhistory_store
 from registry.db import Connection
 from registry.errors import NotFoundError, RegistryError
+from registry.keyhistory_store import KeyTable
 from registry.keys import KeyStore, public_bytes
 from registry.transparency import log
-from registry.trust_store import KeyTable
 
 # Issuing reads the active key before it stamps the time, and a rotation can commit in between;
 # records stamped this long after their key's retirement still count as signed while valid.
@@ -100,9 +100,9 @@ async def rotate_key(
     NotFoundError for an unknown school and KeyHistoryError when a log key has no name.
     """
     async with conn.transaction():
-        if table == "school" and not await trust_store.school_exists(conn, owner or ""):
+        if table == "school" and not await keyhistory_store.school_exists(conn, owner or ""):
             raise NotFoundError("no school with this id")
-        old = await trust_store.active_key_row(conn, table, owner)
+        old = await keyhistory_store.active_key_row(conn, table, owner)
         private = Ed25519PrivateKey.generate()
         start = now.replace(microsecond=0)
         if table == "school":
@@ -110,7 +110,7 @@ async def rotate_key(
             kid = f"{school_id}-{secrets.token_hex(4)}"
             keys.put(kid, private)
             if old is not None:
-                await trust_store.retire_key(conn, old, now)
+                await keyhistory_store.retire_key(conn, old, now)
             await certificate_store.insert_key(
                 conn,
                 kid=kid,
@@ -125,7 +125,7 @@ async def rotate_key(
         kid = f"log-{secrets.token_hex(4)}"
         keys.put(kid, private)
         if old is not None:
-            await trust_store.retire_key(conn, old, now)
+            await keyhistory_store.retire_key(conn, old, now)
         await log.insert_log_key(conn, log.LogKey(kid, name, public_bytes(private), start, None))
         return NewKey(kid, table, name, old.kid if old else None)
 
@@ -143,7 +143,7 @@ async def revoke(
     Raises NotFoundError for an unknown key id and KeyHistoryError if it was revoked before.
     """
     async with conn.transaction():
-        key = await trust_store.find_key(conn, kid, lock=True)
+        key = await keyhistory_store.find_key(conn, kid, lock=True)
         if key is None:
             raise NotFoundError("no school key or log key with this id")
         if key.revoked_from is not None:
@@ -152,9 +152,12 @@ async def revoke(
         if key.retired_at is None:
             owner = key.owner if key.table == "school" else None
             successor = await rotate_key(conn, keys, key.table, owner, now=now)
-        await trust_store.revoke_key(conn, key, revoked_from, now)
+        await keyhistory_store.revoke_key(conn, key, revoked_from, now)
         if key.table == "school":
-            marked, sizes = await trust_store.signed_from(conn, kid, revoked_from), []
+            marked, sizes = await keyhistory_store.signed_from(conn, kid, revoked_from), []
         else:
-            marked, sizes = [], await trust_store.checkpoints_signed_from(conn, kid, revoked_from)
+            marked, sizes = (
+                [],
+                await keyhistory_store.checkpoints_signed_from(conn, kid, revoked_from),
+            )
         return Revocation(kid, key.table, revoked_from, successor, marked, sizes)

@@ -11,16 +11,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from issuers.errors import IssuingError
-
-if TYPE_CHECKING:
-    from service.settings import Settings
 
 # Ed25519 signs records (JWS, VC) and checkpoints; ECDSA P-256 signs PDFs and XML (PAdES and
 # XMLDSig validators need X.509 and ECDSA).
@@ -116,10 +113,3 @@ def ec_key(keys: KeyStore, kid: str) -> ec.EllipticCurvePrivateKey:
     if not isinstance(key, ec.EllipticCurvePrivateKey):
         raise KeyMissingError(f"the key {kid} is not an ECDSA key")
     return key
-
-
-def key_store_for(settings: Settings) -> KeyStore:
-    """The key store the settings choose: PEM files under the data folder, or memory."""
-    if settings.key_store == "memory":
-        return MemoryKeyStore()
-    return FileKeyStore(settings.data_dir / "keys")

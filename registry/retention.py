@@ -1,87 +1,37 @@
-"""Retention: certificates and what is needed to reissue them are kept 30 years after the exam
-(DOMAIN.md, "The central registry"); past that, only the personal data goes.
+"""Retention of the register's rows: certificates and what is needed to reissue them are kept
+30 years after the exam (DOMAIN.md, "The central registry"); past that, only the personal data
+goes.
 
-The job blanks the CPR number, the signed record and its JWS of each certificate past its
-retention date (``certificates.retain_until``, set by the database from the signed record), and
-the name, CPR number and reported facts of its participation. Everything else stays: the row,
-its status events and the log's leaves and nodes, so the log still verifies. The database allows
-only exactly this update, only for rows past the date by its own clock, and only inside a
-transaction that switched ``amu.retention`` on (migration 0005).
+This blanks the CPR number, the signed record and its JWS of each certificate past its retention
+date (``certificates.retain_until``, set by the database from the signed record). Everything else
+stays: the row, its status events and the log's leaves and nodes, so the log still verifies. The
+database allows only exactly this update, only for rows past the date by its own clock, and only
+inside a transaction that switched ``amu.retention`` on (migration 0005). The schools' side
+erases its own personal data in the same run (``issuers.retention``)::
 
-Delivery's personal data goes in the same run (docs/delivery.md, "Retention"): a print job's PDF
-and name ``print_retention`` after it was printed (spooled, while nothing marks it printed); a
-person's e-Boks consents to a school once nothing of that person at that school is kept any
-more and the latest answer is over ``CONSENT_GRACE`` old. Those tables are not append-only, so
-this is a plain UPDATE and DELETE::
-
-    report = await run_retention(conn, now=clock(), apply=False)   # what has passed the age
-    report = await run_retention(conn, now=clock(), apply=True,    # remove its personal data
-                                 print_retention=dt.timedelta(days=30))
+    due = await retention.due(conn, as_of)
+    erased = await retention.erase(conn, due, at=now)
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 
-from registry import trust_store
+from registry import retention_store
 from registry.db import Connection
-from registry.trust_store import Due
-from service.settings import DeliverySettings
+from registry.retention_store import Due
 
 RETENTION_YEARS = 30
-# A consent recorded for a person the school has not reported yet: a course is days or weeks
-# long and reported soon after, so a year without anything of the person means no course came.
-CONSENT_GRACE = dt.timedelta(days=365)
-PRINT_RETENTION = dt.timedelta(days=DeliverySettings().print_retention_days)
 
 
-@dataclass(frozen=True, slots=True)
-class RetentionReport:
-    as_of: dt.date
-    applied: bool
-    due: list[Due]  # certificates past their retention date with personal data still stored
-    participations: int  # participations past it (erased when applied)
-    erased: list[str] = field(default_factory=list)  # certificates erased by this run
-    print_jobs: int = 0  # print jobs past print retention with PDF and name (blanked if applied)
-    consents: int = 0  # (school, person) pairs whose e-Boks consents are past it (deleted)
+async def due(conn: Connection, as_of: dt.date) -> list[Due]:
+    """Certificates past their retention date on ``as_of`` whose personal data is still stored."""
+    return await retention_store.due_certificates(conn, as_of)
 
 
-async def run_retention(
-    conn: Connection,
-    *,
-    now: dt.datetime,
-    apply: bool,
-    print_retention: dt.timedelta = PRINT_RETENTION,
-) -> RetentionReport:
-    """Report what has passed the retention age on ``now``'s date; with ``apply``, erase its
-    personal data in one transaction. Raises asyncpg.InsufficientPrivilegeError (and erases
-    nothing) if the database's clock disagrees that a row is past its date."""
-    as_of = now.astimezone(dt.UTC).date()
-    printed_before = now - print_retention
-    async with conn.transaction():
-        due = await trust_store.due_certificates(conn, as_of)
-        if not apply:
-            return RetentionReport(
-                as_of,
-                applied=False,
-                due=due,
-                participations=await trust_store.due_participations(conn, as_of),
-                print_jobs=await trust_store.due_print_jobs(conn, printed_before),
-                consents=await trust_store.due_consents(conn, now - CONSENT_GRACE),
-            )
-        erased = await trust_store.erase_certificates(conn, [d.number for d in due], now)
-        count = await trust_store.erase_participations(conn, as_of, now)
-        # After the register's erasure: a person whose last certificate went just now no longer
-        # holds a consent in place.
-        consents = await trust_store.erase_consents(conn, now - CONSENT_GRACE)
-        print_jobs = await trust_store.erase_print_jobs(conn, printed_before, now)
-        return RetentionReport(
-            as_of,
-            applied=True,
-            due=due,
-            participations=count,
-            erased=erased,
-            print_jobs=print_jobs,
-            consents=consents,
-        )
+async def erase(conn: Connection, due: Sequence[Due], *, at: dt.datetime) -> list[str]:
+    """Blank the personal columns of ``due`` in the caller's transaction; the numbers erased.
+    Raises asyncpg.InsufficientPrivilegeError (erasing nothing) if the database's clock
+    disagrees that a row is past its date."""
+    return await retention_store.erase_certificates(conn, [d.number for d in due], at)

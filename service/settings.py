@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, TypeVar
 
+from issuers.retention import PRINT_RETENTION_DAYS
+
 IdentityProviderName = Literal["development"]
 KeyStoreName = Literal["file", "memory"]
 DigitalPostName = Literal["http", "memory"]
@@ -55,7 +57,7 @@ class DeliverySettings:
     recheck_seconds: float = 86400.0  # digital after paper: how often to look again
     concurrency: int = 4  # jobs in hand per worker process
     warn_working_days: int = 3  # overdue list: deadlines this close are at risk
-    print_retention_days: int = 30  # a print job's PDF and name, after printing (retention)
+    print_retention_days: int = PRINT_RETENTION_DAYS  # a print job's PDF and name (retention)
     # `amu-bevis serve` also runs a worker and, at digital_post_url, the local test server.
     serve_worker: bool = True
     serve_test_server: bool = True

@@ -19,11 +19,12 @@ import asyncpg
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from registry import audit, db, keyhistory, retention
+from issuers import retention
+from registry import audit, db, keyhistory
 from registry.errors import RegistryError
+from registry.keyhistory_store import KeyTable
 from registry.keys import FileKeyStore
 from registry.transparency.checkpoint import NoteVerifier
-from registry.trust_store import KeyTable
 from service import migrations
 from service.app import system_clock
 from service.settings import Settings

@@ -18,7 +18,7 @@ from litestar.params import FromPath
 
 from formats.multibase import did_key_verification_method
 from formats.vc import StatusEntry, sign_credential
-from registry import status_list, trust_store
+from registry import status_list, status_store
 from registry.db import Connection
 from registry.keys import ed25519_key
 from registry.transparency import log
@@ -35,9 +35,9 @@ class StatusListController(Controller):
     ) -> dict[str, Any]:
         services = services_of(request)
         async with services.pool.acquire() as conn:
-            if list_id < 1 or not await trust_store.status_list_exists(conn, list_id):
+            if list_id < 1 or not await status_store.status_list_exists(conn, list_id):
                 raise NotFoundException("The register has no status list with this number")
-            positions = await trust_store.status_bits(conn, list_id)
+            positions = await status_store.status_bits(conn, list_id)
             key = await log.active_log_key(conn)
         if key is None:
             raise NotFoundException("The register has no log key yet")
@@ -64,7 +64,7 @@ async def certificate_status_entry(
 ) -> StatusEntry | None:
     """The ``credentialStatus`` entry of a certificate's Verifiable Credential: its bit in the
     published list. None for an unknown number."""
-    position = await trust_store.status_position(conn, number)
+    position = await status_store.status_position(conn, number)
     if position is None:
         return None
     return status_list.status_entry(base_url, position.list_id, position.index)

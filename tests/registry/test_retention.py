@@ -11,8 +11,9 @@ from typing import Any
 import asyncpg
 import pytest
 
+from issuers import retention
 from issuers.delivery import consent_store, print_store
-from registry import audit, retention
+from registry import audit
 from service import cli
 from tests.conftest import Demo, FixedClock
 from tests.helpers import Client, post_team, team_body

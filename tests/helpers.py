@@ -51,3 +51,22 @@ async def login(client: Client, cpr: str) -> dict[str, str]:
     response = await client.post("/api/dev/login", json={"cpr": cpr})
     assert response.status_code == 201, response.text
     return {"Authorization": f"Bearer {response.json()['token']}"}
+
+
+def passing(n: int) -> list[dict[str, Any]]:
+    """``n`` participants who passed, each with a CPR number of their own."""
+    return [
+        {"cpr": f"{(i % 28) + 1:02d}0190-{1000 + i:04d}", "name": f"Deltager {i}", "exam": "passed"}
+        for i in range(n)
+    ]
+
+
+async def issue_passing(
+    client: Client, token: str, n: int, *, reference: str = "H-101"
+) -> list[dict[str, Any]]:
+    """Report a team of ``n`` who passed (the reference is the Idempotency-Key too); their
+    certificates as the school API answered."""
+    body = team_body(passing(n), reference=reference)
+    response = await post_team(client, token, body, key=reference)
+    assert response.status_code == 201, response.text
+    return [p["certificate"] for p in response.json()["participants"]]

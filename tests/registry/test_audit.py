@@ -19,21 +19,13 @@ from registry.transparency import log, merkle
 from registry.transparency.checkpoint import Checkpoint, NoteSigner, sign_checkpoint
 from service import cli
 from tests.conftest import Demo, FixedClock
-from tests.helpers import Client, post_team, team_body
+from tests.helpers import Client, issue_passing
 
 HOUR = dt.timedelta(hours=1)
 
 
 async def _issue(client: Client, demo: Demo, reference: str, n: int) -> list[dict[str, Any]]:
-    people = [
-        {"cpr": f"{i + 1:02d}0190-{1000 + i:04d}", "name": f"Deltager {i}", "exam": "passed"}
-        for i in range(n)
-    ]
-    response = await post_team(
-        client, demo.public, team_body(people, reference=reference), key=reference
-    )
-    assert response.status_code == 201, response.text
-    return [p["certificate"] for p in response.json()["participants"]]
+    return await issue_passing(client, demo.public, n, reference=reference)
 
 
 async def _register(client: Client, demo: Demo) -> tuple[bytes, list[dict[str, Any]]]:

@@ -15,7 +15,7 @@ from registry.errors import ProofError
 from registry.transparency import merkle, proofs
 from registry.transparency.checkpoint import NoteVerifier, open_checkpoint
 from tests.conftest import Demo
-from tests.helpers import ASE, BO, Client, login, post_team, team_body
+from tests.helpers import ASE, BO, Client, issue_passing, login, post_team, team_body
 
 # A fresh demo register starts with the key history: the log key and the two schools' keys.
 KEY_LEAVES = 3
@@ -34,14 +34,7 @@ async def _checkpoint(client: Client) -> tuple[int, bytes]:
 
 
 async def _issue(client: Client, demo: Demo, reference: str, n: int = 2) -> list[str]:
-    people = [
-        {"cpr": f"{(i % 28) + 1:02d}0190-{1000 + i:04d}", "name": f"Deltager {i}", "exam": "passed"}
-        for i in range(n)
-    ]
-    body = team_body(people, reference=reference)
-    response = await post_team(client, demo.public, body, key=reference)
-    assert response.status_code == 201, response.text
-    return [p["certificate"]["number"] for p in response.json()["participants"]]
+    return [c["number"] for c in await issue_passing(client, demo.public, n, reference=reference)]
 
 
 async def test_every_issued_certificate_is_proven_included_in_a_signed_checkpoint(

@@ -25,7 +25,7 @@ from registry.transparency import log, merkle
 from registry.transparency.merkle import Hash, NodeId
 from registry.verification import VerificationStatus, is_included, verify_certificate
 from tests.conftest import NOW, Demo, FixedClock
-from tests.helpers import Client, post_team, team_body
+from tests.helpers import Client, issue_passing
 
 HOUR = dt.timedelta(hours=1)
 
@@ -132,15 +132,7 @@ def test_a_changed_node_edge_or_leaf_is_not_proven() -> None:
 
 
 async def _issue(client: Client, demo: Demo, reference: str, n: int) -> list[dict[str, Any]]:
-    people = [
-        {"cpr": f"{(i % 28) + 1:02d}0190-{1000 + i:04d}", "name": f"Deltager {i}", "exam": "passed"}
-        for i in range(n)
-    ]
-    response = await post_team(
-        client, demo.public, team_body(people, reference=reference), key=reference
-    )
-    assert response.status_code == 201, response.text
-    return [p["certificate"] for p in response.json()["participants"]]
+    return await issue_passing(client, demo.public, n, reference=reference)
 
 
 async def _status(client: Client, certificate: dict[str, Any]) -> str:

@@ -20,12 +20,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from registry import audit, db, keyhistory, retention
+from registry.clock import system_clock
 from registry.errors import RegistryError
 from registry.keys import FileKeyStore
 from registry.transparency.checkpoint import NoteVerifier
 from registry.trust_store import KeyTable
 from service import migrations
-from service.app import system_clock
 from service.settings import Settings
 
 COMMANDS = ("rotate-key", "rotate-log-key", "revoke-key", "retention", "audit")

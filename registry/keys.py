@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from issuers.errors import IssuingError
+from registry.errors import RegistryError
 
 if TYPE_CHECKING:
     from service.settings import Settings
@@ -27,11 +27,8 @@ if TYPE_CHECKING:
 PrivateKey = Ed25519PrivateKey | ec.EllipticCurvePrivateKey
 
 
-class KeyMissingError(IssuingError):
+class KeyMissingError(RegistryError):
     """The key store has no private key for a key id the registry lists as active."""
-
-    status_code = 503
-    type_slug = "signing-key-unavailable"
 
 
 class KeyStore(Protocol):

@@ -4,23 +4,21 @@ The private half of a school's Ed25519 key lives in a key store; the public half
 by the registry (table ``school_keys``). Keys are loaded once and cached, never per signature.
 
 Adapters: ``FileKeyStore`` keeps PKCS#8 PEM files (mode 0600) in a folder, for a single-host
-deployment; ``MemoryKeyStore`` keeps keys in the process, for development and tests.
+deployment; ``MemoryKeyStore`` keeps keys in the process, for development and tests. The
+settings choose one (``service.adapters.key_store_for``).
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from registry.errors import RegistryError
-
-if TYPE_CHECKING:
-    from service.settings import Settings
 
 # Ed25519 signs records (JWS, VC) and checkpoints; ECDSA P-256 signs PDFs and XML (PAdES and
 # XMLDSig validators need X.509 and ECDSA).
@@ -113,10 +111,3 @@ def ec_key(keys: KeyStore, kid: str) -> ec.EllipticCurvePrivateKey:
     if not isinstance(key, ec.EllipticCurvePrivateKey):
         raise KeyMissingError(f"the key {kid} is not an ECDSA key")
     return key
-
-
-def key_store_for(settings: Settings) -> KeyStore:
-    """The key store the settings choose: PEM files under the data folder, or memory."""
-    if settings.key_store == "memory":
-        return MemoryKeyStore()
-    return FileKeyStore(settings.data_dir / "keys")

@@ -21,9 +21,17 @@ from issuers.delivery.render import PadesRenderer
 from issuers.delivery.spool import FolderPrintSpool, TablePrintSpool
 from issuers.delivery.worker import Channels, WorkerPolicy
 from issuers.document_keys import DocumentSigners
+from registry.keys import FileKeyStore, KeyStore, MemoryKeyStore
 from service.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+def key_store_for(settings: Settings) -> KeyStore:
+    """The key store the settings choose: PEM files under the data folder, or memory."""
+    if settings.key_store == "memory":
+        return MemoryKeyStore()
+    return FileKeyStore(settings.data_dir / "keys")
 
 
 def print_spool_for(settings: Settings, pool: asyncpg.Pool) -> PrintSpool:

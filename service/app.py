@@ -21,9 +21,10 @@ from issuers.document_keys import DocumentSigners
 from issuers.issuing import Issuer
 from registry import db
 from registry.clock import Clock, system_clock
-from registry.keys import KeyStore, key_store_for
+from registry.keys import KeyStore
 from registry.transparency import log
 from service import logging_setup, migrations, pages
+from service.adapters import key_store_for
 from service.api import problems
 from service.api.composite import CompositeCourseController
 from service.api.corrections import CorrectionsController

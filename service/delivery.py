@@ -22,8 +22,7 @@ from issuers.delivery.worker import Worker
 from issuers.document_keys import DocumentSigners
 from registry import db
 from registry.clock import Clock
-from registry.keys import key_store_for
-from service.adapters import channels_for, http_client_for, policy_for
+from service.adapters import channels_for, http_client_for, key_store_for, policy_for
 from service.settings import Settings
 from service.testserver import DigitalPostTestServer, RunningServer, serve_in_thread
 

@@ -152,7 +152,8 @@ class Issuer:
         )
 
     async def participation(self, school_id: str, participation_id: uuid.UUID) -> ParticipationOut:
-        """A participation of this school as the rules see it today; NotFound as IssuingError."""
+        """A participation of this school as the rules see it today; NotFoundIssuingError if
+        it has none."""
         async with self._pool.acquire() as conn, conn.transaction():
             subject = await _load(conn, school_id, participation_id)
             catalogue = await _catalogue(conn, [subject.goal, *_ikv_goals(subject.facts)])

@@ -1,9 +1,12 @@
 """Certifying: turning what the rules make due into signed, registered certificates.
 
 ``Certifier.issue_due`` builds each certificate record, signs it with the school's active
-Ed25519 key, inserts it with its 'issued' event, creates its delivery job through the
-``Outbox`` port and appends it to the transparency log, all on the caller's connection, so all
-of it commits with the change that made the certificate due.
+Ed25519 key and enters it into the register (``registry.intake``: the certificate, its 'issued'
+event, its delivery job through the ``Outbox`` and its log leaf), all on the caller's
+connection, so all of it commits with the change that made the certificate due::
+
+    certifier = Certifier(keys, verify_base_url="https://.../tjek", outbox=NoDelivery())
+    issued = await certifier.issue_due(conn, school=..., catalogue=..., assessed=..., ...)
 """
 
 from __future__ import annotations
@@ -11,8 +14,10 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Sequence
-from typing import Protocol
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from formats.jws import sign_payload
 from formats.record import (
     Annotations,
     CertificateKind,
@@ -21,32 +26,20 @@ from formats.record import (
     Participant,
     School,
 )
-from issuers import records, rules, school_store
+from issuers import rules, school_store
 from issuers.errors import IssuingError
 from issuers.participations import Subject, certificates_due
 from issuers.requests import IssuedCertificate
-from registry import certificate_store, codes
+from registry import certificate_store, codes, intake
 from registry.db import Connection
+from registry.intake import Outbox, StatusChange
 from registry.keys import KeyStore, ed25519_key
-from registry.transparency import log
-
-
-class Outbox(Protocol):
-    """Where delivery jobs are created, in the issuing transaction (a transactional outbox)."""
-
-    async def enqueue(
-        self,
-        conn: Connection,
-        school: school_store.SchoolRow,
-        certificates: Sequence[certificate_store.NewCertificate],
-    ) -> None:
-        """Create one delivery job per certificate, on ``conn`` inside the caller's transaction."""
 
 
 class Certifier:
     """Issues the certificates that assessments make due, signed with the school's key."""
 
-    def __init__(self, keys: KeyStore, *, verify_base_url: str, outbox: Outbox | None) -> None:
+    def __init__(self, keys: KeyStore, *, verify_base_url: str, outbox: Outbox) -> None:
         self._keys = keys
         self._verify_base_url = verify_base_url.rstrip("/")
         self._outbox = outbox
@@ -91,9 +84,7 @@ class Certifier:
                 annotations=annotations,
             )
             drafts.append((record, subject.id))
-        stored = await self.register(conn, school=school, drafts=drafts)
-        # Last, because it locks the log head until the commit.
-        await log.append(conn, records.issued_events(stored))
+        stored = await self.register(conn, school_id=school.id, drafts=drafts)
         by_number = {c.number: c for _event_id, c in stored}
         out: dict[uuid.UUID, list[IssuedCertificate]] = {}
         for record, participation in drafts:
@@ -107,27 +98,25 @@ class Certifier:
         self,
         conn: Connection,
         *,
-        school: school_store.SchoolRow,
+        school_id: str,
         drafts: Sequence[tuple[CertificateRecord, uuid.UUID | None]],
+        then: Sequence[StatusChange] = (),
     ) -> list[tuple[int, certificate_store.NewCertificate]]:
-        """Sign records (numbered, dated) with the school's active key, insert them with their
-        'issued' events and create their delivery jobs. The caller appends the returned events
-        to the log last, since that locks the log head until the commit.
+        """Sign records (numbered, dated) of one school with its active key and enter them into
+        the register with their delivery jobs, followed by the status changes ``then`` (a
+        correction's cancellation of the certificate it replaces).
 
         Raises IssuingError when the school has no active signing key.
         """
-        key = await certificate_store.active_key(conn, school.id)
+        key = await certificate_store.active_key(conn, school_id)
         if key is None:
             raise IssuingError("the school has no active signing key", field="school")
         signing_key = ed25519_key(self._keys, key.kid)
         certificates = [
-            records.signed_certificate(record, key, signing_key, participation_id=participation)
+            _signed(record, key, signing_key, participation_id=participation)
             for record, participation in drafts
         ]
-        stored = await certificate_store.insert_certificates(conn, certificates)
-        if self._outbox is not None:
-            await self._outbox.enqueue(conn, school, certificates)
-        return stored
+        return await intake.enter_certificates(conn, certificates, outbox=self._outbox, then=then)
 
     def link(self, number: str, kind: str, goal: str | None, code: str) -> IssuedCertificate:
         """What the school is told of an issued certificate: number, code and QR link."""
@@ -148,3 +137,28 @@ _IKV_ONLY = Annotations(exam_passed=None, dispensation=False, ikv=True)
 def _exam_date(assessment: rules.Assessment) -> dt.date | None:
     passed = [a.held_on for a in assessment.attempts if a.outcome is rules.AttemptOutcome.PASSED]
     return passed[-1] if passed else None
+
+
+def _signed(
+    record: CertificateRecord,
+    key: certificate_store.SchoolKey,
+    signing_key: Ed25519PrivateKey,
+    *,
+    participation_id: uuid.UUID | None,
+) -> certificate_store.NewCertificate:
+    """The register row of a record: its canonical bytes signed as a JWS with ``key``'s id and
+    a fresh verification code. ``signing_key`` is the private half of ``key``."""
+    payload = record.canonical_bytes()
+    return certificate_store.NewCertificate(
+        number=record.number,
+        school_id=record.school.id,
+        participation_id=participation_id,
+        cpr=record.participant.cpr,
+        kid=key.kid,
+        payload=payload,
+        jws=sign_payload(payload, signing_key, kid=key.kid),
+        verification_code=codes.new_verification_code(),
+        issued_at=record.issued_at,
+        kind=record.kind.value,
+        goal_number=record.goal.number,
+    )

@@ -7,7 +7,7 @@ team (``issuers.issuing``); this module shows them per participant, as the rules
 document is due. The combined document is not an AMU certificate and is never registered::
 
     courses = CompositeCourses(pool, clock)
-    status, body = await courses.declare(school_id, idempotency_key, raw_body, request)
+    declared = await courses.declare(school_id, idempotency_key, raw_body, request)
     view = await courses.view(school_id, "SF-2026-11")
 """
 
@@ -18,11 +18,9 @@ import uuid
 from collections.abc import Sequence
 
 import asyncpg
-import msgspec
 
 from issuers import idempotency, participations, rules, school_store
-from issuers.errors import ConflictError, IssuingError
-from issuers.issuing import DANISH_TIME, Clock, NotFoundIssuingError
+from issuers.errors import ConflictError, IssuingError, NotFoundIssuingError
 from issuers.requests import (
     CompositeCourseIn,
     CompositeCourseOut,
@@ -32,13 +30,12 @@ from issuers.requests import (
     CompositeResultOut,
 )
 from registry import certificate_store
+from registry.clock import Clock, today_in_denmark
 from registry.db import Connection
 
 
 class UnknownTeamError(IssuingError):
     """A team id that is not one of this school's teams (unknown, or another school's)."""
-
-    type_slug = "unknown-team"
 
 
 class CompositeCourses:
@@ -50,19 +47,24 @@ class CompositeCourses:
 
     async def declare(
         self, school_id: str, idempotency_key: str, raw_body: bytes, request: CompositeCourseIn
-    ) -> tuple[int, bytes]:
-        """Store a composite course of the school's teams; (HTTP status, JSON body).
+    ) -> CompositeCourseOut:
+        """Store a composite course of the school's teams, once per idempotency key.
 
         Raises UnknownTeamError naming ``teams[i]`` for a team that is not this school's,
         DuplicateGoalInCompositeCourseError naming ``teams[i]`` for a goal given twice,
         ConflictError when the reference is taken, IdempotencyConflictError for a reused key.
         """
 
-        async def work(conn: Connection) -> msgspec.Struct:
+        async def work(conn: Connection) -> CompositeCourseOut:
             return await _declare(conn, school_id, request)
 
         return await idempotency.run(
-            self._pool, school_id, key=idempotency_key, raw_body=raw_body, status=201, work=work
+            self._pool,
+            school_id,
+            key=idempotency_key,
+            raw_body=raw_body,
+            answer=CompositeCourseOut,
+            work=work,
         )
 
     async def view(self, school_id: str, reference: str) -> CompositeCourseView:
@@ -89,7 +91,7 @@ class CompositeCourses:
             )
         course = rules.CompositeCourse(reference, tuple(t.goal_number for t in teams))
         engine_catalogue = {number: goal.to_catalogue() for number, goal in catalogue.items()}
-        today = self._clock().astimezone(DANISH_TIME).date()
+        today = today_in_denmark(self._clock())
         return CompositeCourseView(
             course=course_id,
             reference=reference,
@@ -153,21 +155,9 @@ def _participant_out(
     *,
     today: dt.date,
 ) -> CompositeParticipantOut:
-    engine_participations = tuple(
-        participations.participation(
-            goal=s.goal,
-            team_reference=s.team_reference,
-            periods=s.periods,
-            facts=s.facts,
-            attempts=s.attempts,
-        )
-        for s in taken
+    assessed = participations.assess_composite(
+        course, [participations.participation_of(s) for s in taken], catalogue, today=today
     )
-    try:
-        assessed = rules.assess_composite(course, engine_participations, catalogue, today=today)
-    except rules.RuleViolation as e:
-        e.field = participations.api_field(e.field)
-        raise
     results = []
     for subject, assessment in zip(taken, assessed.assessments, strict=True):
         by_document = {(c.kind, c.goal_number): c.number for c in issued.get(subject.id, [])}

@@ -3,9 +3,10 @@
 A certificate is never edited. A correction cancels it and issues a replacement that points
 to it (``replaces``); the old one stays on record as cancelled, with ``replaced_by``. A
 revocation ends a certificate that should not exist, with a reason category. Each runs in one
-transaction that also appends its events to the transparency log::
+transaction that enters its events into the register and its transparency log
+(``registry.intake``)::
 
-    corrections = Corrections(pool, keys, clock, verify_base_url="https://.../tjek")
+    corrections = Corrections(pool, keys, clock, verify_base_url="https://.../tjek", outbox=outbox)
     out = await corrections.correct("751234", "2026-0000001", CorrectionIn(reason=..., name=...))
     out = await corrections.revoke("751234", "2026-0000002", RevocationReason.EXAM_ANNULLED)
 """
@@ -15,7 +16,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import uuid
-from collections.abc import Callable
 from enum import StrEnum
 from typing import Annotated
 
@@ -23,17 +23,15 @@ import asyncpg
 import msgspec
 
 from formats.record import Annotations, CertificateRecord, Participant
-from issuers import school_store
-from issuers.certifying import Certifier, Outbox
+from issuers.certifying import Certifier
 from issuers.errors import ConflictError, InvalidInputError, IssuingError
-from issuers.records import issued_events
-from registry import certificate_store, codes
+from registry import certificate_store, codes, intake
+from registry.clock import Clock, to_the_second
 from registry.db import Connection
+from registry.intake import Outbox, StatusChange
 from registry.keys import KeyStore
-from registry.transparency import log
 from registry.verification import verified_record
 
-Clock = Callable[[], dt.datetime]
 Text = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 
 
@@ -105,9 +103,6 @@ class RevocationOut(msgspec.Struct, rename="camel"):
 class CertificateNotFoundError(IssuingError):
     """The school has no certificate with this number."""
 
-    status_code = 404
-    type_slug = "not-found"
-
 
 class Corrections:
     """Cancels-and-replaces and revokes one school's certificates."""
@@ -119,7 +114,7 @@ class Corrections:
         clock: Clock,
         *,
         verify_base_url: str,
-        outbox: Outbox | None = None,
+        outbox: Outbox,
     ) -> None:
         self._pool = pool
         self._clock = clock
@@ -133,10 +128,7 @@ class Corrections:
         async with self._pool.acquire() as conn, conn.transaction():
             record, participation_id = await self._valid_record(conn, school_id, number)
             corrected = _apply(record, change)
-            school = await school_store.school(conn, school_id)
-            if school is None:
-                raise IssuingError("unknown school", field="school")
-            now = self._now()
+            now = to_the_second(self._clock())
             (serial,) = await certificate_store.next_serials(conn, 1)
             replacement = dataclasses.replace(
                 corrected,
@@ -146,32 +138,20 @@ class Corrections:
             )
             # Signed, registered and queued for delivery like any new certificate.
             stored = await self._certifier.register(
-                conn, school=school, drafts=[(replacement, participation_id)]
-            )
-            new = stored[0][1]
-            cancelled = await certificate_store.insert_status_event(
                 conn,
-                number=number,
-                kind="cancelled",
-                reason=change.reason.value,
-                replaced_by=new.number,
-                at=now,
-            )
-            # Last, because it locks the log head until the commit.
-            await log.append(
-                conn,
-                [
-                    *issued_events(stored),
-                    log.Event(
-                        event_id=cancelled,
-                        certificate_number=number,
-                        kind="cancelled",
+                school_id=school_id,
+                drafts=[(replacement, participation_id)],
+                then=[
+                    StatusChange(
+                        number,
+                        "cancelled",
+                        change.reason.value,
                         at=now,
-                        reason=change.reason.value,
-                        replaced_by=new.number,
-                    ),
+                        replaced_by=replacement.number,
+                    )
                 ],
             )
+            new = stored[0][1]
         link = self._certifier.link(new.number, new.kind, new.goal_number, new.verification_code)
         return CorrectionOut(
             cancelled=number,
@@ -190,26 +170,11 @@ class Corrections:
         was cancelled or revoked before."""
         async with self._pool.acquire() as conn, conn.transaction():
             await self._valid_record(conn, school_id, number)
-            now = self._now()
-            event_id = await certificate_store.insert_status_event(
-                conn, number=number, kind="revoked", reason=reason.value, at=now
-            )
-            await log.append(
-                conn,
-                [
-                    log.Event(
-                        event_id=event_id,
-                        certificate_number=number,
-                        kind="revoked",
-                        at=now,
-                        reason=reason.value,
-                    )
-                ],
+            now = to_the_second(self._clock())
+            await intake.enter_status_changes(
+                conn, [StatusChange(number, "revoked", reason.value, at=now)]
             )
         return RevocationOut(number=number, status="revoked", reason=reason.value, at=now)
-
-    def _now(self) -> dt.datetime:
-        return self._clock().astimezone(dt.UTC).replace(microsecond=0)
 
     async def _valid_record(
         self, conn: Connection, school_id: str, number: str

@@ -39,9 +39,6 @@ AUTHORITY_LIFETIME = dt.timedelta(days=20 * 365)
 class NoDocumentCertificateError(IssuingError):
     """The school has no document-signing certificate yet."""
 
-    status_code = 503
-    type_slug = "document-certificate-missing"
-
 
 @dataclass(frozen=True, slots=True)
 class DocumentCredentials:

@@ -1,7 +1,8 @@
 """The root error of the issuers package and its meaningful subtypes.
 
 Each error names the offending input ``field`` (a JSON path such as ``participants[2].cpr``)
-so the HTTP edge can say exactly what to fix. Messages never contain a CPR number.
+so the HTTP edge can say exactly what to fix; the edge alone decides how each type is answered
+(``service.api.problems``). Messages never contain a CPR number.
 """
 
 from __future__ import annotations
@@ -9,9 +10,6 @@ from __future__ import annotations
 
 class IssuingError(Exception):
     """A school's request could not be carried out."""
-
-    status_code = 422
-    type_slug = "issuing-refused"
 
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
@@ -21,24 +19,18 @@ class IssuingError(Exception):
 class InvalidInputError(IssuingError):
     """A value has the wrong shape or is impossible (a CPR number, a date order)."""
 
-    type_slug = "invalid-input"
-
 
 class UnknownGoalError(IssuingError):
     """The AMU goal number is not in the catalogue."""
 
-    type_slug = "unknown-goal"
+
+class NotFoundIssuingError(IssuingError):
+    """The participation or composite course does not exist, or belongs to another school."""
 
 
 class IdempotencyConflictError(IssuingError):
     """The idempotency key was used before with a different request."""
 
-    status_code = 409
-    type_slug = "idempotency-key-reused"
-
 
 class ConflictError(IssuingError):
     """The request clashes with what is already stored (a team reported twice)."""
-
-    status_code = 409
-    type_slug = "conflict"

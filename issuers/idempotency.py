@@ -2,15 +2,20 @@
 answer and does nothing else; the same key with another body is refused.
 
 The key is claimed inside the request's own transaction, so the answer and everything the
-request created commit together, and a concurrent repeat waits on the key's row::
+request created commit together, and a concurrent repeat waits on the key's row. The answer is
+stored as JSON and read back into its type, so a repeat gets the first answer's very bytes
+once encoded::
 
-    status, body = await idempotency.run(pool, school_id, key, raw_body, 201, work)
+    issued = await idempotency.run(
+        pool, school_id, key=key, raw_body=raw_body, answer=TeamResultsOut, work=issue
+    )
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import asyncpg
 import msgspec
@@ -19,6 +24,8 @@ from issuers import school_store
 from issuers.errors import IdempotencyConflictError
 from registry.db import Connection
 
+Answer = TypeVar("Answer", bound=msgspec.Struct)
+
 
 async def run(
     pool: asyncpg.Pool,
@@ -26,23 +33,29 @@ async def run(
     *,
     key: str,
     raw_body: bytes,
-    status: int,
-    work: Callable[[Connection], Awaitable[msgspec.Struct]],
-) -> tuple[int, bytes]:
+    answer: type[Answer],
+    work: Callable[[Connection], Awaitable[Answer]],
+) -> Answer:
+    """``work``'s answer, run once per school and ``key`` in one transaction with the key's
+    record; a repeat with the same ``raw_body`` gets the stored answer and runs nothing.
+
+    Raises IdempotencyConflictError naming ``Idempotency-Key`` when the key was used for
+    another request body.
+    """
     request_sha256 = hashlib.sha256(raw_body).digest()
     async with pool.acquire() as conn, conn.transaction():
         prior = await school_store.claim_idempotency_key(
             conn, school_id=school_id, key=key, request_sha256=request_sha256
         )
         if prior is not None:
-            if prior.request_sha256 != request_sha256 or prior.status_code is None:
+            if prior.request_sha256 != request_sha256 or prior.response is None:
                 raise IdempotencyConflictError(
                     "this Idempotency-Key was used for a different request",
                     field="Idempotency-Key",
                 )
-            return prior.status_code, msgspec.json.encode(prior.response)
-        encoded = msgspec.json.encode(await work(conn))
+            return msgspec.convert(prior.response, answer)
+        done = await work(conn)
         await school_store.complete_idempotency_key(
-            conn, school_id=school_id, key=key, status_code=status, response=encoded
+            conn, school_id=school_id, key=key, response=msgspec.json.encode(done)
         )
-        return status, encoded
+        return done

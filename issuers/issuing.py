@@ -4,9 +4,9 @@ Every decision comes from the rules engine (``issuers.rules``). One transaction 
 its participations and attempts, the certificates, their status events, their delivery jobs,
 their log leaves and the idempotency record appear together or not at all::
 
-    issuer = Issuer(pool, key_store, clock, verify_base_url="https://.../tjek")
-    status, body = await issuer.issue_team(school_id, idempotency_key, raw_body, request)
-    status, body = await issuer.record_attempt(school_id, participation, key, raw, attempt)
+    issuer = Issuer(pool, key_store, clock, verify_base_url="https://.../tjek", outbox=outbox)
+    issued = await issuer.issue_team(school_id, idempotency_key, raw_body, request)
+    changed = await issuer.record_attempt(school_id, participation, key, raw_body, attempt)
 """
 
 from __future__ import annotations
@@ -15,15 +15,20 @@ import dataclasses
 import datetime as dt
 import uuid
 from collections.abc import Callable, Sequence
-from zoneinfo import ZoneInfo
 
 import asyncpg
 import msgspec
 
 from issuers import idempotency, participations, rules, school_store
-from issuers.certifying import Certifier, Outbox
+from issuers.certifying import Certifier
 from issuers.cpr import parse_cpr
-from issuers.errors import ConflictError, InvalidInputError, IssuingError, UnknownGoalError
+from issuers.errors import (
+    ConflictError,
+    InvalidInputError,
+    IssuingError,
+    NotFoundIssuingError,
+    UnknownGoalError,
+)
 from issuers.requests import (
     AttemptIn,
     FactsIn,
@@ -37,11 +42,11 @@ from issuers.requests import (
 )
 from issuers.workdays import DANISH_WORKDAYS
 from registry import certificate_store
+from registry.clock import Clock, to_the_second, today_in_denmark
 from registry.db import Connection
+from registry.intake import Outbox
 from registry.keys import KeyStore
 
-Clock = Callable[[], dt.datetime]
-DANISH_TIME = ZoneInfo("Europe/Copenhagen")
 AT_RISK_WORKING_DAYS = 3  # the overdue list warns this many working days before a deadline
 
 
@@ -55,7 +60,7 @@ class Issuer:
         clock: Clock,
         *,
         verify_base_url: str,
-        outbox: Outbox | None = None,
+        outbox: Outbox,
     ) -> None:
         self._pool = pool
         self._clock = clock
@@ -65,8 +70,8 @@ class Issuer:
 
     async def issue_team(
         self, school_id: str, idempotency_key: str, raw_body: bytes, request: TeamResultsIn
-    ) -> tuple[int, bytes]:
-        """Record a team's results and issue what the rules make due; (HTTP status, JSON body).
+    ) -> TeamResultsOut:
+        """Record a team's results and issue what the rules make due.
 
         Repeating an idempotency key with the same body returns the first answer and creates
         nothing. Raises IdempotencyConflictError when the key was used for another body,
@@ -75,11 +80,16 @@ class Issuer:
         """
         _check_team(request)
 
-        async def work(conn: Connection) -> msgspec.Struct:
+        async def work(conn: Connection) -> TeamResultsOut:
             return await self._issue_team(conn, school_id, request)
 
         return await idempotency.run(
-            self._pool, school_id, key=idempotency_key, raw_body=raw_body, status=201, work=work
+            self._pool,
+            school_id,
+            key=idempotency_key,
+            raw_body=raw_body,
+            answer=TeamResultsOut,
+            work=work,
         )
 
     async def record_attempt(
@@ -89,16 +99,26 @@ class Issuer:
         idempotency_key: str,
         raw_body: bytes,
         attempt: AttemptIn,
-    ) -> tuple[int, bytes]:
-        """Append an exam attempt (prøve, omprøve or flyttet prøve); earlier ones never change."""
+    ) -> ParticipationOut:
+        """Append an exam attempt (prøve, omprøve or flyttet prøve); earlier ones never change.
 
-        async def work(conn: Connection) -> msgspec.Struct:
+        Idempotent like ``issue_team``; raises NotFoundIssuingError for another school's
+        participation, RuleViolation, and ConflictError when a certificate already issued
+        would no longer be due.
+        """
+
+        async def work(conn: Connection) -> ParticipationOut:
             return await self._change(
                 conn, school_id, participation_id, lambda s: (s.facts, [*s.attempts, attempt])
             )
 
         return await idempotency.run(
-            self._pool, school_id, key=idempotency_key, raw_body=raw_body, status=201, work=work
+            self._pool,
+            school_id,
+            key=idempotency_key,
+            raw_body=raw_body,
+            answer=ParticipationOut,
+            work=work,
         )
 
     async def update_facts(
@@ -108,10 +128,13 @@ class Issuer:
         idempotency_key: str,
         raw_body: bytes,
         update: FactsUpdateIn,
-    ) -> tuple[int, bytes]:
-        """Record a dispensation, a judgement, an IKV outcome, a drop-out, ... and reassess."""
+    ) -> ParticipationOut:
+        """Record a dispensation, a judgement, an IKV outcome, a drop-out, ... and reassess.
 
-        async def work(conn: Connection) -> msgspec.Struct:
+        Idempotent and refused like ``record_attempt``.
+        """
+
+        async def work(conn: Connection) -> ParticipationOut:
             return await self._change(
                 conn,
                 school_id,
@@ -120,11 +143,17 @@ class Issuer:
             )
 
         return await idempotency.run(
-            self._pool, school_id, key=idempotency_key, raw_body=raw_body, status=200, work=work
+            self._pool,
+            school_id,
+            key=idempotency_key,
+            raw_body=raw_body,
+            answer=ParticipationOut,
+            work=work,
         )
 
     async def participation(self, school_id: str, participation_id: uuid.UUID) -> ParticipationOut:
-        """A participation of this school as the rules see it today; NotFound as IssuingError."""
+        """A participation of this school as the rules see it today; NotFoundIssuingError if
+        it has none."""
         async with self._pool.acquire() as conn, conn.transaction():
             subject = await _load(conn, school_id, participation_id)
             catalogue = await _catalogue(conn, [subject.goal, *_ikv_goals(subject.facts)])
@@ -136,7 +165,7 @@ class Issuer:
 
     async def overdue(self, school_id: str) -> list[OverdueOut]:
         """Participations whose final result is late, or due within a few working days."""
-        today = self._today()
+        today = today_in_denmark(self._clock())
         horizon = DANISH_WORKDAYS.add_working_days(today, AT_RISK_WORKING_DAYS)
         async with self._pool.acquire() as conn:
             pending = await school_store.pending_results(conn, school_id, due_until=horizon)
@@ -183,12 +212,9 @@ class Issuer:
             raise UnknownGoalError("is not an AMU goal in the catalogue", field="team.goal")
         assessments = []
         for index, subject in enumerate(subjects):
-            _require_ikv_goals(subject.facts, catalogue, prefix=f"participants[{index}].")
-            try:
-                assessments.append(self._assess(subject, catalogue))
-            except rules.RuleViolation as e:
-                e.field = participations.api_field(e.field, f"participants[{index}].")
-                raise
+            prefix = f"participants[{index}]."
+            _require_ikv_goals(subject.facts, catalogue, prefix=prefix)
+            assessments.append(self._assess(subject, catalogue, prefix=prefix))
         if not await school_store.insert_team(
             conn,
             team_id=team_id,
@@ -266,11 +292,7 @@ class Issuer:
         after = dataclasses.replace(before, facts=facts, attempts=attempts)
         catalogue = await _catalogue(conn, [after.goal, *_ikv_goals(after.facts)])
         _require_ikv_goals(after.facts, catalogue, prefix="")
-        try:
-            assessment = self._assess(after, catalogue)
-        except rules.RuleViolation as e:
-            e.field = participations.api_field(e.field)
-            raise
+        assessment = self._assess(after, catalogue)
         existing = (await certificate_store.certificates_of_participations(conn, [after.id])).get(
             after.id, []
         )
@@ -316,24 +338,20 @@ class Issuer:
     # -- helpers ----------------------------------------------------------------------------
 
     def _now(self) -> dt.datetime:
-        return self._clock().astimezone(dt.UTC).replace(microsecond=0)
-
-    def _today(self) -> dt.date:
-        return self._clock().astimezone(DANISH_TIME).date()
+        return to_the_second(self._clock())
 
     def _assess(
-        self, subject: participations.Subject, catalogue: dict[str, school_store.GoalRow]
+        self,
+        subject: participations.Subject,
+        catalogue: dict[str, school_store.GoalRow],
+        *,
+        prefix: str = "",
     ) -> rules.Assessment:
-        return rules.assess(
-            participations.participation(
-                goal=subject.goal,
-                team_reference=subject.team_reference,
-                periods=subject.periods,
-                facts=subject.facts,
-                attempts=subject.attempts,
-            ),
+        return participations.assess(
+            participations.participation_of(subject),
             {number: goal.to_catalogue() for number, goal in catalogue.items()},
-            today=self._today(),
+            today=today_in_denmark(self._clock()),
+            prefix=prefix,
         )
 
 
@@ -389,10 +407,3 @@ def _check_team(request: TeamResultsIn) -> None:
                 field=f"participants[{index}].cpr",
             )
         seen[cpr] = index
-
-
-class NotFoundIssuingError(IssuingError):
-    """The participation does not exist, or belongs to another school."""
-
-    status_code = 404
-    type_slug = "not-found"

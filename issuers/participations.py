@@ -2,7 +2,12 @@
 
 Facts and attempts are stored as the school sent them (JSON of ``FactsIn`` and ``AttemptIn``);
 every assessment rebuilds the engine's ``Participation`` from them, so the engine stays the one
-place where the AMU rules live.
+place where the AMU rules live. The engine is called here only, and its refusals come out
+naming the field as the school API spells it::
+
+    found = participation_of(subject)
+    assessment = assess(found, catalogue, today=today, prefix="participants[0].")
+    # or RuleViolation with field "participants[0].attempts[1].retakeReason"
 """
 
 from __future__ import annotations
@@ -10,7 +15,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,6 +81,47 @@ def api_field(engine_field: str, prefix: str = "") -> str:
     return prefix + _SNAKE.sub(lambda m: m.group(1).upper(), engine_field)
 
 
+def assess(
+    participation: rules.Participation,
+    catalogue: rules.Catalogue,
+    *,
+    today: dt.date,
+    prefix: str = "",
+) -> rules.Assessment:
+    """The rules engine's assessment of one participation.
+
+    Raises the engine's RuleViolation with its ``field`` as the API spells it, after
+    ``prefix`` (``participants[2].``).
+    """
+    with _api_fields(prefix):
+        return rules.assess(participation, catalogue, today=today)
+
+
+def assess_composite(
+    course: rules.CompositeCourse,
+    taken: Sequence[rules.Participation],
+    catalogue: rules.Catalogue,
+    *,
+    today: dt.date,
+) -> rules.CompositeAssessment:
+    """The rules engine's assessment of the goals one participant took in a composite course.
+
+    Raises the engine's RuleViolation with its ``field`` as the API spells it
+    (``participations[1].attempts[0].heldOn``).
+    """
+    with _api_fields(""):
+        return rules.assess_composite(course, tuple(taken), catalogue, today=today)
+
+
+@contextmanager
+def _api_fields(prefix: str) -> Iterator[None]:
+    try:
+        yield
+    except rules.RuleViolation as e:
+        e.field = api_field(e.field, prefix)
+        raise
+
+
 def facts_of(participant: ParticipantIn) -> FactsIn:
     """The recorded facts of a submitted participant, without identity and attempts."""
     names = FactsIn.__struct_fields__
@@ -120,6 +167,17 @@ def attempt_from_json(data: Any) -> AttemptIn:
 def periods_from_json(data: Any, team_start: Any, team_end: Any) -> list[PeriodIn]:
     periods = msgspec.convert(data, list[PeriodIn])
     return periods or [PeriodIn(team_start, team_end)]
+
+
+def participation_of(subject: Subject) -> rules.Participation:
+    """The engine's view of a participation being issued for."""
+    return participation(
+        goal=subject.goal,
+        team_reference=subject.team_reference,
+        periods=subject.periods,
+        facts=subject.facts,
+        attempts=subject.attempts,
+    )
 
 
 def participation(

@@ -81,7 +81,7 @@ def _rows(
     )
     if not found.attempts:
         return [ordinary]
-    assessment = rules.assess(
+    assessment = participations.assess(
         participations.participation(
             goal=found.goal_number,
             team_reference=found.team_reference,

@@ -51,8 +51,7 @@ class GoalRow:
 @dataclass(frozen=True, slots=True)
 class IdempotencyRecord:
     request_sha256: bytes
-    status_code: int | None
-    response: Any
+    response: Any  # the answer's JSON, decoded; None until the first request commits
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,7 +217,7 @@ async def claim_idempotency_key(
     if claimed:
         return None
     row = await conn.fetchrow(
-        """SELECT request_sha256, status_code, response FROM idempotency_keys
+        """SELECT request_sha256, response FROM idempotency_keys
            WHERE school_id = $1 AND key = $2""",
         school_id,
         key,
@@ -228,18 +227,22 @@ async def claim_idempotency_key(
             conn, school_id=school_id, key=key, request_sha256=request_sha256
         )
     response = msgspec.json.decode(row["response"]) if row["response"] is not None else None
-    return IdempotencyRecord(bytes(row["request_sha256"]), row["status_code"], response)
+    return IdempotencyRecord(bytes(row["request_sha256"]), response)
 
 
 async def complete_idempotency_key(
-    conn: Connection, *, school_id: str, key: str, status_code: int, response: bytes
+    conn: Connection, *, school_id: str, key: str, response: bytes
 ) -> None:
+    """Store the answer (JSON) of the request that claimed ``key``.
+
+    The table's ``status_code`` column is left empty: the HTTP edge answers a route with one
+    status, the first time and on every repeat.
+    """
     await conn.execute(
-        """UPDATE idempotency_keys SET status_code = $3, response = $4::jsonb
+        """UPDATE idempotency_keys SET response = $3::jsonb
            WHERE school_id = $1 AND key = $2""",
         school_id,
         key,
-        status_code,
         response.decode(),
     )
 

@@ -164,7 +164,8 @@ async def insert_certificates(
 ) -> list[tuple[int, NewCertificate]]:
     """Insert certificates and their 'issued' events in the caller's transaction.
 
-    Returns each certificate with the id of its 'issued' event, for the log.
+    Returns each certificate with the id of its 'issued' event, for the log. Certificates enter
+    the register through ``registry.intake``, which also queues and logs them.
     """
     if not rows:
         return []
@@ -258,7 +259,10 @@ async def insert_status_event(
     at: dt.datetime,
     replaced_by: str | None = None,
 ) -> int:
-    """Record that a certificate was cancelled or revoked; return the event's id, for the log."""
+    """Record that a certificate was cancelled or revoked; return the event's id, for the log.
+
+    Status changes enter the register through ``registry.intake``, which also logs them.
+    """
     event_id: int = await conn.fetchval(
         """INSERT INTO certificate_events (certificate_number, kind, reason, replaced_by, at)
            VALUES ($1, $2, $3, $4, $5) RETURNING id""",

@@ -4,7 +4,8 @@ The private half of a school's Ed25519 key lives in a key store; the public half
 by the registry (table ``school_keys``). Keys are loaded once and cached, never per signature.
 
 Adapters: ``FileKeyStore`` keeps PKCS#8 PEM files (mode 0600) in a folder, for a single-host
-deployment; ``MemoryKeyStore`` keeps keys in the process, for development and tests.
+deployment; ``MemoryKeyStore`` keeps keys in the process, for development and tests. The
+settings choose one (``service.adapters.key_store_for``).
 """
 
 from __future__ import annotations
@@ -17,18 +18,15 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from issuers.errors import IssuingError
+from registry.errors import RegistryError
 
 # Ed25519 signs records (JWS, VC) and checkpoints; ECDSA P-256 signs PDFs and XML (PAdES and
 # XMLDSig validators need X.509 and ECDSA).
 PrivateKey = Ed25519PrivateKey | ec.EllipticCurvePrivateKey
 
 
-class KeyMissingError(IssuingError):
+class KeyMissingError(RegistryError):
     """The key store has no private key for a key id the registry lists as active."""
-
-    status_code = 503
-    type_slug = "signing-key-unavailable"
 
 
 class KeyStore(Protocol):

@@ -8,7 +8,6 @@ when no URL is given); migrations are applied at start-up.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -19,8 +18,9 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from issuers.delivery.outbox import PostgresOutbox
 from issuers.document_keys import DocumentSigners
-from issuers.issuing import Clock, Issuer
+from issuers.issuing import Issuer
 from registry import db
+from registry.clock import Clock, system_clock
 from registry.keys import KeyStore
 from registry.transparency import log
 from service import logging_setup, migrations, pages
@@ -42,10 +42,6 @@ from service.api.status import StatusListController
 from service.identity import DevelopmentIdentityProvider, IdentityProvider
 from service.services import Services
 from service.settings import Settings
-
-
-def system_clock() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def identity_provider_for(settings: Settings, clock: Clock) -> IdentityProvider:

@@ -24,10 +24,11 @@ import asyncpg
 import uvicorn
 
 from registry import db
+from registry.clock import system_clock
 from registry.transparency import log as transparency
 from service import demo, logging_setup, migrations, trust_cli
 from service.adapters import key_store_for
-from service.app import create_app, issuer_for, system_clock
+from service.app import create_app, issuer_for
 from service.delivery import run_worker_process, start_local_delivery
 from service.embedded import start_embedded
 from service.settings import Settings

@@ -18,9 +18,10 @@ import socket
 import threading
 from dataclasses import dataclass, field
 
-from issuers.delivery.worker import Clock, Worker
+from issuers.delivery.worker import Worker
 from issuers.document_keys import DocumentSigners
 from registry import db
+from registry.clock import Clock
 from service.adapters import channels_for, http_client_for, key_store_for, policy_for
 from service.settings import Settings
 from service.testserver import DigitalPostTestServer, RunningServer, serve_in_thread

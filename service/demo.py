@@ -198,7 +198,6 @@ async def seed_demo_teams(issuer: Issuer, *, today: dt.date) -> int:
         raw = msgspec.json.encode(body)
         request = msgspec.json.decode(raw, type=TeamResultsIn)
         reference = body["team"]["reference"]
-        _status, answer = await issuer.issue_team(school_id, f"demo-{reference}", raw, request)
-        out = msgspec.json.decode(answer)
-        issued += sum(len(p["certificates"]) for p in out["participants"])
+        answer = await issuer.issue_team(school_id, f"demo-{reference}", raw, request)
+        issued += sum(len(p.certificates) for p in answer.participants)
     return issued

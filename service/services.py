@@ -9,7 +9,8 @@ import asyncpg
 from litestar.connection import ASGIConnection
 
 from issuers.document_keys import DocumentSigners
-from issuers.issuing import Clock, Issuer
+from issuers.issuing import Issuer
+from registry.clock import Clock
 from registry.keys import KeyStore
 from service.identity import IdentityProvider
 from service.settings import Settings

@@ -21,12 +21,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from issuers import retention
 from registry import audit, db, keyhistory
+from registry.clock import system_clock
 from registry.errors import RegistryError
 from registry.keyhistory_store import KeyTable
 from registry.keys import FileKeyStore
 from registry.transparency.checkpoint import NoteVerifier
 from service import migrations
-from service.app import system_clock
 from service.settings import Settings
 
 COMMANDS = ("rotate-key", "rotate-log-key", "revoke-key", "retention", "audit")

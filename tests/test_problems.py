@@ -8,6 +8,11 @@ from typing import Any
 import asyncpg
 import pytest
 
+from issuers.rules import RuleViolation, UnknownGoalInCatalogueError
+from registry.errors import RegistryError
+from registry.keyhistory import KeyHistoryError
+from registry.keys import KeyMissingError
+from service.api.problems import PROBLEMS, problem_of
 from tests.conftest import Demo
 from tests.helpers import ASE, Client, post_team, team_body
 
@@ -140,3 +145,22 @@ async def test_an_unknown_route_is_a_problem_document(client: Client) -> None:
     response = await client.get("/api/nowhere")
     assert response.status_code == 404
     named_fields(response)
+
+
+def _rules(root: type[RuleViolation]) -> set[type[RuleViolation]]:
+    found = set(root.__subclasses__())
+    return {root}.union(*(_rules(c) for c in found))
+
+
+def test_every_rule_has_its_own_written_title_and_its_code_as_the_problem_type() -> None:
+    for rule in _rules(RuleViolation):
+        assert rule in PROBLEMS, rule.__name__
+        assert PROBLEMS[rule].status == 422
+        assert PROBLEMS[rule].slug == rule.rule
+        assert PROBLEMS[rule].title
+
+
+def test_the_most_specific_listed_type_answers() -> None:
+    assert problem_of(UnknownGoalInCatalogueError("x", field="goal")).slug == "unknown-goal"
+    assert problem_of(KeyHistoryError("x")) == PROBLEMS[RegistryError]
+    assert problem_of(KeyMissingError("x")).status == 503

@@ -1,10 +1,10 @@
-"""The transactional outbox: delivery jobs created in the issuing transaction.
+"""The transactional outbox: delivery jobs created in the transaction that issues.
 
     issuer = Issuer(pool, keys, clock, verify_base_url=..., outbox=PostgresOutbox(max_failures=8))
 
-``Issuer._issue`` calls ``enqueue`` on its own connection inside its transaction, so a
-certificate and its delivery job are committed together or not at all; no job can point at a
-certificate that was rolled back, and no certificate is left without a job.
+``registry.intake.enter_certificates`` calls ``enqueue`` on the issuing transaction's
+connection, so a certificate and its delivery job are committed together or not at all; no job
+can point at a certificate that was rolled back, and no certificate is left without a job.
 """
 
 from __future__ import annotations
@@ -17,14 +17,13 @@ import msgspec
 
 from issuers.delivery import job_store
 from issuers.delivery.deadlines import due_after
-from issuers.school_store import SchoolRow
 from issuers.workdays import DANISH_WORKDAYS, WorkCalendar
 from registry.certificate_store import NewCertificate
 from registry.db import Connection
 
 
 class PostgresOutbox:
-    """Fills ``issuers.certifying.Outbox`` with rows in ``delivery_jobs``."""
+    """Fills the ``registry.intake.Outbox`` port with rows in ``delivery_jobs``."""
 
     def __init__(self, *, max_failures: int, calendar: WorkCalendar = DANISH_WORKDAYS) -> None:
         if max_failures < 1:
@@ -32,16 +31,14 @@ class PostgresOutbox:
         self._max_failures = max_failures
         self._calendar = calendar
 
-    async def enqueue(
-        self, conn: Connection, school: SchoolRow, certificates: Sequence[NewCertificate]
-    ) -> None:
+    async def enqueue(self, conn: Connection, certificates: Sequence[NewCertificate]) -> None:
         """One 'issue' job per certificate, due now, with its MeMo message UUID fixed here."""
         await job_store.insert_jobs(
             conn,
             [
                 job_store.NewJob(
                     certificate_number=c.number,
-                    school_id=school.id,
+                    school_id=c.school_id,
                     purpose=job_store.Purpose.ISSUE,
                     # Random version 4, as MeMo's schema demands; stored, so every retry and a
                     # later digital delivery after paper carry the same UUID.

@@ -26,8 +26,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import zoneinfo
-from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,12 +42,10 @@ from issuers.delivery.errors import ChannelRefusedError, ChannelUnavailableError
 from issuers.delivery.ports import DigitalPost, Eboks, PrintItem, PrintSpool, Renderer
 from issuers.school_store import SchoolRow
 from registry import certificate_store, codes
+from registry.clock import Clock, today_in_denmark
 from registry.verification import verified_record
 
 log = logging.getLogger(__name__)
-Clock = Callable[[], dt.datetime]
-COPENHAGEN = zoneinfo.ZoneInfo("Europe/Copenhagen")
-
 EXEMPT = "exempt-from-digital-post"
 NO_CONSENT = "no-eboks-consent"
 ON_REQUEST = "paper-on-request"  # an authority or organisation demands paper
@@ -261,7 +257,7 @@ class Worker:
                 certificate_number=record.number,
                 participant_name=record.participant.name,
                 reason=why,
-                day=now.astimezone(COPENHAGEN).date(),
+                day=today_in_denmark(now),
                 at=now,
                 pdf=await self._channels.renderer.render(record, code),
             )

@@ -1,8 +1,8 @@
 """Refusals of the AMU rules engine: one root, :class:`RuleViolation`, and a type per rule.
 
-Every refusal carries a stable machine ``rule`` code (also its problem-details ``type_slug``) and
-the offending input ``field`` as a path into the participation (``attempts[2].held_on``).
-Messages never contain a CPR number: the engine never sees one.
+Every refusal carries a stable machine ``rule`` code (the HTTP edge answers with it as the
+problem type) and the offending input ``field`` as a path into the participation
+(``attempts[2].held_on``). Messages never contain a CPR number: the engine never sees one.
 """
 
 from __future__ import annotations
@@ -16,15 +16,10 @@ class RuleViolation(IssuingError):  # noqa: N818 -- the name the rest of the pro
     """The facts break an AMU rule; the participation cannot be assessed as given."""
 
     rule: ClassVar[str] = "rule-violation"
-    type_slug = "rule-violation"
 
     def __init__(self, message: str, *, field: str) -> None:
         super().__init__(message, field=field)
         self.field: str = field
-
-    def __init_subclass__(cls, **kwargs: object) -> None:
-        super().__init_subclass__(**kwargs)
-        cls.type_slug = cls.rule
 
 
 # Dispensation (fritagelse for prøven), 001 "Særlige prøvevilkår og dispensation".

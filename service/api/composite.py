@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, get, post
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody
 
@@ -39,12 +39,11 @@ class CompositeCourseController(Controller):
         school_id: FromPath[str],
         data: JSONBody[CompositeCourseIn],
         idempotency_key: IdempotencyKey,
-    ) -> Response[bytes]:
+    ) -> CompositeCourseOut:
         """Repeating a request with the same Idempotency-Key returns the first answer."""
-        status, body = await _courses(services_of(request)).declare(
+        return await _courses(services_of(request)).declare(
             school_id, idempotency_key, await request.body(), data
         )
-        return Response(body, status_code=status, media_type="application/json")
 
     @get("/{reference:str}", summary="A composite course: each goal's result per participant")
     async def view(

@@ -25,9 +25,10 @@ from issuers.cpr import parse_cpr
 from issuers.delivery import consent_store, history_store, job_store
 from issuers.delivery.deadlines import Risk, at_risk_from, deadline_risk, due_after
 from issuers.delivery.errors import DeliveryError
-from issuers.delivery.worker import COPENHAGEN, EXEMPT, NO_CONSENT, ON_REQUEST
+from issuers.delivery.worker import EXEMPT, NO_CONSENT, ON_REQUEST
 from issuers.errors import IdempotencyConflictError, InvalidInputError
 from registry import certificate_store
+from registry.clock import today_in_denmark
 from registry.db import Connection
 from service.adapters import print_spool_for
 from service.api.participants import participant_guard
@@ -175,7 +176,7 @@ def _delivery(
 
 
 def _today(services: Services) -> dt.date:
-    return services.clock().astimezone(COPENHAGEN).date()
+    return today_in_denmark(services.clock())
 
 
 def _reason(data: PaperRequestIn) -> str:

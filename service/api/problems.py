@@ -1,22 +1,74 @@
 """The HTTP edge of every error: RFC 9457 problem documents.
 
-Each package's errors are translated here, once. A problem names the offending field in
-``invalid-params`` (RFC 9457 §3.2's example extension) and never repeats a submitted value,
-so no CPR number can leak through an error body.
+Each package's errors are translated here, once: ``PROBLEMS`` maps every domain error type to
+its HTTP status, problem type and title, and the most specific type listed for an error wins
+(its class, then its bases in method resolution order). A problem names the offending field in
+``invalid-params`` (RFC 9457 §3.2's example extension), an AMU rule's refusal names the rule
+in ``rule``, and no problem repeats a submitted value, so no CPR number can leak through an
+error body::
+
+    problem_of(ConflictError("...", field="team.reference"))
+    # Problem(status=409, slug="conflict", title="The request clashes with what ...")
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
-from issuers.errors import IssuingError
+from issuers.composite import UnknownTeamError
+from issuers.corrections import CertificateNotFoundError
+from issuers.delivery.errors import (
+    ChannelRefusedError,
+    ChannelUnavailableError,
+    DeliveryError,
+    UndeliverableError,
+)
+from issuers.document_keys import NoDocumentCertificateError
+from issuers.errors import (
+    ConflictError,
+    IdempotencyConflictError,
+    InvalidInputError,
+    IssuingError,
+    NotFoundIssuingError,
+    UnknownGoalError,
+)
+from issuers.rules import (
+    AttemptAfterPassError,
+    AttemptDespiteDispensationError,
+    AttemptInFutureError,
+    AttemptsOutOfOrderError,
+    AuthorityExamNotApplicableError,
+    DispensationAfterShorteningError,
+    DispensationWithoutApplicationError,
+    DispensationWithoutExamError,
+    DispensationWithoutReplacingAssessmentError,
+    DuplicateGoalInCompositeCourseError,
+    ExamPartsMismatchError,
+    ExamResultWithoutExamError,
+    GoalNotInCompositeCourseError,
+    IkvOutcomeOutsideIkvGoalError,
+    InvalidPeriodError,
+    JudgementOnIkvGoalError,
+    ResultForPostponedExamError,
+    RetakeOutsideWindowError,
+    RetakeWithoutComplaintDecisionError,
+    RetakeWithoutFailedExamError,
+    RuleViolation,
+    SecondRetakeWithoutReasonError,
+    SkippedExamWithAttemptsError,
+    UnknownCategoryError,
+    UnknownGoalInCatalogueError,
+    VocationalElectiveError,
+)
 from registry.errors import NotFoundError, RegistryError
+from registry.keys import KeyMissingError
 
 MEDIA_TYPE = "application/problem+json"
 TYPE_BASE = "https://amu-bevis.example/problems/"
@@ -41,22 +93,203 @@ def problem(
     return Response(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
-def _issuing_error(_: Request[Any, Any, Any], exc: IssuingError) -> Response[dict[str, Any]]:
-    params = [{"name": exc.field, "reason": str(exc)}] if exc.field else None
-    detail = f"{exc.field}: {exc}" if exc.field else str(exc)
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """How the edge answers an error type: HTTP status, problem type (after ``TYPE_BASE``)
+    and title."""
+
+    status: int
+    slug: str
+    title: str
+
+
+def _refusal(rule: type[RuleViolation], title: str) -> Problem:
+    """An AMU rule's refusal: 422, its problem type the rule's own code (docs/rules.md)."""
+    return Problem(422, rule.rule, title)
+
+
+PROBLEMS: dict[type[Exception], Problem] = {
+    # The schools' side (issuers).
+    IssuingError: Problem(422, "issuing-refused", "A school's request could not be carried out"),
+    InvalidInputError: Problem(
+        422,
+        "invalid-input",
+        "A value has the wrong shape or is impossible (a CPR number, a date order)",
+    ),
+    UnknownGoalError: Problem(422, "unknown-goal", "The AMU goal number is not in the catalogue"),
+    UnknownTeamError: Problem(
+        422,
+        "unknown-team",
+        "A team id that is not one of this school's teams (unknown, or another school's)",
+    ),
+    NotFoundIssuingError: Problem(
+        404, "not-found", "The participation does not exist, or belongs to another school"
+    ),
+    CertificateNotFoundError: Problem(
+        404, "not-found", "The school has no certificate with this number"
+    ),
+    IdempotencyConflictError: Problem(
+        409,
+        "idempotency-key-reused",
+        "The idempotency key was used before with a different request",
+    ),
+    ConflictError: Problem(
+        409,
+        "conflict",
+        "The request clashes with what is already stored (a team reported twice)",
+    ),
+    NoDocumentCertificateError: Problem(
+        503, "document-certificate-missing", "The school has no document-signing certificate yet"
+    ),
+    # Delivery.
+    DeliveryError: Problem(409, "delivery-refused", "A certificate could not be delivered"),
+    ChannelUnavailableError: Problem(
+        503,
+        "channel-unavailable",
+        "The channel did not answer, or answered that it cannot take messages now; try later",
+    ),
+    ChannelRefusedError: Problem(
+        409,
+        "channel-refused",
+        "The channel refused this message; sending the same message again cannot help",
+    ),
+    UndeliverableError: Problem(
+        409,
+        "undeliverable",
+        "The certificate cannot be delivered as it stands (withdrawn, or its signature fails)",
+    ),
+    # The AMU rules engine.
+    RuleViolation: _refusal(
+        RuleViolation, "The facts break an AMU rule; the participation cannot be assessed as given"
+    ),
+    DispensationAfterShorteningError: _refusal(
+        DispensationAfterShorteningError,
+        "Collective shortening (§ 17 stk. 8) rules out a dispensation from the exam",
+    ),
+    DispensationWithoutApplicationError: _refusal(
+        DispensationWithoutApplicationError,
+        "A dispensation is granted only on the participant's application",
+    ),
+    DispensationWithoutReplacingAssessmentError: _refusal(
+        DispensationWithoutReplacingAssessmentError,
+        "A dispensation needs the school's judgement that its assessment can replace the exam",
+    ),
+    DispensationWithoutExamError: _refusal(
+        DispensationWithoutExamError,
+        "There is no attached exam to be exempted from (result group 2)",
+    ),
+    AttemptDespiteDispensationError: _refusal(
+        AttemptDespiteDispensationError,
+        "An exam attempt is recorded for a participant exempted from the exam",
+    ),
+    SecondRetakeWithoutReasonError: _refusal(
+        SecondRetakeWithoutReasonError,
+        "The second retake needs a recorded special reason (or a complaint decision)",
+    ),
+    RetakeWithoutComplaintDecisionError: _refusal(
+        RetakeWithoutComplaintDecisionError,
+        "A third or later retake is possible only after a complaint decision",
+    ),
+    RetakeOutsideWindowError: _refusal(
+        RetakeOutsideWindowError,
+        "A retake is held more than four weeks after the course ended",
+    ),
+    RetakeWithoutFailedExamError: _refusal(
+        RetakeWithoutFailedExamError, "A retake needs an earlier attempt that was not passed"
+    ),
+    AttemptAfterPassError: _refusal(
+        AttemptAfterPassError, "An exam attempt follows an attempt that was already passed"
+    ),
+    ResultForPostponedExamError: _refusal(
+        ResultForPostponedExamError,
+        "A postponed exam has not been held, so it cannot have a result",
+    ),
+    AttemptsOutOfOrderError: _refusal(
+        AttemptsOutOfOrderError,
+        "Attempts must be given in the order they were held; none may be rewritten",
+    ),
+    AttemptInFutureError: _refusal(
+        AttemptInFutureError, "An attempt with a result is dated after today"
+    ),
+    ExamPartsMismatchError: _refusal(
+        ExamPartsMismatchError,
+        "An attempt has a different number of exam parts than the goal's exam",
+    ),
+    ExamResultWithoutExamError: _refusal(
+        ExamResultWithoutExamError,
+        "An exam attempt is recorded for a participation in result group 2",
+    ),
+    SkippedExamWithAttemptsError: _refusal(
+        SkippedExamWithAttemptsError,
+        "The exam is recorded both as skipped (emergency teaching) and as attempted",
+    ),
+    VocationalElectiveError: _refusal(
+        VocationalElectiveError,
+        "A vocational-school pupil taking the goal as an elective gets no AMU certificate (001)",
+    ),
+    UnknownGoalInCatalogueError: _refusal(
+        UnknownGoalInCatalogueError,
+        "The goal number is not in the catalogue passed to the engine",
+    ),
+    AuthorityExamNotApplicableError: _refusal(
+        AuthorityExamNotApplicableError,
+        "An other-authority exam result is given for a course that has none or uses the UVM exam",
+    ),
+    IkvOutcomeOutsideIkvGoalError: _refusal(
+        IkvOutcomeOutsideIkvGoalError, "An IKV outcome is given for a goal other than 40080/40081"
+    ),
+    JudgementOnIkvGoalError: _refusal(
+        JudgementOnIkvGoalError,
+        "40080/40081 are judged by the IKV outcome, not by a teacher's judgement",
+    ),
+    InvalidPeriodError: _refusal(
+        InvalidPeriodError,
+        "A participation has no teaching period, or a period ends before it starts",
+    ),
+    UnknownCategoryError: _refusal(
+        UnknownCategoryError, "A reported category number does not exist in its result group"
+    ),
+    GoalNotInCompositeCourseError: _refusal(
+        GoalNotInCompositeCourseError,
+        "A participation's goal is not one of the composite course's goals",
+    ),
+    DuplicateGoalInCompositeCourseError: _refusal(
+        DuplicateGoalInCompositeCourseError,
+        "A composite course has two participations for the same goal",
+    ),
+    # The register.
+    RegistryError: Problem(422, "registry-refused", "The register refused the request"),
+    NotFoundError: Problem(404, "not-found", "Not found"),
+    KeyMissingError: Problem(
+        503,
+        "signing-key-unavailable",
+        "The key store has no private key for a key id the registry lists as active",
+    ),
+}
+
+
+def problem_of(exc: Exception) -> Problem:
+    """How the edge answers ``exc``: the entry of its most specific type in ``PROBLEMS``.
+
+    Raises KeyError for an error of no listed type (the app answers those as internal errors).
+    """
+    for cls in type(exc).__mro__:
+        if cls in PROBLEMS:
+            return PROBLEMS[cls]
+    raise KeyError(type(exc).__name__)
+
+
+def _domain_error(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    answer = problem_of(exc)
+    field = exc.field if isinstance(exc, IssuingError) else None
+    params = [{"name": field, "reason": str(exc)}] if field else None
+    detail = f"{field}: {exc}" if field else str(exc)
     response = problem(
-        exc.status_code, exc.type_slug, _title(exc), detail=detail, invalid_params=params
+        answer.status, answer.slug, answer.title, detail=detail, invalid_params=params
     )
-    rule = getattr(exc, "rule", None)
-    if isinstance(rule, str):  # an AMU rule refused it: name the rule (docs/rules.md)
-        response.content["rule"] = rule
+    if isinstance(exc, RuleViolation):  # an AMU rule refused it: name the rule (docs/rules.md)
+        response.content["rule"] = exc.rule
     return response
-
-
-def _registry_error(_: Request[Any, Any, Any], exc: RegistryError) -> Response[dict[str, Any]]:
-    if isinstance(exc, NotFoundError):
-        return problem(404, "not-found", "Not found", detail=str(exc))
-    return problem(422, "registry-refused", "The register refused the request", detail=str(exc))
 
 
 def _validation_error(
@@ -105,14 +338,8 @@ def _unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str,
     return problem(HTTP_500_INTERNAL_SERVER_ERROR, "internal-error", "Internal error")
 
 
-def _title(exc: Exception) -> str:
-    doc = (type(exc).__doc__ or "The request was refused.").strip().splitlines()[0]
-    return doc.rstrip(".")
-
-
 exception_handlers: dict[type[Exception] | int, Any] = {
-    IssuingError: _issuing_error,
-    RegistryError: _registry_error,
+    **dict.fromkeys(PROBLEMS, _domain_error),
     ValidationException: _validation_error,
     HTTPException: _http_error,
     Exception: _unexpected,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, get, patch, post
+from litestar import Controller, Request, get, patch, post
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
@@ -67,13 +67,11 @@ class SchoolController(Controller):
         school_id: FromPath[str],
         data: JSONBody[TeamResultsIn],
         idempotency_key: IdempotencyKey,
-    ) -> Response[bytes]:
+    ) -> TeamResultsOut:
         """Repeating a request with the same Idempotency-Key returns the first answer."""
-        services = services_of(request)
-        status, body = await services.issuer.issue_team(
+        return await services_of(request).issuer.issue_team(
             school_id, idempotency_key, await request.body(), data
         )
-        return Response(body, status_code=status, media_type="application/json")
 
     @get("/participations/{participation:uuid}", summary="A participation as the rules see it")
     async def get_participation(
@@ -98,12 +96,11 @@ class SchoolController(Controller):
         participation: FromPath[uuid.UUID],
         data: JSONBody[AttemptIn],
         idempotency_key: IdempotencyKey,
-    ) -> Response[bytes]:
+    ) -> ParticipationOut:
         """Attempts are appended, never changed; certificates now due are issued at once."""
-        status, body = await services_of(request).issuer.record_attempt(
+        return await services_of(request).issuer.record_attempt(
             school_id, participation, idempotency_key, await request.body(), data
         )
-        return Response(body, status_code=status, media_type="application/json")
 
     @patch(
         "/participations/{participation:uuid}",
@@ -117,12 +114,11 @@ class SchoolController(Controller):
         participation: FromPath[uuid.UUID],
         data: JSONBody[FactsUpdateIn],
         idempotency_key: IdempotencyKey,
-    ) -> Response[bytes]:
+    ) -> ParticipationOut:
         """Members left out stay as they were; certificates now due are issued at once."""
-        status, body = await services_of(request).issuer.update_facts(
+        return await services_of(request).issuer.update_facts(
             school_id, participation, idempotency_key, await request.body(), data
         )
-        return Response(body, status_code=status, media_type="application/json")
 
     @get("/overdue", summary="Results late or due within three working days")
     async def overdue(

@@ -54,6 +54,7 @@ from issuers.rules import (
     assess_composite,
     category_from_report,
 )
+from service.api.problems import problem_of
 
 START = dt.date(2024, 3, 4)  # a Monday
 END = dt.date(2024, 3, 8)  # the Friday of the same week
@@ -336,7 +337,7 @@ def test_dispensation_after_collective_shortening_is_refused() -> None:
     assert refused.value.field == "dispensation"
     assert isinstance(refused.value, RuleViolation)
     assert isinstance(refused.value, IssuingError)
-    assert refused.value.type_slug == refused.value.rule
+    assert problem_of(refused.value).slug == refused.value.rule
 
 
 def test_dispensation_without_application_is_refused() -> None:

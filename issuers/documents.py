@@ -33,7 +33,7 @@ from issuers.document_keys import authorities
 from registry import certificate_store
 from registry.db import Connection
 from registry.keys import ed25519_key
-from service.api.status import certificate_status_entry
+from registry.status_entry import certificate_status_entry
 from service.services import Services
 
 JWS_MEDIA_TYPE = "application/vnd.amu-bevis.certificate+jws"

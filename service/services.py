@@ -8,7 +8,7 @@ from typing import Any
 import asyncpg
 from litestar.connection import ASGIConnection
 
-from issuers.document_keys import DocumentSigners
+from issuers.documents import CertificateDocuments
 from issuers.issuing import Clock, Issuer
 from registry.keys import KeyStore
 from service.identity import IdentityProvider
@@ -23,7 +23,7 @@ class Services:
     identity: IdentityProvider
     issuer: Issuer
     clock: Clock
-    documents: DocumentSigners  # the schools' PDF and XML signers, built once per key
+    documents: CertificateDocuments  # every document of a certificate, signed now
 
 
 def services_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Services:

@@ -97,7 +97,13 @@ class UnsignedPdfDocuments(CertificateDocuments):
         )
         self._verify_base_url = public_base_url
 
-    async def pdf(self, conn: Connection, record: CertificateRecord, *, code: str) -> bytes:  # noqa: ARG002 - the port's signature
+    async def pdf(
+        self,
+        conn: Connection,  # noqa: ARG002 - the port's signature; nothing to look up
+        record: CertificateRecord,
+        *,
+        code: str,
+    ) -> bytes:
         return await asyncio.to_thread(
             render_unsigned,
             record,

@@ -6,20 +6,17 @@ whose key lives in the key store, for the demo and tests; a production adapter w
 school's own organisation certificate (e.g. OCES3) instead. Either way the registry publishes the
 authority's certificate, so anyone can validate a PDF or XML signature offline::
 
-    signers = DocumentSigners(keys)
-    pdf_signer, xml_signer = await signers.for_school(conn, "751234")
+    signers = await DocumentSigners(keys).for_school(conn, "751234")
+    signers.pdf, signers.xml   # a PdfSigner and an XmlSigner, kept for the key's lifetime
 """
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import secrets
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-import asyncpg
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -27,7 +24,6 @@ from cryptography.x509.oid import NameOID
 
 from formats.certificate_xml import XmlSigner
 from formats.pdf import PdfSigner
-from formats.record import CertificateRecord
 from issuers.errors import IssuingError
 from registry.db import Connection
 from registry.keys import KeyStore, ec_key
@@ -196,44 +192,16 @@ class Signers:
     xml: XmlSigner
     credentials: DocumentCredentials
 
-    async def signed_pdf(
-        self, record: CertificateRecord, *, code: str, verify_base_url: str
-    ) -> bytes:
-        """The paper certificate, PAdES-signed by this school, dated its issue time."""
-        # ReportLab and pyHanko block for ~30 ms: keep the event loop free.
-        return await asyncio.to_thread(
-            self.pdf.render, record, code, verify_base_url, record.issued_at
-        )
-
 
 class DocumentSigners:
-    """One PDF and one XML signer per school document key, built once and kept."""
+    """One PDF and one XML signer per school document key, built once and kept.
+
+    They only sign; ``issuers.documents.CertificateDocuments`` makes the documents with them.
+    """
 
     def __init__(self, keys: KeyStore) -> None:
         self._keys = keys
         self._cache: dict[str, Signers] = {}
-
-    def pdf_signer_lookup(self, pool: asyncpg.Pool) -> Callable[[str], Awaitable[PdfSigner | None]]:
-        """A lookup of a school's PDF signer on its own connection (for delivery)."""
-
-        async def lookup(school_id: str) -> PdfSigner | None:
-            async with pool.acquire() as conn:
-                try:
-                    return (await self.for_school(conn, school_id)).pdf
-                except NoDocumentCertificateError:
-                    return None
-
-        return lookup
-
-    async def signed_pdf(
-        self, conn: Connection, record: CertificateRecord, *, code: str, verify_base_url: str
-    ) -> bytes:
-        """The paper certificate, PAdES-signed by the issuing school, dated its issue time.
-
-        Raises NoDocumentCertificateError if the school has no document certificate.
-        """
-        signers = await self.for_school(conn, record.school.id)
-        return await signers.signed_pdf(record, code=code, verify_base_url=verify_base_url)
 
     async def for_school(self, conn: Connection, school_id: str) -> Signers:
         """The school's signers; raises NoDocumentCertificateError if it has no certificate."""

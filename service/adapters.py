@@ -1,14 +1,16 @@
-"""The settings choose the adapters: the one place delivery's parts are built.
+"""The settings choose the adapters: the one place delivery's parts and the documents are built.
 
-async with httpx.AsyncClient(timeout=...) as http:
-    channels = channels_for(settings, pool, http, DocumentSigners(key_store_for(settings)))
-    worker = Worker(pool, channels, policy_for(settings), clock, name="...")
+documents = documents_for(settings, keys, clock)
+async with http_client_for(settings) as http:
+    worker = Worker(pool, channels_for(settings, pool, http), documents,
+                    policy_for(settings), clock, name="...")
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+from pathlib import Path
 
 import asyncpg
 import httpx
@@ -17,10 +19,11 @@ from issuers.delivery.backoff import Backoff
 from issuers.delivery.digitalpost import HttpDigitalPost, MemoryDigitalPost
 from issuers.delivery.eboks import HttpEboks, MemoryEboks
 from issuers.delivery.ports import DigitalPost, Eboks, PrintSpool
-from issuers.delivery.render import PadesRenderer
 from issuers.delivery.spool import FolderPrintSpool, TablePrintSpool
 from issuers.delivery.worker import Channels, WorkerPolicy
 from issuers.document_keys import DocumentSigners
+from issuers.documents import CertificateDocuments
+from registry.clock import Clock
 from registry.keys import FileKeyStore, KeyStore, MemoryKeyStore
 from service.settings import Settings
 
@@ -41,12 +44,7 @@ def print_spool_for(settings: Settings, pool: asyncpg.Pool) -> PrintSpool:
     return FolderPrintSpool(d.print_spool_dir or settings.data_dir / "print-spool")
 
 
-def channels_for(
-    settings: Settings,
-    pool: asyncpg.Pool,
-    http: httpx.AsyncClient,
-    documents: DocumentSigners,
-) -> Channels:
+def channels_for(settings: Settings, pool: asyncpg.Pool, http: httpx.AsyncClient) -> Channels:
     d = settings.delivery
     digital_post: DigitalPost = (
         MemoryDigitalPost()
@@ -54,21 +52,33 @@ def channels_for(
         else HttpDigitalPost(http, d.digital_post_url)
     )
     eboks: Eboks = MemoryEboks() if d.eboks == "memory" else HttpEboks(http, d.eboks_url)
-    return Channels(
-        digital_post=digital_post,
-        eboks=eboks,
-        spool=print_spool_for(settings, pool),
-        renderer=PadesRenderer(documents.pdf_signer_lookup(pool), settings.public_base_url),
-    )
+    return Channels(digital_post=digital_post, eboks=eboks, spool=print_spool_for(settings, pool))
 
 
-def policy_for(settings: Settings) -> WorkerPolicy:
+def memo_schema_for(settings: Settings) -> Path | None:
+    """The MeMo schema every message is checked against, or None (a warning says so)."""
     d = settings.delivery
     schema = d.schema_to_validate()
     if schema is None and d.memo_schema is not None:
         log.warning(
             "no MeMo schema at %s; messages are sent without validating first", d.memo_schema
         )
+    return schema
+
+
+def documents_for(settings: Settings, keys: KeyStore, clock: Clock) -> CertificateDocuments:
+    """Every document of a certificate, signed with the schools' keys in ``keys``."""
+    return CertificateDocuments(
+        keys,
+        DocumentSigners(keys),  # one PDF and XML signer per school key, kept
+        clock,
+        public_base_url=settings.public_base_url,
+        memo_schema=memo_schema_for(settings),
+    )
+
+
+def policy_for(settings: Settings) -> WorkerPolicy:
+    d = settings.delivery
     return WorkerPolicy(
         lease=dt.timedelta(seconds=d.lease_seconds),
         backoff=Backoff(
@@ -77,7 +87,6 @@ def policy_for(settings: Settings) -> WorkerPolicy:
         ),
         recheck=dt.timedelta(seconds=d.recheck_seconds),
         poll=dt.timedelta(seconds=d.poll_seconds),
-        memo_schema=schema,
     )
 
 

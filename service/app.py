@@ -13,18 +13,20 @@ from contextlib import asynccontextmanager
 
 import asyncpg
 from litestar import Litestar
+from litestar.datastructures import State
+from litestar.di import Provide
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
 from issuers.delivery.outbox import PostgresOutbox
-from issuers.document_keys import DocumentSigners
 from issuers.issuing import Issuer
 from registry import db
 from registry.clock import Clock, system_clock
 from registry.keys import KeyStore
+from registry.ratelimit import VerifyLimits
 from registry.transparency import log
 from service import logging_setup, migrations, pages
-from service.adapters import key_store_for
+from service.adapters import documents_for, key_store_for
 from service.api import problems
 from service.api.composite import CompositeCourseController
 from service.api.corrections import CorrectionsController
@@ -39,6 +41,7 @@ from service.api.participants import (
 )
 from service.api.schools import SchoolController
 from service.api.status import StatusListController
+from service.demo import DEMO_PEOPLE
 from service.identity import DevelopmentIdentityProvider, IdentityProvider
 from service.services import Services
 from service.settings import Settings
@@ -60,6 +63,16 @@ def issuer_for(settings: Settings, pool: asyncpg.Pool, keys: KeyStore, clock: Cl
     )
 
 
+def _pool(state: State) -> asyncpg.Pool:
+    pool: asyncpg.Pool = state.pool  # made by the lifespan
+    return pool
+
+
+def _value(value: object) -> Provide:
+    """A dependency that is one object, built once by ``create_app``."""
+    return Provide(lambda: value, use_cache=True, sync_to_thread=False)
+
+
 def create_app(
     settings: Settings,
     *,
@@ -72,7 +85,11 @@ def create_app(
     dsn = settings.database_url
     key_store = keys if keys is not None else key_store_for(settings)
     identity = identity_provider_for(settings, clock)
-    documents = DocumentSigners(key_store)  # one PDF and XML signer per school key, kept
+    documents = documents_for(settings, key_store, clock)
+    limits = VerifyLimits(
+        per_client=settings.pages.verify_failures_per_client,
+        per_number=settings.pages.verify_failures_per_number,
+    )
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -83,6 +100,7 @@ def create_app(
             async with pool.acquire() as conn:
                 await migrations.apply(conn)
                 await log.ensure_log_key(conn, key_store, name=settings.log_origin, now=clock())
+            app.state.pool = pool
             app.state.services = Services(
                 settings=settings,
                 pool=pool,
@@ -113,11 +131,12 @@ def create_app(
     ]
     if isinstance(identity, DevelopmentIdentityProvider):
         handlers.append(DevelopmentLoginController)
-    page_routers = pages.route_handlers(
-        settings,
+    page_routers = pages.routers(
+        session_secret=settings.session_secret,
+        public_base_url=settings.public_base_url,
         clock=clock,
         development_login=isinstance(identity, DevelopmentIdentityProvider),
-        documents=documents,
+        development_people=DEMO_PEOPLE,
     )
 
     logging_setup.install_filter()
@@ -125,6 +144,13 @@ def create_app(
         route_handlers=[*handlers, *page_routers],
         template_config=pages.template_config(),
         lifespan=[lifespan],
+        dependencies={
+            "pool": Provide(_pool, sync_to_thread=False),
+            "clock": _value(clock),
+            "identity": _value(identity),
+            "documents": _value(documents),
+            "verify_limits": _value(limits),
+        },
         exception_handlers=problems.exception_handlers,
         openapi_config=OpenAPIConfig(
             title="AMU-bevis",

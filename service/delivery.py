@@ -19,10 +19,16 @@ import threading
 from dataclasses import dataclass, field
 
 from issuers.delivery.worker import Worker
-from issuers.document_keys import DocumentSigners
 from registry import db
 from registry.clock import Clock
-from service.adapters import channels_for, http_client_for, key_store_for, policy_for
+from service.adapters import (
+    channels_for,
+    documents_for,
+    http_client_for,
+    key_store_for,
+    memo_schema_for,
+    policy_for,
+)
 from service.settings import Settings
 from service.testserver import DigitalPostTestServer, RunningServer, serve_in_thread
 
@@ -41,7 +47,8 @@ async def run_worker(settings: Settings, stop: asyncio.Event, *, clock: Clock) -
         async with http_client_for(settings) as http:
             worker = Worker(
                 pool,
-                channels_for(settings, pool, http, DocumentSigners(key_store_for(settings))),
+                channels_for(settings, pool, http),
+                documents_for(settings, key_store_for(settings), clock),
                 policy_for(settings),
                 clock,
                 name=f"{socket.gethostname()}:{os.getpid()}",
@@ -94,7 +101,7 @@ def start_local_delivery(settings: Settings, *, clock: Clock) -> LocalDelivery:
     if d.serve_test_server and d.digital_post == "http":
         host, _, port = d.digital_post_url.removeprefix("http://").rstrip("/").partition(":")
         if host in {"127.0.0.1", "localhost"} and port.isdigit():
-            server = DigitalPostTestServer(schema=policy_for(settings).memo_schema)
+            server = DigitalPostTestServer(schema=memo_schema_for(settings))
             try:
                 local.test_server = serve_in_thread(server, host="127.0.0.1", port=int(port))
                 log.info("local Digital Post test server on %s", local.test_server.url)

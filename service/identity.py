@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import urlencode
 
 import jwt
+
+from registry.clock import Clock
 
 _AUDIENCE = "amu-bevis"
 DEVELOPMENT_LOGIN_PATH = "/udvikling/log-ind"
@@ -48,7 +49,7 @@ class DevelopmentIdentityProvider:
     def __init__(
         self,
         secret: bytes,
-        clock: Callable[[], dt.datetime],
+        clock: Clock,
         *,
         lifetime: dt.timedelta = dt.timedelta(hours=1),
     ) -> None:

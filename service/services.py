@@ -8,7 +8,7 @@ from typing import Any
 import asyncpg
 from litestar.connection import ASGIConnection
 
-from issuers.document_keys import DocumentSigners
+from issuers.documents import CertificateDocuments
 from issuers.issuing import Issuer
 from registry.clock import Clock
 from registry.keys import KeyStore
@@ -24,7 +24,7 @@ class Services:
     identity: IdentityProvider
     issuer: Issuer
     clock: Clock
-    documents: DocumentSigners  # the schools' PDF and XML signers, built once per key
+    documents: CertificateDocuments  # every document of a certificate, signed now
 
 
 def services_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Services:

@@ -1,7 +1,7 @@
 """The channels a certificate travels through, as small ports.
 
 Adapters are named for their technology and the port they fill (``HttpDigitalPost`` /
-``MemoryDigitalPost``); the settings choose which (``issuers.delivery.channels``). Every adapter
+``MemoryDigitalPost``); the settings choose which (``service.adapters``). Every adapter
 of a port passes the same contract tests (``tests/issuers/test_delivery_contracts.py``).
 """
 
@@ -12,8 +12,10 @@ import uuid
 from dataclasses import dataclass
 from typing import Protocol
 
-from formats.memo import MemoMessage
+from formats.memo import MemoMessage, MemoSender
 from formats.record import CertificateRecord
+from registry.certificate_store import StoredCertificate
+from registry.db import Connection
 
 Receipt = str
 """What a channel answers for a delivered message: its id there (a message receipt, a path)."""
@@ -74,8 +76,21 @@ class PrintSpool(Protocol):
         """The school's print list for ``day``, in the order the items came."""
 
 
-class Renderer(Protocol):
-    """Turns a certificate record into the PDF the participant reads."""
+class Documents(Protocol):
+    """What delivery sends of a certificate, made as every other copy of it is
+    (``issuers.documents.CertificateDocuments``)."""
 
-    async def render(self, record: CertificateRecord, code: str) -> bytes:
-        """The PDF, with ``code`` (the verification code, XXXX-XXXX) printed on it."""
+    async def pdf(self, conn: Connection, record: CertificateRecord, *, code: str) -> bytes:
+        """The signed PDF the participant reads, with ``code`` (XXXX-XXXX) printed on it."""
+
+    async def memo(
+        self,
+        conn: Connection,
+        record: CertificateRecord,
+        stored: StoredCertificate,
+        *,
+        code: str,
+        message_uuid: uuid.UUID,
+        sender: MemoSender,
+    ) -> MemoMessage:
+        """The MeMo message around that PDF, the same bytes on every retry but the PDF's."""

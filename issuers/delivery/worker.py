@@ -1,6 +1,6 @@
 """The delivery worker: takes due jobs and delivers each certificate on its channel.
 
-    worker = Worker(pool, channels, policy, clock, name="host:1234")
+    worker = Worker(pool, channels, documents, policy, clock, name="host:1234")
     await worker.run(stop_event, concurrency=4)      # until stop_event is set
     await worker.run_once()                          # one job, if one is due (tests)
 
@@ -18,7 +18,8 @@ Routing, per attempt (exemption and consent can change between attempts):
 A failure that may pass (timeout, 5xx) is retried with exponential backoff and jitter until
 ``max_failures`` in a row, then the job is dead-lettered for the school to see and retry. A
 refused message is dead-lettered at once. Every retry carries the job's fixed message UUID, so
-the channel keeps one message however often it was sent.
+the channel keeps one message however often it was sent. The PDF and the MeMo message come from
+``documents`` (``issuers.documents.CertificateDocuments``), as the participant downloads them.
 """
 
 from __future__ import annotations
@@ -28,18 +29,19 @@ import datetime as dt
 import logging
 from contextlib import suppress
 from dataclasses import dataclass
-from pathlib import Path
 
 import asyncpg
 
 from formats.errors import FormatError
-from formats.memo import MemoMessage, MemoSender, build_memo, validate_memo
+from formats.memo import MemoMessage, MemoSender
 from formats.record import CertificateRecord
 from issuers import school_store
 from issuers.delivery import consent_store, job_store
 from issuers.delivery.backoff import Backoff
 from issuers.delivery.errors import ChannelRefusedError, ChannelUnavailableError, UndeliverableError
-from issuers.delivery.ports import DigitalPost, Eboks, PrintItem, PrintSpool, Renderer
+from issuers.delivery.ports import DigitalPost, Documents, Eboks, PrintItem, PrintSpool
+from issuers.document_keys import NoDocumentCertificateError
+from issuers.documents import DocumentUnavailableError
 from issuers.school_store import SchoolRow
 from registry import certificate_store, codes
 from registry.clock import Clock, today_in_denmark
@@ -56,7 +58,6 @@ class Channels:
     digital_post: DigitalPost
     eboks: Eboks
     spool: PrintSpool
-    renderer: Renderer
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +66,6 @@ class WorkerPolicy:
     backoff: Backoff
     recheck: dt.timedelta  # how often a digital-after-paper job looks again
     poll: dt.timedelta  # how long an idle slot sleeps before it looks for work again
-    memo_schema: Path | None  # validate every message before it leaves; None: do not
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +88,7 @@ class Worker:
         self,
         pool: asyncpg.Pool,
         channels: Channels,
+        documents: Documents,
         policy: WorkerPolicy,
         clock: Clock,
         *,
@@ -95,6 +96,7 @@ class Worker:
     ) -> None:
         self._pool = pool
         self._channels = channels
+        self._documents = documents
         self._policy = policy
         self._clock = clock
         self._name = name
@@ -136,7 +138,13 @@ class Worker:
         except ChannelUnavailableError as e:
             await self._failed(job, str(e), permanent=False)
             return
-        except (ChannelRefusedError, UndeliverableError) as e:
+        except (
+            ChannelRefusedError,
+            UndeliverableError,
+            NoDocumentCertificateError,
+            DocumentUnavailableError,
+        ) as e:
+            # Refused, or the school cannot sign this certificate's PDF: retrying cannot help.
             await self._failed(job, str(e), permanent=True)
             return
         except FormatError as e:
@@ -259,9 +267,13 @@ class Worker:
                 reason=why,
                 day=today_in_denmark(now),
                 at=now,
-                pdf=await self._channels.renderer.render(record, code),
+                pdf=await self._pdf(record, code),
             )
         )
+
+    async def _pdf(self, record: CertificateRecord, code: str) -> bytes:
+        async with self._pool.acquire() as conn:
+            return await self._documents.pdf(conn, record, code=code)
 
     async def _message(
         self,
@@ -271,15 +283,12 @@ class Worker:
         school: SchoolRow,
         code: str,
     ) -> MemoMessage:
-        message = build_memo(
-            record,
-            message_uuid=job.message_uuid,
-            pdf=await self._channels.renderer.render(record, code),
-            signed_record=stored.jws,
-            sender=MemoSender(cvr=school.cvr, name=school.name),
-            # The issue time, not now: every retry is the same message, byte for byte.
-            created_at=stored.issued_at,
-        )
-        if self._policy.memo_schema is not None:
-            await asyncio.to_thread(validate_memo, message, self._policy.memo_schema)
-        return message
+        async with self._pool.acquire() as conn:
+            return await self._documents.memo(
+                conn,
+                record,
+                stored,
+                code=code,
+                message_uuid=job.message_uuid,
+                sender=MemoSender(cvr=school.cvr, name=school.name),
+            )

@@ -37,7 +37,7 @@ from issuers.documents import (
     MEMO_MEDIA_TYPE,
     PEM_CHAIN_MEDIA_TYPE,
     VC_MEDIA_TYPE,
-    CertificateForms,
+    CertificateDocuments,
     authorities_pem,
 )
 from registry import certificate_store, codes
@@ -87,7 +87,7 @@ async def _serve(
     request: Request[Any, Any, Any], number: str, mine: Mine, form: Form
 ) -> Response[bytes]:
     services = services_of(request)
-    forms = CertificateForms(services)
+    documents = services.documents
     async with services.pool.acquire() as conn:
         stored = (
             await certificate_store.certificate(conn, number)
@@ -103,7 +103,7 @@ async def _serve(
             raise GoneError(
                 f"The certificate was {stored.status.kind}; only its signed record is served"
             )
-        body = await _make(forms, conn, form, stored, record)
+        body = await _make(documents, conn, form, stored, record)
     filename = f"AMU-bevis-{record.number}.{_SUFFIXES[form]}"
     return Response(
         body,
@@ -122,7 +122,7 @@ async def _verified(
 
 
 async def _make(
-    forms: CertificateForms,
+    documents: CertificateDocuments,
     conn: Connection,
     form: Form,
     stored: certificate_store.StoredCertificate,
@@ -131,10 +131,10 @@ async def _make(
     code = codes.display_code(stored.verification_code)
     makers: dict[Form, Callable[[], Awaitable[bytes]]] = {
         Form.SIGNED_RECORD: lambda: _ascii(stored.jws),
-        Form.CREDENTIAL: lambda: _credential(forms, conn, record),
-        Form.XML: lambda: forms.xml(conn, record),
-        Form.PDF: lambda: forms.pdf(conn, record, code=code),
-        Form.MEMO: lambda: forms.memo(conn, record, stored, code),
+        Form.CREDENTIAL: lambda: _credential(documents, conn, record),
+        Form.XML: lambda: documents.xml(conn, record),
+        Form.PDF: lambda: documents.pdf(conn, record, code=code),
+        Form.MEMO: lambda: documents.delivered_memo(conn, record, stored, code=code),
     }
     return await makers[form]()
 
@@ -144,9 +144,9 @@ async def _ascii(text: str) -> bytes:
 
 
 async def _credential(
-    forms: CertificateForms, conn: Connection, record: CertificateRecord
+    documents: CertificateDocuments, conn: Connection, record: CertificateRecord
 ) -> bytes:
-    credential = await forms.credential(conn, record)
+    credential = await documents.credential(conn, record)
     return (json.dumps(credential, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
@@ -308,10 +308,7 @@ class PublishedController(Controller):
         """The controller document: the Multikey verification methods credential proofs name."""
         services = services_of(request)
         async with services.pool.acquire() as conn:
-            document = await CertificateForms(services).issuer_document(conn, school_id)
-        if document is None:
-            raise NotFoundException("No such issuer")
-        return document
+            return await services.documents.issuer_document(conn, school_id)
 
     @get(
         "/api/document-authorities",

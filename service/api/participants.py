@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, get, post
 from litestar.connection import ASGIConnection
+from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException, NotFoundException, TooManyRequestsException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.params import FromPath, JSONBody, QueryParameter
@@ -17,10 +18,9 @@ from formats.record import CertificateRecord
 from issuers.cpr import parse_cpr
 from registry import certificate_store, codes
 from registry.access_store import Channel
-from registry.ratelimit import RateLimitedError, checked_verification
+from registry.ratelimit import RateLimitedError, VerifyLimits, checked_verification
 from registry.verification import Verification, verified_record, verified_records
 from service.identity import DevelopmentIdentityProvider, Person
-from service.pages import verify_limits
 from service.services import services_of
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="amu-bevis participants"'}
@@ -209,6 +209,7 @@ class VerificationController(Controller):
         request: Request[Any, Any, Any],
         number: FromPath[str],
         code: Annotated[str, QueryParameter(name="code", min_length=1, max_length=20)],
+        verify_limits: NamedDependency[VerifyLimits],
     ) -> VerificationOut:
         """Wrong codes are rate-limited per client and per number (429 with Retry-After);
         a match is written to the holder's access log (docs/pages.md)."""
@@ -222,7 +223,7 @@ class VerificationController(Controller):
                     client=request.client.host if request.client else "unknown",
                     channel=Channel.VERIFY_API,
                     now=services.clock(),
-                    limits=verify_limits(services.settings),
+                    limits=verify_limits,
                 )
         except RateLimitedError as e:
             raise TooManyRequestsException(

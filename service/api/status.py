@@ -1,5 +1,5 @@
-"""Revocation status over HTTP: the published status lists, and the status entry a
-certificate's Verifiable Credential carries (``certificate_status_entry``).
+"""Revocation status over HTTP: the published status lists (the entry a certificate's
+Verifiable Credential carries is ``registry.status_entry``).
 
 ``GET /api/status/{list}`` is public: a list is bits, not people. It is built from the
 append-only status events on every request, so it is always current, and signed
@@ -17,9 +17,8 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 
 from formats.multibase import did_key_verification_method
-from formats.vc import StatusEntry, sign_credential
+from formats.vc import sign_credential
 from registry import status_list, status_store
-from registry.db import Connection
 from registry.keys import ed25519_key
 from registry.transparency import log
 from service.services import services_of
@@ -57,14 +56,3 @@ class StatusListController(Controller):
             ),
             created=now,
         )
-
-
-async def certificate_status_entry(
-    conn: Connection, base_url: str, number: str
-) -> StatusEntry | None:
-    """The ``credentialStatus`` entry of a certificate's Verifiable Credential: its bit in the
-    published list. None for an unknown number."""
-    position = await status_store.status_position(conn, number)
-    if position is None:
-        return None
-    return status_list.status_entry(base_url, position.list_id, position.index)

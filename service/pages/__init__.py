@@ -2,73 +2,81 @@
 and a small school view. Server-rendered with Jinja templates (``service/templates``), one
 stylesheet and no build step (``service/static``); see docs/pages.md.
 
-    app = Litestar(route_handlers=[*pages.route_handlers(settings, clock=clock, dev=True)],
-                   template_config=pages.template_config())
+The composition root hands over plain values, and provides at app level the collaborators the
+handlers name (``pool``, ``clock``, ``identity``, ``documents``, ``verify_limits``)::
+
+    app = Litestar(
+        route_handlers=pages.routers(session_secret=secret, public_base_url=url, clock=clock),
+        template_config=pages.template_config(),
+        dependencies={"pool": ..., "clock": ..., "identity": ..., "documents": ...,
+                      "verify_limits": ...},
+    )
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Callable
+from collections.abc import Sequence
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from litestar import Router
+from litestar.di import Provide
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from issuers.document_keys import DocumentSigners
-from registry.ratelimit import VerifyLimits
+from registry.clock import Clock
 from service.pages.deliveries import DeliveryStatus
 from service.pages.deliveries_store import StoreDeliveryStatus
 from service.pages.dev_login import DevelopmentLoginPage
 from service.pages.home import HomePage
 from service.pages.participant import ParticipantPages
-from service.pages.pdfs import DocumentKeyPdfs
 from service.pages.school import SchoolPages
 from service.pages.sessions import SessionSealer
 from service.pages.shared import SharedPages
 from service.pages.verify import VerifyPages
-from service.pages.web import PageServices, exception_handlers
-from service.settings import Settings
+from service.pages.web import PageContext, exception_handlers, provide_session
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 
 
-def verify_limits(settings: Settings) -> VerifyLimits:
-    return VerifyLimits(
-        per_client=settings.pages.verify_failures_per_client,
-        per_number=settings.pages.verify_failures_per_number,
-    )
-
-
-def route_handlers(
-    settings: Settings,
+def routers(
     *,
-    clock: Callable[[], dt.datetime],
-    development_login: bool,
+    session_secret: bytes,
+    public_base_url: str,
+    clock: Clock,
+    development_login: bool = False,
+    development_people: Sequence[tuple[str, str]] = (),
     deliveries: DeliveryStatus | None = None,
-    documents: DocumentSigners,
 ) -> list[Router]:
-    """The pages router (its services ride in ``opt``) and the static files router."""
-    services = PageServices(
-        sealer=SessionSealer(settings.session_secret),
-        pdfs=DocumentKeyPdfs(documents, settings.public_base_url),
+    """The pages router and the static files router.
+
+    The pages router provides ``pages`` (its ``PageContext``) and ``session``; ``clock`` opens
+    sessions on error pages, whose handlers get no dependencies. ``development_login`` mounts
+    the demo login page offering ``development_people`` as (CPR number, name).
+    """
+    context = PageContext(
+        sealer=SessionSealer(session_secret),
         deliveries=deliveries if deliveries is not None else StoreDeliveryStatus(),
-        limits=verify_limits(settings),
-        clock=clock,
-        public_base_url=settings.public_base_url,
+        public_base_url=public_base_url,
         development_login=development_login,
+        development_people=tuple(development_people),
     )
+
+    def provide_pages() -> PageContext:
+        return context
+
     handlers: list[type] = [HomePage, ParticipantPages, SharedPages, VerifyPages, SchoolPages]
     if development_login:
         handlers.append(DevelopmentLoginPage)
     pages = Router(
         path="/",
         route_handlers=handlers,
-        opt={"pages": services},
-        exception_handlers=exception_handlers,
+        dependencies={
+            "pages": Provide(provide_pages, use_cache=True, sync_to_thread=False),
+            "session": Provide(provide_session, sync_to_thread=False),
+        },
+        exception_handlers=exception_handlers(context, clock),
         include_in_schema=False,
     )
     static = create_static_files_router(path="/static", directories=[STATIC])

@@ -1,9 +1,9 @@
 """What the pages show about delivery: the DeliveryStatus port and its adapters.
 
 Delivery (issuers/delivery) keeps jobs and attempts; the pages only read them and let a school
-put a dead-lettered job back in the queue. ``registry.pages.deliveries_store`` is the adapter
-over ``issuers.delivery.store`` (the one the app uses); ``NoDeliveryData`` shows every
-certificate as not yet delivered, for a service without delivery.
+put a dead-lettered job back in the queue. ``service.pages.deliveries_store`` is the adapter
+over ``issuers.delivery``'s job and history stores (the one the app uses); ``NoDeliveryData``
+shows every certificate as not yet delivered, for a service without delivery.
 """
 
 from __future__ import annotations

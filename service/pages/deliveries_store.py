@@ -1,4 +1,4 @@
-"""``StoreDeliveryStatus``: the pages' DeliveryStatus port over ``issuers.delivery.store``."""
+"""``StoreDeliveryStatus``: the pages' DeliveryStatus port over ``issuers.delivery``'s stores."""
 
 from __future__ import annotations
 

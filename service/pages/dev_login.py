@@ -11,16 +11,15 @@ from typing import Any
 from urllib.parse import urlencode
 
 from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.params import SkipValidation
 from litestar.response import Redirect, Template
 
 from issuers.cpr import birth_date
-from service.demo import DEMO_PEOPLE
-from service.identity import DEVELOPMENT_LOGIN_PATH, DevelopmentIdentityProvider
-from service.pages.web import checked_form, page, pages_of, redirect
-from service.services import services_of
-
-# Demo people (fictitious CPR numbers with real birth dates).
+from service.identity import DEVELOPMENT_LOGIN_PATH, DevelopmentIdentityProvider, IdentityProvider
+from service.pages.sessions import Session
+from service.pages.web import PageContext, checked_form, page, redirect
 
 
 def _local(path: str) -> bool:
@@ -32,22 +31,36 @@ class DevelopmentLoginPage(Controller):
     path = DEVELOPMENT_LOGIN_PATH
 
     @get("/")
-    async def choose(self, request: Request[Any, Any, Any]) -> Template:
+    async def choose(
+        self,
+        request: Request[Any, Any, Any],
+        *,
+        pages: NamedDependency[PageContext],
+        session: NamedDependency[Session | None],
+    ) -> Template:
+        """The demo people (``PageContext.development_people``) to log in as."""
         state = request.query_params.get("state", "")
         redirect_uri = request.query_params.get("redirect_uri", "")
         if not state or not _local(redirect_uri):
             raise PermissionDeniedException("login request")
         return page(
             request,
-            pages_of(request),
+            pages,
+            session,
             "dev_login.html",
-            {"people": DEMO_PEOPLE, "state": state, "redirect_uri": redirect_uri},
+            {"people": pages.development_people, "state": state, "redirect_uri": redirect_uri},
         )
 
     @post("/", status_code=303)
-    async def chosen(self, request: Request[Any, Any, Any]) -> Redirect:
-        form = await checked_form(request, pages_of(request))
-        identity = services_of(request).identity
+    async def chosen(
+        self,
+        request: Request[Any, Any, Any],
+        *,
+        pages: NamedDependency[PageContext],
+        session: NamedDependency[Session | None],
+        identity: NamedDependency[SkipValidation[IdentityProvider]],
+    ) -> Redirect:
+        form = await checked_form(request, pages, session)
         if not isinstance(identity, DevelopmentIdentityProvider):
             raise NotFoundException
         cpr, state, redirect_uri = (

@@ -8,28 +8,31 @@ import secrets
 from typing import Any
 from urllib.parse import quote
 
+import asyncpg
 from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException, PermissionDeniedException
-from litestar.params import FromPath
+from litestar.params import FromPath, SkipValidation
 from litestar.response import Redirect, Template
 
+from issuers.document_keys import NoDocumentCertificateError
+from issuers.documents import CertificateDocuments, DocumentUnavailableError
 from registry import access_store, certificate_store, codes
+from registry.clock import Clock
 from registry.verification import verified_record, verified_records
+from service.identity import IdentityProvider
 from service.pages import view
 from service.pages.deliveries import CHANNEL_TEXT, STATE_TEXT
-from service.pages.pdfs import PdfUnavailableError
 from service.pages.sessions import LOGIN_STATE_COOKIE, SESSION_COOKIE, Session, new_nonce
 from service.pages.web import (
     SECURITY_HEADERS,
-    PageServices,
+    PageContext,
     checked_form,
     error_page,
     page,
-    pages_of,
     redirect,
     require,
 )
-from service.services import services_of
 
 SHARE_DAYS = (7, 30, 90)
 CALLBACK_PATH = "/mine-beviser/log-ind/svar"
@@ -40,10 +43,10 @@ def token_digest(token: str) -> bytes:
 
 
 async def _own(
-    request: Request[Any, Any, Any], session: Session, number: str
+    pool: asyncpg.Pool, session: Session, number: str
 ) -> tuple[certificate_store.StoredCertificate, view.CertificateView, Any]:
     """The person's certificate ``number`` with its verified record; 404 for anyone else's."""
-    async with services_of(request).pool.acquire() as conn:
+    async with pool.acquire() as conn:
         stored = (
             await certificate_store.certificate(conn, number)
             if codes.is_certificate_number(number)
@@ -68,34 +71,48 @@ class ParticipantPages(Controller):
     path = "/mine-beviser"
 
     @get("/log-ind", name="person-login")
-    async def login_page(self, request: Request[Any, Any, Any]) -> Template:
-        return page(request, pages_of(request), "login.html")
+    async def login_page(
+        self,
+        request: Request[Any, Any, Any],
+        *,
+        pages: NamedDependency[PageContext],
+        session: NamedDependency[Session | None],
+    ) -> Template:
+        return page(request, pages, session, "login.html")
 
     @post("/log-ind", status_code=303)
-    async def start_login(self, request: Request[Any, Any, Any]) -> Redirect:
+    async def start_login(
+        self,
+        request: Request[Any, Any, Any],
+        *,
+        pages: NamedDependency[PageContext],
+        session: NamedDependency[Session | None],
+        identity: NamedDependency[SkipValidation[IdentityProvider]],
+    ) -> Redirect:
         """Start the OpenID Connect authorization-code flow at the identity provider."""
-        pages = pages_of(request)
-        await checked_form(request, pages)
+        await checked_form(request, pages, session)
         state = new_nonce()
-        url = services_of(request).identity.authorization_url(
-            state=state, redirect_uri=CALLBACK_PATH
-        )
+        url = identity.authorization_url(state=state, redirect_uri=CALLBACK_PATH)
         return redirect(url, cookies=[pages.cookie(LOGIN_STATE_COOKIE, state, max_age=600)])
 
     @get("/log-ind/svar", status_code=303)
-    async def finish_login(self, request: Request[Any, Any, Any]) -> Response[Any]:
-        pages = pages_of(request)
+    async def finish_login(
+        self,
+        request: Request[Any, Any, Any],
+        *,
+        pages: NamedDependency[PageContext],
+        identity: NamedDependency[SkipValidation[IdentityProvider]],
+        clock: NamedDependency[Clock],
+    ) -> Response[Any]:
         state = request.query_params.get("state")
         code = request.query_params.get("code")
         expected = request.cookies.get(LOGIN_STATE_COOKIE)
         if not state or not code or not expected or not secrets.compare_digest(state, expected):
             raise PermissionDeniedException("login state")
-        person = await services_of(request).identity.redeem(code, redirect_uri=CALLBACK_PATH)
+        person = await identity.redeem(code, redirect_uri=CALLBACK_PATH)
         if person is None:
             raise PermissionDeniedException("login code")
-        session = Session.new(
-            "person", person.cpr, now=pages.clock(), lifetime=pages.session_lifetime
-        )
+        session = Session.new("person", person.cpr, now=clock(), lifetime=pages.session_lifetime)
         return redirect(
             "/mine-beviser",
             cookies=[
@@ -105,19 +122,30 @@ class ParticipantPages(Controller):
         )
 
     @post("/log-ud", status_code=303)
-    async def logout(self, request: Request[Any, Any, Any]) -> Redirect:
-        pages = pages_of(request)
-        await checked_form(request, pages)
+    async def logout(
+        self,
+        request: Request[Any, Any, Any],
+        *,
+        pages: NamedDependency[PageContext],
+        session: NamedDependency[Session | None],
+    ) -> Redirect:
+        await checked_form(request, pages, session)
         return redirect("/", cookies=[pages.expired(SESSION_COOKIE)])
 
     @get("/")
-    async def overview(self, request: Request[Any, Any, Any]) -> Template:
-        pages = pages_of(request)
-        session = require(request, pages, "person")
+    async def overview(
+        self,
+        request: Request[Any, Any, Any],
+        *,
+        pages: NamedDependency[PageContext],
+        session: NamedDependency[Session | None],
+        pool: NamedDependency[asyncpg.Pool],
+    ) -> Template:
+        cpr = require(session, "person").subject
         shown: list[view.CertificateView] = []
         name = None
-        async with services_of(request).pool.acquire() as conn:
-            mine = await certificate_store.certificates_of(conn, session.subject)
+        async with pool.acquire() as conn:
+            mine = await certificate_store.certificates_of(conn, cpr)
             for stored, record in await verified_records(conn, mine):
                 name = name or record.participant.name
                 status = stored.status
@@ -129,36 +157,56 @@ class ParticipantPages(Controller):
                         replaced_by=status.replaced_by if status else None,
                     )
                 )
-        return page(request, pages, "mine.html", {"certificates": shown, "name": name})
+        return page(request, pages, session, "mine.html", {"certificates": shown, "name": name})
 
     @get("/adgang")
-    async def access_log(self, request: Request[Any, Any, Any]) -> Template:
-        pages = pages_of(request)
-        session = require(request, pages, "person")
-        async with services_of(request).pool.acquire() as conn:
-            events = await access_store.access_log_of(conn, session.subject)
-        return page(request, pages, "access.html", {"events": _events(events)})
+    async def access_log(
+        self,
+        request: Request[Any, Any, Any],
+        *,
+        pages: NamedDependency[PageContext],
+        session: NamedDependency[Session | None],
+        pool: NamedDependency[asyncpg.Pool],
+    ) -> Template:
+        cpr = require(session, "person").subject
+        async with pool.acquire() as conn:
+            events = await access_store.access_log_of(conn, cpr)
+        return page(request, pages, session, "access.html", {"events": _events(events)})
 
     @get("/{number:str}")
-    async def certificate(self, request: Request[Any, Any, Any], number: FromPath[str]) -> Template:
-        pages = pages_of(request)
-        session = require(request, pages, "person")
-        return await _certificate_page(request, pages, session, number)
+    async def certificate(
+        self,
+        request: Request[Any, Any, Any],
+        *,
+        number: FromPath[str],
+        pages: NamedDependency[PageContext],
+        session: NamedDependency[Session | None],
+        pool: NamedDependency[asyncpg.Pool],
+        clock: NamedDependency[Clock],
+    ) -> Template:
+        person = require(session, "person")
+        return await _certificate_page(request, pages, person, number, pool=pool, clock=clock)
 
     @get("/{number:str}/pdf")
-    async def pdf(self, request: Request[Any, Any, Any], number: FromPath[str]) -> Response[Any]:
-        pages = pages_of(request)
-        session = require(request, pages, "person")
-        stored, _shown, record = await _own(request, session, number)
+    async def pdf(
+        self,
+        request: Request[Any, Any, Any],
+        *,
+        number: FromPath[str],
+        pages: NamedDependency[PageContext],
+        session: NamedDependency[Session | None],
+        pool: NamedDependency[asyncpg.Pool],
+        documents: NamedDependency[CertificateDocuments],
+    ) -> Response[Any]:
+        person = require(session, "person")
+        stored, _shown, record = await _own(pool, person, number)
         try:
-            async with services_of(request).pool.acquire() as conn:
-                body = await pages.pdfs.render(
-                    conn,
-                    record,
-                    code=codes.display_code(stored.verification_code),
+            async with pool.acquire() as conn:
+                body = await documents.pdf(
+                    conn, record, code=codes.display_code(stored.verification_code)
                 )
-        except PdfUnavailableError:
-            return error_page(request, 503, reason="pdf")
+        except (NoDocumentCertificateError, DocumentUnavailableError):
+            return error_page(request, pages, session, 503, reason="pdf")
         return Response(
             body,
             media_type="application/pdf",
@@ -169,22 +217,37 @@ class ParticipantPages(Controller):
         )
 
     @post("/{number:str}/del")
-    async def share(self, request: Request[Any, Any, Any], number: FromPath[str]) -> Template:
-        pages = pages_of(request)
-        session = require(request, pages, "person")
-        form = await checked_form(request, pages)
-        await _own(request, session, number)
+    async def share(
+        self,
+        request: Request[Any, Any, Any],
+        *,
+        number: FromPath[str],
+        pages: NamedDependency[PageContext],
+        session: NamedDependency[Session | None],
+        pool: NamedDependency[asyncpg.Pool],
+        clock: NamedDependency[Clock],
+    ) -> Template:
+        person = require(session, "person")
+        form = await checked_form(request, pages, session)
+        await _own(pool, person, number)
         try:
             days = int(form.get("dage", ""))
         except ValueError:
             days = 0
         if days not in SHARE_DAYS:
             return await _certificate_page(
-                request, pages, session, number, status_code=400, share_error=True
+                request,
+                pages,
+                person,
+                number,
+                pool=pool,
+                clock=clock,
+                status_code=400,
+                share_error=True,
             )
         token = secrets.token_urlsafe(32)
-        now = pages.clock()
-        async with services_of(request).pool.acquire() as conn:
+        now = clock()
+        async with pool.acquire() as conn:
             await access_store.insert_share_link(
                 conn,
                 token_sha256=token_digest(token),
@@ -193,18 +256,30 @@ class ParticipantPages(Controller):
                 expires_at=now + dt.timedelta(days=days),
             )
         return await _certificate_page(
-            request, pages, session, number, new_link=f"{pages.public_base_url}/delt/{token}"
+            request,
+            pages,
+            person,
+            number,
+            pool=pool,
+            clock=clock,
+            new_link=f"{pages.public_base_url}/delt/{token}",
         )
 
     @post("/delinger/{link_id:int}/tilbagekald", status_code=303)
-    async def revoke(self, request: Request[Any, Any, Any], link_id: FromPath[int]) -> Redirect:
-        pages = pages_of(request)
-        session = require(request, pages, "person")
-        form = await checked_form(request, pages)
-        async with services_of(request).pool.acquire() as conn:
-            await access_store.revoke_share_link(
-                conn, link_id=link_id, cpr=session.subject, now=pages.clock()
-            )
+    async def revoke(
+        self,
+        request: Request[Any, Any, Any],
+        *,
+        link_id: FromPath[int],
+        pages: NamedDependency[PageContext],
+        session: NamedDependency[Session | None],
+        pool: NamedDependency[asyncpg.Pool],
+        clock: NamedDependency[Clock],
+    ) -> Redirect:
+        cpr = require(session, "person").subject
+        form = await checked_form(request, pages, session)
+        async with pool.acquire() as conn:
+            await access_store.revoke_share_link(conn, link_id=link_id, cpr=cpr, now=clock())
         number = form.get("bevis", "")
         back = (
             f"/mine-beviser/{quote(number)}"
@@ -227,18 +302,20 @@ def _events(events: list[access_store.AccessEvent]) -> list[dict[str, str]]:
 
 async def _certificate_page(
     request: Request[Any, Any, Any],
-    pages: PageServices,
+    pages: PageContext,
     session: Session,
     number: str,
     *,
+    pool: asyncpg.Pool,
+    clock: Clock,
     status_code: int = 200,
     new_link: str | None = None,
     share_error: bool = False,
 ) -> Template:
-    stored, shown, record = await _own(request, session, number)
+    stored, shown, record = await _own(pool, session, number)
     code = codes.display_code(stored.verification_code)
-    now = pages.clock()
-    async with services_of(request).pool.acquire() as conn:
+    now = clock()
+    async with pool.acquire() as conn:
         links = await access_store.share_links_of(conn, number)
         events = [
             e
@@ -249,6 +326,7 @@ async def _certificate_page(
     return page(
         request,
         pages,
+        session,
         "certificate.html",
         {
             "c": shown,

@@ -10,7 +10,9 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
+import asyncpg
 from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
@@ -19,11 +21,11 @@ from issuers import credentials, overview_store, school_store
 from issuers.cpr import mask
 from issuers.workdays import DANISH_WORKDAYS
 from registry import codes
+from registry.clock import Clock
 from service.pages import view
 from service.pages.deliveries import CHANNEL_TEXT, STATE_TEXT, Delivery
 from service.pages.sessions import SESSION_COOKIE, Session
-from service.pages.web import checked_form, page, pages_of, redirect, require
-from service.services import services_of
+from service.pages.web import PageContext, checked_form, page, redirect, require
 
 # (group, category) -> what the result means, in the school's words (DOMAIN.md, 002 §3).
 RESULT_TEXT = {
@@ -57,51 +59,74 @@ class SchoolPages(Controller):
     path = "/skole"
 
     @get("/log-ind")
-    async def login_page(self, request: Request[Any, Any, Any]) -> Template:
-        return page(request, pages_of(request), "school_login.html")
+    async def login_page(
+        self,
+        request: Request[Any, Any, Any],
+        *,
+        pages: NamedDependency[PageContext],
+        session: NamedDependency[Session | None],
+    ) -> Template:
+        return page(request, pages, session, "school_login.html")
 
     @post("/log-ind", status_code=303)
-    async def login(self, request: Request[Any, Any, Any]) -> Any:
-        pages = pages_of(request)
-        form = await checked_form(request, pages)
+    async def login(
+        self,
+        request: Request[Any, Any, Any],
+        *,
+        pages: NamedDependency[PageContext],
+        session: NamedDependency[Session | None],
+        pool: NamedDependency[asyncpg.Pool],
+        clock: NamedDependency[Clock],
+    ) -> Any:
+        form = await checked_form(request, pages, session)
         parsed = credentials.parse_token(form.get("noegle", "").strip())
         school_id = None
         if parsed is not None:
-            async with services_of(request).pool.acquire() as conn:
+            async with pool.acquire() as conn:
                 found = await school_store.credential(conn, parsed[0])
             if found is not None and credentials.secret_matches(parsed[1], found[1]):
                 school_id = found[0]
         if school_id is None:
-            return page(request, pages, "school_login.html", {"refused": True}, status_code=401)
-        session = Session.new(
-            "school", school_id, now=pages.clock(), lifetime=pages.session_lifetime
-        )
-        return redirect(
-            "/skole", cookies=[pages.cookie(SESSION_COOKIE, pages.sealer.seal(session))]
-        )
+            return page(
+                request, pages, session, "school_login.html", {"refused": True}, status_code=401
+            )
+        new = Session.new("school", school_id, now=clock(), lifetime=pages.session_lifetime)
+        return redirect("/skole", cookies=[pages.cookie(SESSION_COOKIE, pages.sealer.seal(new))])
 
     @post("/log-ud", status_code=303)
-    async def logout(self, request: Request[Any, Any, Any]) -> Redirect:
-        pages = pages_of(request)
-        await checked_form(request, pages)
+    async def logout(
+        self,
+        request: Request[Any, Any, Any],
+        *,
+        pages: NamedDependency[PageContext],
+        session: NamedDependency[Session | None],
+    ) -> Redirect:
+        await checked_form(request, pages, session)
         return redirect("/", cookies=[pages.expired(SESSION_COOKIE)])
 
     @get("/")
-    async def overview(self, request: Request[Any, Any, Any]) -> Template:
-        pages = pages_of(request)
-        session = require(request, pages, "school")
-        today = view.local_today(pages.clock())
-        async with services_of(request).pool.acquire() as conn:
-            school = await school_store.school(conn, session.subject)
+    async def overview(
+        self,
+        request: Request[Any, Any, Any],
+        *,
+        pages: NamedDependency[PageContext],
+        session: NamedDependency[Session | None],
+        pool: NamedDependency[asyncpg.Pool],
+        clock: NamedDependency[Clock],
+    ) -> Template:
+        school_id = require(session, "school").subject
+        today = view.local_today(clock())
+        async with pool.acquire() as conn:
+            school = await school_store.school(conn, school_id)
             if school is None:
                 raise NotFoundException
-            teams = await overview_store.teams_of(conn, session.subject)
+            teams = await overview_store.teams_of(conn, school_id)
             numbers = [
                 p.certificate_number for t in teams for p in t.participants if p.certificate_number
             ]
             deliveries = await pages.deliveries.of_certificates(conn, numbers)
             dead, overdue_deliveries = await pages.deliveries.needing_attention(
-                conn, session.subject, today
+                conn, school_id, today
             )
         overdue_results = []
         shown_teams = []
@@ -137,6 +162,7 @@ class SchoolPages(Controller):
         return page(
             request,
             pages,
+            session,
             "school.html",
             {
                 "school": school,
@@ -150,13 +176,21 @@ class SchoolPages(Controller):
         )
 
     @post("/leveringer/{number:str}/forsoeg-igen", status_code=303)
-    async def retry(self, request: Request[Any, Any, Any], number: FromPath[str]) -> Redirect:
+    async def retry(
+        self,
+        request: Request[Any, Any, Any],
+        *,
+        number: FromPath[str],
+        pages: NamedDependency[PageContext],
+        session: NamedDependency[Session | None],
+        pool: NamedDependency[asyncpg.Pool],
+        clock: NamedDependency[Clock],
+    ) -> Redirect:
         """Put a dead-lettered delivery of one of the school's certificates back in the queue."""
-        pages = pages_of(request)
-        session = require(request, pages, "school")
-        await checked_form(request, pages)
+        school_id = require(session, "school").subject
+        await checked_form(request, pages, session)
         if not codes.is_certificate_number(number):
             raise NotFoundException
-        async with services_of(request).pool.acquire() as conn:
-            count = await pages.deliveries.retry(conn, session.subject, number, pages.clock())
+        async with pool.acquire() as conn:
+            count = await pages.deliveries.retry(conn, school_id, number, clock())
         return redirect(f"/skole?forsoegt={quote(number)}&antal={count}#doede")

@@ -8,30 +8,41 @@ from __future__ import annotations
 
 from typing import Any
 
+import asyncpg
 from litestar import Controller, Request, get
+from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, NotFoundException
 from litestar.params import FromPath
 from litestar.response import Template
 
 from registry import access_store, certificate_store
 from registry.access_store import Channel
+from registry.clock import Clock
 from registry.verification import verify_certificate
 from service.pages import view
 from service.pages.participant import token_digest
-from service.pages.web import page, pages_of
-from service.services import services_of
+from service.pages.sessions import Session
+from service.pages.web import PageContext, page
 
 
 class SharedPages(Controller):
     path = "/delt"
 
     @get("/{token:str}")
-    async def shared(self, request: Request[Any, Any, Any], token: FromPath[str]) -> Template:
-        pages = pages_of(request)
-        now = pages.clock()
+    async def shared(
+        self,
+        request: Request[Any, Any, Any],
+        *,
+        token: FromPath[str],
+        pages: NamedDependency[PageContext],
+        session: NamedDependency[Session | None],
+        pool: NamedDependency[asyncpg.Pool],
+        clock: NamedDependency[Clock],
+    ) -> Template:
+        now = clock()
         if len(token) > 100:
             raise NotFoundException
-        async with services_of(request).pool.acquire() as conn:
+        async with pool.acquire() as conn:
             link = await access_store.share_link_by_token(conn, token_digest(token))
             if link is None:
                 raise NotFoundException
@@ -51,6 +62,7 @@ class SharedPages(Controller):
         return page(
             request,
             pages,
+            session,
             "shared.html",
             {
                 "c": view.verification_view(result),

@@ -1,7 +1,7 @@
 """Tjek et bevis: anyone with a certificate's number and code checks it; the paper
 certificate's QR code opens ``/tjek/<number>?kode=<code>`` directly.
 
-Wrong codes are rate-limited (``registry.pages.ratelimit``) and the page says so. A successful
+Wrong codes are rate-limited (``registry.ratelimit``) and the page says so. A successful
 check is written to the holder's access log. The CPR number is never shown.
 """
 
@@ -10,15 +10,18 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import quote
 
+import asyncpg
 from litestar import Controller, Request, Response, get
+from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Template
 
 from registry.access_store import Channel
-from registry.ratelimit import checked_verification
+from registry.clock import Clock
+from registry.ratelimit import VerifyLimits, checked_verification
 from service.pages import view
-from service.pages.web import page, pages_of, redirect
-from service.services import services_of
+from service.pages.sessions import Session
+from service.pages.web import PageContext, page, redirect
 
 
 def client_address(request: Request[Any, Any, Any]) -> str:
@@ -34,23 +37,27 @@ class VerifyPages(Controller):
     async def form(
         self,
         request: Request[Any, Any, Any],
+        *,
+        pages: NamedDependency[PageContext],
+        session: NamedDependency[Session | None],
+        verify_limits: NamedDependency[VerifyLimits],
         nummer: Annotated[str | None, QueryParameter(name="nummer", max_length=40)] = None,
         kode: Annotated[str | None, QueryParameter(name="kode", max_length=40)] = None,
     ) -> Response[Any]:
         number, code = (nummer or "").strip(), (kode or "").strip()
         if number and code:
             return redirect(f"/tjek/{quote(number, safe='')}?kode={quote(code, safe='')}")
-        pages = pages_of(request)
         return page(
             request,
             pages,
+            session,
             "verify.html",
             {
                 "number": number,
                 "code": code,
                 "missing": bool(number or code),
-                "limits": pages.limits,
-                "window_minutes": int(pages.limits.window.total_seconds() // 60),
+                "limits": verify_limits,
+                "window_minutes": int(verify_limits.window.total_seconds() // 60),
             },
             status_code=400 if number or code else 200,
         )
@@ -59,20 +66,25 @@ class VerifyPages(Controller):
     async def result(
         self,
         request: Request[Any, Any, Any],
+        *,
         number: FromPath[str],
+        pages: NamedDependency[PageContext],
+        session: NamedDependency[Session | None],
+        pool: NamedDependency[asyncpg.Pool],
+        clock: NamedDependency[Clock],
+        verify_limits: NamedDependency[VerifyLimits],
         kode: Annotated[str | None, QueryParameter(name="kode", max_length=40)] = None,
     ) -> Template:
-        pages = pages_of(request)
         context: dict[str, Any] = {
             "number": number,
             "code": kode or "",
-            "limits": pages.limits,
-            "window_minutes": int(pages.limits.window.total_seconds() // 60),
+            "limits": verify_limits,
+            "window_minutes": int(verify_limits.window.total_seconds() // 60),
         }
         if not kode:
-            return page(request, pages, "verify.html", context)
-        now = pages.clock()
-        async with services_of(request).pool.acquire() as conn:
+            return page(request, pages, session, "verify.html", context)
+        now = clock()
+        async with pool.acquire() as conn:
             outcome = await checked_verification(
                 conn,
                 number,
@@ -80,11 +92,12 @@ class VerifyPages(Controller):
                 client=client_address(request),
                 channel=Channel.VERIFY_PAGE,
                 now=now,
-                limits=pages.limits,
+                limits=verify_limits,
             )
         return page(
             request,
             pages,
+            session,
             "verify.html",
             {
                 **context,

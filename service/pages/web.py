@@ -1,21 +1,30 @@
-"""The plumbing every page shares: its services, rendering with security headers, the session
-and CSRF checks, and friendly Danish error pages in place of problem documents."""
+"""The plumbing every page shares: its context, rendering with security headers, the session
+and CSRF checks, and friendly Danish error pages in place of problem documents.
+
+Handlers name what they need as parameters and Litestar hands it over (``Provide``): ``pages``
+(the ``PageContext``), ``session`` (the browser's session, or None), and the app's ``pool``,
+``clock``, ``identity``, ``documents`` and ``verify_limits``. Each is marked ``NamedDependency``;
+``identity``, typed by a Protocol, also ``SkipValidation`` (Litestar's check is an isinstance,
+which a Protocol refuses).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from litestar import Request, Response
 from litestar.datastructures import Cookie
+from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, PermissionDeniedException, ValidationException
 from litestar.response import Redirect, Template
 
-from registry.ratelimit import RateLimitedError, VerifyLimits
+from registry.clock import Clock
+from registry.ratelimit import RateLimitedError
 from service.pages.deliveries import DeliveryStatus
-from service.pages.pdfs import CertificatePdfs
 from service.pages.sessions import (
     PRE_SESSION_COOKIE,
     SESSION_COOKIE,
@@ -24,6 +33,8 @@ from service.pages.sessions import (
     SessionSealer,
     new_nonce,
 )
+
+log = logging.getLogger(__name__)
 
 # Pages load nothing from elsewhere; the share page's token must not leak through Referer.
 SECURITY_HEADERS = {
@@ -38,23 +49,19 @@ SECURITY_HEADERS = {
 
 
 @dataclass(frozen=True, slots=True)
-class PageServices:
+class PageContext:
+    """What only the pages need, built once: the ``pages`` dependency of every page handler."""
+
     sealer: SessionSealer
-    pdfs: CertificatePdfs
     deliveries: DeliveryStatus
-    limits: VerifyLimits
-    clock: Callable[[], dt.datetime]
     public_base_url: str
     session_lifetime: dt.timedelta = dt.timedelta(hours=1)
     development_login: bool = False
+    development_people: tuple[tuple[str, str], ...] = ()  # (CPR number, name) the demo offers
     secure_cookies: bool = field(init=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "secure_cookies", self.public_base_url.startswith("https://"))
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> PageServices:
-        # Litestar copies each layer's ``opt``; the services are shared, never copied.
-        return self
 
     def cookie(self, name: str, value: str, *, max_age: int | None = None) -> Cookie:
         return Cookie(
@@ -70,6 +77,19 @@ class PageServices:
     def expired(self, name: str) -> Cookie:
         return self.cookie(name, "", max_age=0)
 
+    def session(self, request: Request[Any, Any, Any], now: dt.datetime) -> Session | None:
+        """The browser's session, or None when it has none (or a forged or expired one)."""
+        return self.sealer.open(request.cookies.get(SESSION_COOKIE), now=now)
+
+
+def provide_session(
+    request: Request[Any, Any, Any],
+    pages: NamedDependency[PageContext],
+    clock: NamedDependency[Clock],
+) -> Session | None:
+    """The ``session`` dependency: who is logged in on this browser, if anyone."""
+    return pages.session(request, clock())
+
 
 class LoginRequiredError(Exception):
     """The page needs a logged-in person or school; the browser is sent to log in."""
@@ -79,35 +99,32 @@ class LoginRequiredError(Exception):
         self.login_path = login_path
 
 
-def session_of(request: Request[Any, Any, Any], pages: PageServices) -> Session | None:
-    return pages.sealer.open(request.cookies.get(SESSION_COOKIE), now=pages.clock())
-
-
-def require(request: Request[Any, Any, Any], pages: PageServices, kind: SessionKind) -> Session:
+def require(session: Session | None, kind: SessionKind) -> Session:
     """The logged-in session of ``kind``; raises LoginRequiredError otherwise."""
-    session = session_of(request, pages)
     if session is None or session.kind != kind:
         raise LoginRequiredError("/mine-beviser/log-ind" if kind == "person" else "/skole/log-ind")
     return session
 
 
-def _csrf_nonce(request: Request[Any, Any, Any], pages: PageServices) -> str | None:
-    session = session_of(request, pages)
+def _csrf_nonce(request: Request[Any, Any, Any], session: Session | None) -> str | None:
     return session.nonce if session else request.cookies.get(PRE_SESSION_COOKIE)
 
 
-async def checked_form(request: Request[Any, Any, Any], pages: PageServices) -> dict[str, str]:
+async def checked_form(
+    request: Request[Any, Any, Any], pages: PageContext, session: Session | None
+) -> dict[str, str]:
     """The submitted form, after its CSRF token is checked; raises PermissionDeniedException."""
     form = await request.form()
     values = {key: str(value) for key, value in form.items() if isinstance(value, str)}
-    if not pages.sealer.csrf_matches(_csrf_nonce(request, pages), values.get("csrf")):
+    if not pages.sealer.csrf_matches(_csrf_nonce(request, session), values.get("csrf")):
         raise PermissionDeniedException("csrf")
     return values
 
 
 def page(
     request: Request[Any, Any, Any],
-    pages: PageServices,
+    pages: PageContext,
+    session: Session | None,
     template: str,
     context: Mapping[str, Any] | None = None,
     *,
@@ -117,8 +134,7 @@ def page(
 ) -> Template:
     """Render ``template`` with the session, a CSRF token for its forms and the headers."""
     out_cookies = list(cookies or [])
-    session = session_of(request, pages)
-    nonce = session.nonce if session else request.cookies.get(PRE_SESSION_COOKIE)
+    nonce = _csrf_nonce(request, session)
     if nonce is None:
         nonce = new_nonce()
         out_cookies.append(pages.cookie(PRE_SESSION_COOKIE, nonce))
@@ -166,14 +182,10 @@ _ERRORS = {
 }
 
 
-def pages_of(request: Request[Any, Any, Any]) -> PageServices:
-    """The page services, handed to every page handler through the pages router's ``opt``."""
-    pages: PageServices = request.route_handler.opt["pages"]
-    return pages
-
-
 def error_page(
     request: Request[Any, Any, Any],
+    pages: PageContext,
+    session: Session | None,
     status: int,
     *,
     headers: Mapping[str, str] | None = None,
@@ -182,7 +194,8 @@ def error_page(
     heading, text = _ERRORS.get(status, _ERRORS[500])
     return page(
         request,
-        pages_of(request),
+        pages,
+        session,
         "error.html",
         {"status": status, "heading": heading, "text": text, **extra},
         status_code=status,
@@ -190,33 +203,41 @@ def error_page(
     )
 
 
-def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
-    status = 400 if isinstance(exc, ValidationException) else exc.status_code
-    return error_page(request, status if status in _ERRORS else 500)
+def exception_handlers(pages: PageContext, clock: Clock) -> dict[type[Exception] | int, Any]:
+    """The pages' errors as Danish error pages (exception handlers get no dependencies, so
+    they hold the context themselves)."""
 
+    def error(
+        request: Request[Any, Any, Any],
+        status: int,
+        *,
+        headers: Mapping[str, str] | None = None,
+        **extra: Any,
+    ) -> Template:
+        session = pages.session(request, clock())
+        return error_page(request, pages, session, status, headers=headers, **extra)
 
-def _rate_limited(request: Request[Any, Any, Any], exc: RateLimitedError) -> Response[Any]:
-    minutes = max(1, (exc.retry_after + 59) // 60)
-    return error_page(
-        request, 429, retry_minutes=minutes, headers={"Retry-After": str(exc.retry_after)}
-    )
+    def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+        status = 400 if isinstance(exc, ValidationException) else exc.status_code
+        return error(request, status if status in _ERRORS else 500)
 
+    def rate_limited(request: Request[Any, Any, Any], exc: RateLimitedError) -> Response[Any]:
+        minutes = max(1, (exc.retry_after + 59) // 60)
+        return error(
+            request, 429, retry_minutes=minutes, headers={"Retry-After": str(exc.retry_after)}
+        )
 
-def _login_required(_: Request[Any, Any, Any], exc: LoginRequiredError) -> Response[Any]:
-    return redirect(exc.login_path)
+    def login_required(_: Request[Any, Any, Any], exc: LoginRequiredError) -> Response[Any]:
+        return redirect(exc.login_path)
 
+    def unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+        # Only the type: a library's message can carry row values.
+        log.error("unexpected %s on a page", type(exc).__name__)
+        return error(request, 500)
 
-def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    import logging  # noqa: PLC0415 - only the error path logs
-
-    # Only the type: a library's message can carry row values.
-    logging.getLogger(__name__).error("unexpected %s on a page", type(exc).__name__)
-    return error_page(request, 500)
-
-
-exception_handlers: dict[type[Exception] | int, Any] = {
-    LoginRequiredError: _login_required,
-    RateLimitedError: _rate_limited,
-    HTTPException: _http_error,
-    Exception: _unexpected,
-}
+    return {
+        LoginRequiredError: login_required,
+        RateLimitedError: rate_limited,
+        HTTPException: http_error,
+        Exception: unexpected,
+    }

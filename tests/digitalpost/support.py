@@ -15,14 +15,19 @@ from typing import Any
 import asyncpg
 import httpx
 
+from formats.pdf_layout import render_unsigned
+from formats.record import CertificateRecord
 from issuers.delivery.backoff import Backoff
 from issuers.delivery.digitalpost import HttpDigitalPost
 from issuers.delivery.eboks import HttpEboks
-from issuers.delivery.ports import Renderer
-from issuers.delivery.render import PdfaRenderer
+from issuers.delivery.ports import Documents
 from issuers.delivery.spool import FolderPrintSpool
 from issuers.delivery.worker import Channels, Worker, WorkerPolicy
+from issuers.document_keys import DocumentSigners
+from issuers.documents import CertificateDocuments
 from registry import db
+from registry.db import Connection
+from registry.keys import MemoryKeyStore
 from service.settings import Settings
 from service.testserver import DigitalPostTestServer, RunningServer, serve_in_thread
 from tests.externals import require_shared
@@ -66,7 +71,6 @@ def fast_policy(**changes: Any) -> WorkerPolicy:
         "backoff": Backoff(base=dt.timedelta(milliseconds=20), cap=dt.timedelta(milliseconds=200)),
         "recheck": dt.timedelta(hours=1),
         "poll": dt.timedelta(milliseconds=20),
-        "memo_schema": memo_schema(),
     }
     values.update(changes)
     return WorkerPolicy(**values)
@@ -74,6 +78,39 @@ def fast_policy(**changes: Any) -> WorkerPolicy:
 
 def real_clock() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+class UnsignedPdfDocuments(CertificateDocuments):
+    """The documents with the PDF/A page left unsigned, for tests of the delivery machinery:
+    the schools need no document certificates. The MeMo message is the real one."""
+
+    def __init__(
+        self, public_base_url: str = "http://testserver.local", *, memo_schema: Path | None
+    ) -> None:
+        keys = MemoryKeyStore()
+        super().__init__(
+            keys,
+            DocumentSigners(keys),
+            real_clock,
+            public_base_url=public_base_url,
+            memo_schema=memo_schema,
+        )
+        self._verify_base_url = public_base_url
+
+    async def pdf(
+        self,
+        conn: Connection,  # noqa: ARG002 - the port's signature; nothing to look up
+        record: CertificateRecord,
+        *,
+        code: str,
+    ) -> bytes:
+        return await asyncio.to_thread(
+            render_unsigned,
+            record,
+            code=code,
+            verify_base_url=self._verify_base_url,
+            created=record.issued_at,
+        )
 
 
 @dataclass
@@ -88,16 +125,22 @@ class Harness:
         *,
         policy: WorkerPolicy | None = None,
         name: str = "test",
-        renderer: Renderer | None = None,
+        documents: Documents | None = None,
         clock: Callable[[], dt.datetime] = real_clock,
     ) -> Worker:
         channels = Channels(
             digital_post=HttpDigitalPost(self.http, self.url),
             eboks=HttpEboks(self.http, f"{self.url}/eboks"),
             spool=FolderPrintSpool(self.spool_dir),
-            renderer=renderer or PdfaRenderer("http://testserver.local"),
         )
-        return Worker(self.pool, channels, policy or fast_policy(), clock, name=name)
+        return Worker(
+            self.pool,
+            channels,
+            documents or UnsignedPdfDocuments(memo_schema=memo_schema()),
+            policy or fast_policy(),
+            clock,
+            name=name,
+        )
 
 
 @asynccontextmanager

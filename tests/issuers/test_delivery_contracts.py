@@ -12,13 +12,8 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from formats.memo import MemoMessage, MemoSender, build_memo
-from formats.pdf import PdfSigner
 from formats.record import (
     Annotations,
     CertificateKind,
@@ -27,14 +22,16 @@ from formats.record import (
     Participant,
     School,
 )
+from issuers import school_store
 from issuers.delivery.digitalpost import HttpDigitalPost, MemoryDigitalPost
 from issuers.delivery.eboks import HttpEboks, MemoryEboks
-from issuers.delivery.errors import UndeliverableError
-from issuers.delivery.ports import DigitalPost, Eboks, PrintItem, PrintSpool, Renderer
-from issuers.delivery.render import PadesRenderer, PdfaRenderer, SignerLookup
+from issuers.delivery.ports import DigitalPost, Documents, Eboks, PrintItem, PrintSpool
 from issuers.delivery.spool import FolderPrintSpool, TablePrintSpool
+from issuers.document_keys import DevelopmentAuthority, DocumentSigners, NoDocumentCertificateError
+from issuers.documents import CertificateDocuments
 from registry import db
-from tests.digitalpost.support import running_test_server
+from registry.keys import MemoryKeyStore
+from tests.digitalpost.support import UnsignedPdfDocuments, real_clock, running_test_server
 from tests.helpers import ASE, BO
 
 RECORD = CertificateRecord(
@@ -180,45 +177,43 @@ async def test_a_spool_lists_each_key_once_per_school_and_day(spool: PrintSpool)
     assert await spool.daily_list("751234", dt.date(2026, 11, 22)) == []
 
 
-def _pades_signers() -> dict[str, PdfSigner]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Erhvervsskolen Nordvest")])
-    now = dt.datetime.now(dt.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=30))
-        .sign(key, hashes.SHA256())
+@pytest.fixture(params=["unsigned", "signed"])
+async def documents(
+    request: pytest.FixtureRequest, conn: asyncpg.Connection, keys: MemoryKeyStore
+) -> Documents:
+    if request.param == "unsigned":
+        return UnsignedPdfDocuments("https://bevis.example", memo_schema=None)
+    await school_store.insert_school(
+        conn, school_id="751234", name="Erhvervsskolen Nordvest", cvr="29183746", ownership="public"
     )
-    return {"751234": PdfSigner(key, certificate)}
+    await DevelopmentAuthority(keys).certify(
+        conn,
+        school_id="751234",
+        school_name="Erhvervsskolen Nordvest",
+        now=RECORD.issued_at - dt.timedelta(days=1),
+    )
+    return _signed(keys)
 
 
-def _lookup(signers: dict[str, PdfSigner]) -> SignerLookup:
-    async def lookup(school_id: str) -> PdfSigner | None:
-        return signers.get(school_id)
-
-    return lookup
-
-
-@pytest.fixture(params=["pdfa", "pades"])
-def renderer(request: pytest.FixtureRequest) -> Renderer:
-    if request.param == "pdfa":
-        return PdfaRenderer("https://bevis.example")
-    return PadesRenderer(_lookup(_pades_signers()), "https://bevis.example")
+def _signed(keys: MemoryKeyStore) -> CertificateDocuments:
+    return CertificateDocuments(
+        keys,
+        DocumentSigners(keys),
+        real_clock,
+        public_base_url="https://bevis.example",
+        memo_schema=None,
+    )
 
 
-async def test_a_renderer_gives_a_pdf(renderer: Renderer) -> None:
-    pdf = await renderer.render(RECORD, "ABCD-EFGH")
+async def test_the_documents_give_a_pdf(documents: Documents, conn: asyncpg.Connection) -> None:
+    pdf = await documents.pdf(conn, RECORD, code="ABCD-EFGH")
     assert pdf.startswith(b"%PDF-")
     assert pdf.rstrip().endswith(b"%%EOF")
     assert ASE.encode() not in pdf  # never the full CPR number in clear text
 
 
-async def test_pades_refuses_a_school_without_a_signing_certificate() -> None:
-    renderer = PadesRenderer(_lookup({}), "https://bevis.example")
-    with pytest.raises(UndeliverableError):
-        await renderer.render(RECORD, "ABCD-EFGH")
+async def test_the_signed_pdf_needs_the_school_s_document_certificate(
+    conn: asyncpg.Connection, keys: MemoryKeyStore
+) -> None:
+    with pytest.raises(NoDocumentCertificateError):
+        await _signed(keys).pdf(conn, RECORD, code="ABCD-EFGH")

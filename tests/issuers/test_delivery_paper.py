@@ -14,13 +14,18 @@ import pytest
 
 from issuers.delivery.digitalpost import MemoryDigitalPost
 from issuers.delivery.eboks import MemoryEboks
-from issuers.delivery.render import PdfaRenderer
 from issuers.delivery.spool import FolderPrintSpool
 from issuers.delivery.worker import Channels, Worker
 from registry import db
 from service.settings import Settings
 from tests.conftest import Demo, FixedClock
-from tests.digitalpost.support import drain, fast_policy, harness, running_test_server
+from tests.digitalpost.support import (
+    UnsignedPdfDocuments,
+    drain,
+    fast_policy,
+    harness,
+    running_test_server,
+)
 from tests.helpers import ASE, BO, Client, login, post_team, team_body
 
 PROBLEM = "application/problem+json"
@@ -41,10 +46,10 @@ async def worker(settings: Settings, clock: FixedClock, spool_dir: Path) -> Asyn
         digital_post=MemoryDigitalPost(),
         eboks=MemoryEboks(),
         spool=FolderPrintSpool(spool_dir),
-        renderer=PdfaRenderer("http://testserver.local"),
     )
+    documents = UnsignedPdfDocuments(memo_schema=None)
     try:
-        yield Worker(pool, channels, fast_policy(memo_schema=None), clock, name="paper-test")
+        yield Worker(pool, channels, documents, fast_policy(), clock, name="paper-test")
     finally:
         await pool.close()
 

@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 from formats.multibase import public_key_from_did_key
 from formats.vc import verify_credential
 from registry import status_list
+from registry.status_entry import certificate_status_entry
 from registry.status_list import LIST_SIZE, StatusListError
 from registry.transparency.checkpoint import NoteVerifier
-from service.api.status import certificate_status_entry
 from tests.conftest import Demo
 from tests.helpers import Client, issue_passing, login, post_team, team_body
 
@@ -104,7 +104,7 @@ async def test_cancelled_and_revoked_certificates_have_their_bit_set(
     )
     replacement = corrected.json()["replacement"]["number"]
 
-    # The entry each certificate's Verifiable Credential carries (registry/forms.py).
+    # The entry each certificate's Verifiable Credential carries (registry/status_entry.py).
     entries = {}
     for number in (first["number"], second["number"], third["number"], replacement):
         entry = await certificate_status_entry(conn, "http://testserver.local", number)

@@ -1,15 +1,15 @@
 """Fill the register fast with realistic rows and real log leaves, through COPY.
 
-What the API would have stored, without the HTTP round trips: teams of 25, a participation and
-a certificate per participant, the 'issued' event, the log leaf and every Merkle node, and the
-log head moved on. The certificate's canonical bytes and its compact JWS are byte for byte what
-``issuers.issuing`` makes (tests/bench checks this): the record's canonical JSON is rendered
-from a template (RFC 8785 orders members by name, never by value, so substituting values that
-need no escaping gives the same bytes), and the JWS header segment, constant per key, is
-reused, so each row costs one Ed25519 signature and a few hashes. The Merkle nodes come from
-``registry.merkle.RightEdge.append``, the product's own code. Foreign-key triggers are skipped
-while filling (``session_replication_role = replica``) where the role may do so: the rows are
-consistent by construction. Verification codes are derived from the serial, so the bench can
+What the API would have stored, without the HTTP round trips: teams of 25, a participation and a
+certificate per participant, the 'issued' event, the log leaf and every Merkle node, and the log
+head moved on. The certificate's canonical bytes and its compact JWS are byte for byte what
+``issuers.issuing`` makes (tests/bench checks this): the record's canonical JSON is rendered from a
+template (RFC 8785 orders members by name, never by value, so substituting values that need no
+escaping gives the same bytes), and the JWS header segment, constant per key, is reused, so each row
+costs one Ed25519 signature and a few hashes. The Merkle nodes come from
+``registry.transparency.merkle.RightEdge.append``, the product's own code. Foreign-key triggers are
+skipped while filling (``session_replication_role = replica``) where the role may do so: the rows
+are consistent by construction. Verification codes are derived from the serial, so the bench can
 look any filled certificate up.
 """
 

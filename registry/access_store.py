@@ -1,4 +1,5 @@
-"""SQL for the pages: share links, the access log and the verification-failure counters.
+"""SQL for what participants share and see: share links, the access log of who looked at a
+certificate, and the counters of wrong verification codes.
 
 Every function takes the connection it runs on and returns our own frozen dataclasses.
 """
@@ -209,7 +210,7 @@ async def guarded_lookup(
     channel: Channel,
     now: dt.datetime,
 ) -> GuardedLookup:
-    """`registry.store.verification_lookup` behind failure counters, and its bookkeeping, in
+    """`certificate_store.verification_lookup` behind failure counters, and its bookkeeping, in
     one statement: when every counter is under its limit, either the code matches (SHA-256 of
     the normalised code) and the access is logged, or one failure is counted against every
     counter (and windows before this one are forgotten). Over a limit, nothing is written.

@@ -1,7 +1,8 @@
-"""Schools' signing keys: the KeyStore port, its adapters, and a cache of loaded keys.
+"""Private keys: the KeyStore port, its adapters, and a cache of loaded keys.
 
-The private half of a school's Ed25519 key lives in a key store; the public half is published
-by the registry (table ``school_keys``). Keys are loaded once and cached, never per signature.
+The private halves of the schools' keys (Ed25519 for records, ECDSA for documents) and of the
+register's log keys live in a key store; the public halves are published by the register
+(tables ``school_keys`` and ``log_keys``). Keys are loaded once and cached, never per signature.
 
 Adapters: ``FileKeyStore`` keeps PKCS#8 PEM files (mode 0600) in a folder, for a single-host
 deployment; ``MemoryKeyStore`` keeps keys in the process, for development and tests. The

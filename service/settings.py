@@ -31,8 +31,6 @@ DEFAULT_MEMO_SCHEMA = (
 class PagesSettings:
     """The pages for people (docs/pages.md)."""
 
-    # "development": PDFs signed by a self-signed certificate per school (demo, tests);
-    # "none": no PDF downloads until the schools' signing certificates exist.
     verify_failures_per_client: int = 20  # wrong codes per client address per 15 minutes
     verify_failures_per_number: int = 10  # wrong codes per certificate number per 15 minutes
 

@@ -1,12 +1,12 @@
 """The transparency log at the grown register's size: append rate and proof latency.
 
 Append: batches of 1,000 'issued' events whose certificates are first inserted (untimed) in a
-transaction; ``registry.log.append`` is timed, then the transaction is rolled back so the
-register stays as it was. The baseline hashes the same leaves in memory: the same entry bytes,
-leaf hashes and right-edge appends (``registry.merkle.RightEdge``), no database.
-Proofs: ``merkle.prove_inclusion`` and ``prove_consistency`` through ``log.PostgresNodeStore``
-(one query each) for random leaves and old sizes, one after another on one connection; for
-scale, the in-memory cost of checking the same proof is given beside it.
+transaction; ``registry.transparency.log.append`` is timed, then the transaction is rolled back so
+the register stays as it was. The baseline hashes the same leaves in memory: the same entry bytes,
+leaf hashes and right-edge appends (``registry.transparency.merkle.RightEdge``), no database.
+Proofs: ``merkle.prove_inclusion`` and ``prove_consistency`` through ``log.PostgresNodeStore`` (one
+query each) for random leaves and old sizes, one after another on one connection; for scale, the in-
+memory cost of checking the same proof is given beside it.
 """
 
 from __future__ import annotations

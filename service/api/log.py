@@ -1,6 +1,6 @@
 """The transparency log over HTTP: checkpoints, leaves, inclusion and consistency proofs.
 
-Everything here is public: log entries hold no personal data (see registry/log.py).
+Everything here is public: log entries hold no personal data (see registry/transparency/log.py).
 """
 
 from __future__ import annotations

@@ -75,5 +75,5 @@ def test_values_outside_the_record_shape_are_refused(value: dict[str, object]) -
     )
 )
 def test_canonical_json_of_flat_objects_is_rfc8785(value: dict[str, Any]) -> None:
-    # The log's entries are flat objects like these (registry/log.py).
+    # The log's entries are flat objects like these (registry/transparency/log.py).
     assert canonical_json(value) == rfc8785.dumps(value)

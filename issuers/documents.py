@@ -5,7 +5,8 @@ of the record, signed now: the Verifiable Credential with the school's active Ed
 certificate XML and the paper PDF with the school's document key (ECDSA P-256, X.509 from the
 document authority), and the MeMo message with the messageUUID its delivery job fixed::
 
-    forms = CertificateForms(services)
+    forms = CertificateForms(keys, clock, DocumentSigners(keys), public_base_url=url,
+                             memo_schema=None)
     credential = await forms.credential(conn, record)   # dict, eddsa-jcs-2022 proof
     pdf = await forms.pdf(conn, record, code="ABCD-EFGH")
 
@@ -16,7 +17,10 @@ methods a credential's proof names) and the document authorities' certificates (
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import secrets
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
@@ -29,12 +33,10 @@ from formats.memo import MemoSender, build_memo, validate_memo
 from formats.multibase import public_key_multibase
 from formats.record import CertificateRecord
 from issuers import document_store, school_store
-from issuers.document_keys import authorities
-from registry import certificate_store
+from issuers.document_keys import DocumentSigners, authorities
+from registry import certificate_store, trust_store
 from registry.db import Connection
-from registry.keys import ed25519_key
-from service.api.status import certificate_status_entry
-from service.services import Services
+from registry.keys import KeyStore, ed25519_key
 
 JWS_MEDIA_TYPE = "application/vnd.amu-bevis.certificate+jws"
 VC_MEDIA_TYPE = "application/vc+ld+json"
@@ -52,11 +54,25 @@ class FormUnavailableError(HTTPException):
 
 
 class CertificateForms:
-    """Makes the forms of certificates with the running service's keys and settings."""
+    """Makes the forms of certificates with the running service's keys and settings.
 
-    def __init__(self, services: Services) -> None:
-        self._services = services
-        self._base = services.settings.public_base_url.rstrip("/")
+    ``memo_schema``: the MeMo schema each message is validated against, or None.
+    """
+
+    def __init__(
+        self,
+        keys: KeyStore,
+        clock: Callable[[], dt.datetime],
+        signers: DocumentSigners,
+        *,
+        public_base_url: str,
+        memo_schema: Path | None,
+    ) -> None:
+        self._keys = keys
+        self._clock = clock
+        self._signers = signers
+        self._base = public_base_url.rstrip("/")
+        self._memo_schema = memo_schema
 
     def issuer_id(self, school_id: str) -> str:
         """The school as a credential's issuer: its controller document on this service."""
@@ -71,25 +87,25 @@ class CertificateForms:
         key = await certificate_store.active_key(conn, record.school.id)
         if key is None:
             raise FormUnavailableError("the school has no active signing key")
-        private = ed25519_key(self._services.keys, key.kid)
+        private = ed25519_key(self._keys, key.kid)
         issuer = self.issuer_id(record.school.id)
         unsigned = vc.build_credential(
             record,
             issuer=issuer,
             salt=secrets.token_urlsafe(_SALT_BYTES),
             credential_id=f"{self._base}/tjek/{record.number}",
-            status=await certificate_status_entry(conn, self._base, record.number),
+            status=await trust_store.certificate_status_entry(conn, self._base, record.number),
         )
         return vc.sign_credential(
             unsigned,
             private,
             verification_method=f"{issuer}#{key.kid}",
-            created=self._services.clock(),
+            created=self._clock(),
         )
 
     async def xml(self, conn: Connection, record: CertificateRecord) -> bytes:
         """The certificate XML with the school's XMLDSig signature."""
-        signers = await self._services.documents.for_school(conn, record.school.id)
+        signers = await self._signers.for_school(conn, record.school.id)
         try:
             return await asyncio.to_thread(signers.xml.sign, record)
         except FormatError as e:
@@ -100,7 +116,7 @@ class CertificateForms:
 
     async def pdf(self, conn: Connection, record: CertificateRecord, *, code: str) -> bytes:
         """The paper PDF with its QR code and code, PAdES-signed at the issue time."""
-        signers = await self._services.documents.for_school(conn, record.school.id)
+        signers = await self._signers.for_school(conn, record.school.id)
         certificate = signers.credentials.certificate
         if not (
             certificate.not_valid_before_utc <= record.issued_at <= certificate.not_valid_after_utc
@@ -134,9 +150,8 @@ class CertificateForms:
             sender=MemoSender(cvr=school.cvr, name=school.name),
             created_at=stored.issued_at,
         )
-        schema = self._services.settings.delivery.schema_to_validate()
-        if schema is not None:
-            await asyncio.to_thread(validate_memo, message, schema)
+        if self._memo_schema is not None:
+            await asyncio.to_thread(validate_memo, message, self._memo_schema)
         return message
 
     async def issuer_document(self, conn: Connection, school_id: str) -> dict[str, Any] | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -34,6 +34,7 @@ class KeyMissingError(IssuingError):
     type_slug = "signing-key-unavailable"
 
 
+@runtime_checkable  # the HTTP edge receives it by dependency injection, which checks types
 class KeyStore(Protocol):
     """Where private signing keys are kept."""
 

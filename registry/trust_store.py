@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from formats.vc import StatusEntry
+from registry import status_list
 from registry.db import Connection
 from registry.transparency import log
 
@@ -141,6 +143,17 @@ async def status_position(conn: Connection, number: str) -> StatusPosition | Non
         "SELECT status_list_id, status_list_index FROM certificates WHERE number = $1", number
     )
     return StatusPosition(row["status_list_id"], row["status_list_index"]) if row else None
+
+
+async def certificate_status_entry(
+    conn: Connection, base_url: str, number: str
+) -> StatusEntry | None:
+    """The ``credentialStatus`` entry of a certificate's Verifiable Credential: its bit in the
+    published list. None for an unknown number."""
+    position = await status_position(conn, number)
+    if position is None:
+        return None
+    return status_list.status_entry(base_url, position.list_id, position.index)
 
 
 async def status_list_exists(conn: Connection, list_id: int) -> bool:

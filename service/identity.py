@@ -16,7 +16,7 @@ import datetime as dt
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 from urllib.parse import urlencode
 
 import jwt
@@ -30,6 +30,7 @@ class Person:
     cpr: str  # sensitive: never log
 
 
+@runtime_checkable  # handed to handlers by dependency injection, which checks types
 class IdentityProvider(Protocol):
     def authenticate(self, token: str) -> Person | None:
         """The person a bearer token proves, or None when it proves nothing."""

@@ -11,14 +11,18 @@ from typing import Any
 from urllib.parse import urlencode
 
 from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.response import Redirect, Template
 
 from issuers.cpr import birth_date
 from service.demo import DEMO_PEOPLE
-from service.identity import DEVELOPMENT_LOGIN_PATH, DevelopmentIdentityProvider
+from service.identity import (
+    DEVELOPMENT_LOGIN_PATH,
+    DevelopmentIdentityProvider,
+    IdentityProvider,
+)
 from service.pages.web import checked_form, page, pages_of, redirect
-from service.services import services_of
 
 # Demo people (fictitious CPR numbers with real birth dates).
 
@@ -45,9 +49,10 @@ class DevelopmentLoginPage(Controller):
         )
 
     @post("/", status_code=303)
-    async def chosen(self, request: Request[Any, Any, Any]) -> Redirect:
+    async def chosen(
+        self, request: Request[Any, Any, Any], identity: NamedDependency[IdentityProvider]
+    ) -> Redirect:
         form = await checked_form(request, pages_of(request))
-        identity = services_of(request).identity
         if not isinstance(identity, DevelopmentIdentityProvider):
             raise NotFoundException
         cpr, state, redirect_uri = (

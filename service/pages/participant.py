@@ -8,13 +8,16 @@ import secrets
 from typing import Any
 from urllib.parse import quote
 
+import asyncpg
 from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from registry import access_store, certificate_store, codes
 from registry.verification import verified_record, verified_records
+from service.identity import IdentityProvider
 from service.pages import view
 from service.pages.deliveries import CHANNEL_TEXT, STATE_TEXT
 from service.pages.pdfs import PdfUnavailableError
@@ -29,7 +32,6 @@ from service.pages.web import (
     redirect,
     require,
 )
-from service.services import services_of
 
 SHARE_DAYS = (7, 30, 90)
 CALLBACK_PATH = "/mine-beviser/log-ind/svar"
@@ -40,10 +42,10 @@ def token_digest(token: str) -> bytes:
 
 
 async def _own(
-    request: Request[Any, Any, Any], session: Session, number: str
+    pool: asyncpg.Pool, session: Session, number: str
 ) -> tuple[certificate_store.StoredCertificate, view.CertificateView, Any]:
     """The person's certificate ``number`` with its verified record; 404 for anyone else's."""
-    async with services_of(request).pool.acquire() as conn:
+    async with pool.acquire() as conn:
         stored = (
             await certificate_store.certificate(conn, number)
             if codes.is_certificate_number(number)
@@ -72,25 +74,27 @@ class ParticipantPages(Controller):
         return page(request, pages_of(request), "login.html")
 
     @post("/log-ind", status_code=303)
-    async def start_login(self, request: Request[Any, Any, Any]) -> Redirect:
+    async def start_login(
+        self, request: Request[Any, Any, Any], identity: NamedDependency[IdentityProvider]
+    ) -> Redirect:
         """Start the OpenID Connect authorization-code flow at the identity provider."""
         pages = pages_of(request)
         await checked_form(request, pages)
         state = new_nonce()
-        url = services_of(request).identity.authorization_url(
-            state=state, redirect_uri=CALLBACK_PATH
-        )
+        url = identity.authorization_url(state=state, redirect_uri=CALLBACK_PATH)
         return redirect(url, cookies=[pages.cookie(LOGIN_STATE_COOKIE, state, max_age=600)])
 
     @get("/log-ind/svar", status_code=303)
-    async def finish_login(self, request: Request[Any, Any, Any]) -> Response[Any]:
+    async def finish_login(
+        self, request: Request[Any, Any, Any], identity: NamedDependency[IdentityProvider]
+    ) -> Response[Any]:
         pages = pages_of(request)
         state = request.query_params.get("state")
         code = request.query_params.get("code")
         expected = request.cookies.get(LOGIN_STATE_COOKIE)
         if not state or not code or not expected or not secrets.compare_digest(state, expected):
             raise PermissionDeniedException("login state")
-        person = await services_of(request).identity.redeem(code, redirect_uri=CALLBACK_PATH)
+        person = await identity.redeem(code, redirect_uri=CALLBACK_PATH)
         if person is None:
             raise PermissionDeniedException("login code")
         session = Session.new(
@@ -111,12 +115,14 @@ class ParticipantPages(Controller):
         return redirect("/", cookies=[pages.expired(SESSION_COOKIE)])
 
     @get("/")
-    async def overview(self, request: Request[Any, Any, Any]) -> Template:
+    async def overview(
+        self, request: Request[Any, Any, Any], pool: NamedDependency[asyncpg.Pool]
+    ) -> Template:
         pages = pages_of(request)
         session = require(request, pages, "person")
         shown: list[view.CertificateView] = []
         name = None
-        async with services_of(request).pool.acquire() as conn:
+        async with pool.acquire() as conn:
             mine = await certificate_store.certificates_of(conn, session.subject)
             for stored, record in await verified_records(conn, mine):
                 name = name or record.participant.name
@@ -132,26 +138,38 @@ class ParticipantPages(Controller):
         return page(request, pages, "mine.html", {"certificates": shown, "name": name})
 
     @get("/adgang")
-    async def access_log(self, request: Request[Any, Any, Any]) -> Template:
+    async def access_log(
+        self, request: Request[Any, Any, Any], pool: NamedDependency[asyncpg.Pool]
+    ) -> Template:
         pages = pages_of(request)
         session = require(request, pages, "person")
-        async with services_of(request).pool.acquire() as conn:
+        async with pool.acquire() as conn:
             events = await access_store.access_log_of(conn, session.subject)
         return page(request, pages, "access.html", {"events": _events(events)})
 
     @get("/{number:str}")
-    async def certificate(self, request: Request[Any, Any, Any], number: FromPath[str]) -> Template:
+    async def certificate(
+        self,
+        request: Request[Any, Any, Any],
+        pool: NamedDependency[asyncpg.Pool],
+        number: FromPath[str],
+    ) -> Template:
         pages = pages_of(request)
         session = require(request, pages, "person")
-        return await _certificate_page(request, pages, session, number)
+        return await _certificate_page(request, pool, pages, session, number)
 
     @get("/{number:str}/pdf")
-    async def pdf(self, request: Request[Any, Any, Any], number: FromPath[str]) -> Response[Any]:
+    async def pdf(
+        self,
+        request: Request[Any, Any, Any],
+        pool: NamedDependency[asyncpg.Pool],
+        number: FromPath[str],
+    ) -> Response[Any]:
         pages = pages_of(request)
         session = require(request, pages, "person")
-        stored, _shown, record = await _own(request, session, number)
+        stored, _shown, record = await _own(pool, session, number)
         try:
-            async with services_of(request).pool.acquire() as conn:
+            async with pool.acquire() as conn:
                 body = await pages.pdfs.render(
                     conn,
                     record,
@@ -169,22 +187,27 @@ class ParticipantPages(Controller):
         )
 
     @post("/{number:str}/del")
-    async def share(self, request: Request[Any, Any, Any], number: FromPath[str]) -> Template:
+    async def share(
+        self,
+        request: Request[Any, Any, Any],
+        pool: NamedDependency[asyncpg.Pool],
+        number: FromPath[str],
+    ) -> Template:
         pages = pages_of(request)
         session = require(request, pages, "person")
         form = await checked_form(request, pages)
-        await _own(request, session, number)
+        await _own(pool, session, number)
         try:
             days = int(form.get("dage", ""))
         except ValueError:
             days = 0
         if days not in SHARE_DAYS:
             return await _certificate_page(
-                request, pages, session, number, status_code=400, share_error=True
+                request, pool, pages, session, number, status_code=400, share_error=True
             )
         token = secrets.token_urlsafe(32)
         now = pages.clock()
-        async with services_of(request).pool.acquire() as conn:
+        async with pool.acquire() as conn:
             await access_store.insert_share_link(
                 conn,
                 token_sha256=token_digest(token),
@@ -193,15 +216,20 @@ class ParticipantPages(Controller):
                 expires_at=now + dt.timedelta(days=days),
             )
         return await _certificate_page(
-            request, pages, session, number, new_link=f"{pages.public_base_url}/delt/{token}"
+            request, pool, pages, session, number, new_link=f"{pages.public_base_url}/delt/{token}"
         )
 
     @post("/delinger/{link_id:int}/tilbagekald", status_code=303)
-    async def revoke(self, request: Request[Any, Any, Any], link_id: FromPath[int]) -> Redirect:
+    async def revoke(
+        self,
+        request: Request[Any, Any, Any],
+        pool: NamedDependency[asyncpg.Pool],
+        link_id: FromPath[int],
+    ) -> Redirect:
         pages = pages_of(request)
         session = require(request, pages, "person")
         form = await checked_form(request, pages)
-        async with services_of(request).pool.acquire() as conn:
+        async with pool.acquire() as conn:
             await access_store.revoke_share_link(
                 conn, link_id=link_id, cpr=session.subject, now=pages.clock()
             )
@@ -227,6 +255,7 @@ def _events(events: list[access_store.AccessEvent]) -> list[dict[str, str]]:
 
 async def _certificate_page(
     request: Request[Any, Any, Any],
+    pool: asyncpg.Pool,
     pages: PageServices,
     session: Session,
     number: str,
@@ -235,10 +264,10 @@ async def _certificate_page(
     new_link: str | None = None,
     share_error: bool = False,
 ) -> Template:
-    stored, shown, record = await _own(request, session, number)
+    stored, shown, record = await _own(pool, session, number)
     code = codes.display_code(stored.verification_code)
     now = pages.clock()
-    async with services_of(request).pool.acquire() as conn:
+    async with pool.acquire() as conn:
         links = await access_store.share_links_of(conn, number)
         events = [
             e

@@ -10,7 +10,9 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
+import asyncpg
 from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
@@ -23,7 +25,6 @@ from service.pages import view
 from service.pages.deliveries import CHANNEL_TEXT, STATE_TEXT, Delivery
 from service.pages.sessions import SESSION_COOKIE, Session
 from service.pages.web import checked_form, page, pages_of, redirect, require
-from service.services import services_of
 
 # (group, category) -> what the result means, in the school's words (DOMAIN.md, 002 §3).
 RESULT_TEXT = {
@@ -61,13 +62,15 @@ class SchoolPages(Controller):
         return page(request, pages_of(request), "school_login.html")
 
     @post("/log-ind", status_code=303)
-    async def login(self, request: Request[Any, Any, Any]) -> Any:
+    async def login(
+        self, request: Request[Any, Any, Any], pool: NamedDependency[asyncpg.Pool]
+    ) -> Any:
         pages = pages_of(request)
         form = await checked_form(request, pages)
         parsed = credentials.parse_token(form.get("noegle", "").strip())
         school_id = None
         if parsed is not None:
-            async with services_of(request).pool.acquire() as conn:
+            async with pool.acquire() as conn:
                 found = await school_store.credential(conn, parsed[0])
             if found is not None and credentials.secret_matches(parsed[1], found[1]):
                 school_id = found[0]
@@ -87,11 +90,13 @@ class SchoolPages(Controller):
         return redirect("/", cookies=[pages.expired(SESSION_COOKIE)])
 
     @get("/")
-    async def overview(self, request: Request[Any, Any, Any]) -> Template:
+    async def overview(
+        self, request: Request[Any, Any, Any], pool: NamedDependency[asyncpg.Pool]
+    ) -> Template:
         pages = pages_of(request)
         session = require(request, pages, "school")
         today = view.local_today(pages.clock())
-        async with services_of(request).pool.acquire() as conn:
+        async with pool.acquire() as conn:
             school = await school_store.school(conn, session.subject)
             if school is None:
                 raise NotFoundException
@@ -150,13 +155,18 @@ class SchoolPages(Controller):
         )
 
     @post("/leveringer/{number:str}/forsoeg-igen", status_code=303)
-    async def retry(self, request: Request[Any, Any, Any], number: FromPath[str]) -> Redirect:
+    async def retry(
+        self,
+        request: Request[Any, Any, Any],
+        pool: NamedDependency[asyncpg.Pool],
+        number: FromPath[str],
+    ) -> Redirect:
         """Put a dead-lettered delivery of one of the school's certificates back in the queue."""
         pages = pages_of(request)
         session = require(request, pages, "school")
         await checked_form(request, pages)
         if not codes.is_certificate_number(number):
             raise NotFoundException
-        async with services_of(request).pool.acquire() as conn:
+        async with pool.acquire() as conn:
             count = await pages.deliveries.retry(conn, session.subject, number, pages.clock())
         return redirect(f"/skole?forsoegt={quote(number)}&antal={count}#doede")

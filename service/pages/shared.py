@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import asyncpg
 from litestar import Controller, Request, get
+from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, NotFoundException
 from litestar.params import FromPath
 from litestar.response import Template
@@ -19,19 +21,23 @@ from registry.verification import verify_certificate
 from service.pages import view
 from service.pages.participant import token_digest
 from service.pages.web import page, pages_of
-from service.services import services_of
 
 
 class SharedPages(Controller):
     path = "/delt"
 
     @get("/{token:str}")
-    async def shared(self, request: Request[Any, Any, Any], token: FromPath[str]) -> Template:
+    async def shared(
+        self,
+        request: Request[Any, Any, Any],
+        pool: NamedDependency[asyncpg.Pool],
+        token: FromPath[str],
+    ) -> Template:
         pages = pages_of(request)
         now = pages.clock()
         if len(token) > 100:
             raise NotFoundException
-        async with services_of(request).pool.acquire() as conn:
+        async with pool.acquire() as conn:
             link = await access_store.share_link_by_token(conn, token_digest(token))
             if link is None:
                 raise NotFoundException

@@ -10,7 +10,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import quote
 
+import asyncpg
 from litestar import Controller, Request, Response, get
+from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Template
 
@@ -18,7 +20,6 @@ from registry.access_store import Channel
 from registry.ratelimit import checked_verification
 from service.pages import view
 from service.pages.web import page, pages_of, redirect
-from service.services import services_of
 
 
 def client_address(request: Request[Any, Any, Any]) -> str:
@@ -59,6 +60,7 @@ class VerifyPages(Controller):
     async def result(
         self,
         request: Request[Any, Any, Any],
+        pool: NamedDependency[asyncpg.Pool],
         number: FromPath[str],
         kode: Annotated[str | None, QueryParameter(name="kode", max_length=40)] = None,
     ) -> Template:
@@ -72,7 +74,7 @@ class VerifyPages(Controller):
         if not kode:
             return page(request, pages, "verify.html", context)
         now = pages.clock()
-        async with services_of(request).pool.acquire() as conn:
+        async with pool.acquire() as conn:
             outcome = await checked_verification(
                 conn,
                 number,

@@ -15,10 +15,9 @@ from hypothesis import strategies as st
 
 from formats.multibase import public_key_from_did_key
 from formats.vc import verify_credential
-from registry import status_list
+from registry import status_list, trust_store
 from registry.status_list import LIST_SIZE, StatusListError
 from registry.transparency.checkpoint import NoteVerifier
-from service.api.status import certificate_status_entry
 from tests.conftest import Demo
 from tests.helpers import Client, login, post_team, team_body
 
@@ -112,7 +111,7 @@ async def test_cancelled_and_revoked_certificates_have_their_bit_set(
     # The entry each certificate's Verifiable Credential carries (registry/forms.py).
     entries = {}
     for number in (first["number"], second["number"], third["number"], replacement):
-        entry = await certificate_status_entry(conn, "http://testserver.local", number)
+        entry = await trust_store.certificate_status_entry(conn, "http://testserver.local", number)
         assert entry is not None
         entries[number] = entry.to_json()
     assert all(e["type"] == "BitstringStatusListEntry" for e in entries.values())

@@ -79,7 +79,7 @@ class Running:
     delivery_desk: DeliveryDesk
 
     @classmethod
-    def start(cls, settings: Settings, pool: asyncpg.Pool, keys: KeyStore, clock: Clock) -> Running:
+    def build(cls, settings: Settings, pool: asyncpg.Pool, keys: KeyStore, clock: Clock) -> Running:
         d = settings.delivery
         return cls(
             pool=pool,
@@ -163,7 +163,7 @@ def create_app(
             async with pool.acquire() as conn:
                 await migrations.apply(conn)
                 await log.ensure_log_key(conn, key_store, name=settings.log_origin, now=clock())
-            app.state.running = Running.start(settings, pool, key_store, clock)
+            app.state.running = Running.build(settings, pool, key_store, clock)
             yield
         finally:
             await pool.close()

@@ -1,5 +1,6 @@
 """Every form of a certificate over HTTP, served the same way to its participant and to its
-issuing school (docs/formats.md); the handlers are in ``participants`` and ``schools``.
+issuing school (docs/formats.md): ``GET .../certificates/{number}/{form}`` in the participant
+router (``participant_handlers``) and in the school router (``school_handlers``).
 
 ``form`` is ``signed-record`` (JWS), ``credential`` (VC), ``xml``, ``pdf`` or ``memo``. Only the
 signed record is served for a cancelled or revoked certificate: the other forms are signed on
@@ -13,8 +14,11 @@ from collections.abc import Awaitable, Callable
 from enum import StrEnum
 
 import asyncpg
-from litestar import Response
+from litestar import Response, get
+from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, NotFoundException
+from litestar.handlers import HTTPRouteHandler
+from litestar.params import FromPath
 
 from formats import certificate_xml
 from formats.memo import PDF_MEDIA_TYPE
@@ -28,6 +32,7 @@ from issuers.documents import (
 from registry import certificate_store, codes
 from registry.db import Connection
 from registry.verification import verified_record
+from service.identity import Person
 
 PRIVATE = {"Cache-Control": "no-store"}  # personal data: never kept by a shared cache
 
@@ -55,8 +60,68 @@ _SUFFIXES = {
     Form.MEMO: "memo.xml",
 }
 
+# form, the participant's summary, the school's summary. The signed record is the compact JWS
+# (EdDSA) the school signed at issuing, verified with ``/api/keys``; the credential is an Open
+# Badges 3.0 credential with an eddsa-jcs-2022 proof, made now.
+_ROUTES: tuple[tuple[Form, str, str], ...] = (
+    (Form.SIGNED_RECORD, "My certificate's signed record", "A certificate's signed record"),
+    (Form.CREDENTIAL, "My certificate as a credential", "A certificate as a credential"),
+    (Form.XML, "My certificate as signed XML", "A certificate as signed XML"),
+    (Form.PDF, "My certificate as a signed PDF", "A certificate as a signed PDF"),
+    (Form.MEMO, "My certificate's Digital Post message", "A certificate's Digital Post message"),
+)
+
 Mine = Callable[[certificate_store.StoredCertificate], bool]
 """Whether the caller may see a stored certificate (its participant, or its school)."""
+
+
+def participant_handlers() -> list[HTTPRouteHandler]:
+    """One route per form of the participant's own certificate (for the participant router,
+    which provides ``person``)."""
+    return [_participant_handler(form, summary) for form, summary, _ in _ROUTES]
+
+
+def school_handlers() -> list[HTTPRouteHandler]:
+    """One route per form of a certificate the school issued (for the school router)."""
+    return [_school_handler(form, summary) for form, _, summary in _ROUTES]
+
+
+def _participant_handler(form: Form, summary: str) -> HTTPRouteHandler:
+    async def handler(
+        pool: NamedDependency[asyncpg.Pool],
+        documents: NamedDependency[CertificateForms],
+        person: NamedDependency[Person],
+        number: FromPath[str],
+    ) -> Response[bytes]:
+        return await _serve(pool, documents, number, lambda s: s.cpr == person.cpr, form)
+
+    return _route(handler, form, summary)
+
+
+def _school_handler(form: Form, summary: str) -> HTTPRouteHandler:
+    async def handler(
+        pool: NamedDependency[asyncpg.Pool],
+        documents: NamedDependency[CertificateForms],
+        school_id: FromPath[str],
+        number: FromPath[str],
+    ) -> Response[bytes]:
+        return await _serve(pool, documents, number, lambda s: s.school_id == school_id, form)
+
+    return _route(handler, form, summary)
+
+
+def _route(
+    handler: Callable[..., Awaitable[Response[bytes]]],
+    form: Form,
+    summary: str,
+) -> HTTPRouteHandler:
+    # The OpenAPI operation id is made from the function's name: name it for its form.
+    handler.__name__ = handler.__qualname__ = form.name.lower()
+    return get(
+        f"/certificates/{{number:str}}/{form.value}",
+        media_type=_MEDIA_TYPES[form],
+        summary=summary,
+    )(handler)
 
 
 class GoneError(HTTPException):
@@ -65,7 +130,7 @@ class GoneError(HTTPException):
     status_code = 410
 
 
-async def serve(
+async def _serve(
     pool: asyncpg.Pool, documents: CertificateForms, number: str, mine: Mine, form: Form
 ) -> Response[bytes]:
     """The certificate ``number`` in ``form`` as a download; "not found" unless ``mine``."""

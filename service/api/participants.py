@@ -12,22 +12,19 @@ from typing import Any
 
 import asyncpg
 import msgspec
-from litestar import Response, Router, get, post
+from litestar import Router, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, JSONBody
 from litestar.types import Guard
 
-from formats import certificate_xml
-from formats.memo import PDF_MEDIA_TYPE
 from formats.record import CertificateRecord
 from issuers.delivery.desk import REASONS, DeliveryDesk, reason_text
 from issuers.delivery.worker import ON_REQUEST
-from issuers.documents import JWS_MEDIA_TYPE, MEMO_MEDIA_TYPE, VC_MEDIA_TYPE, CertificateForms
 from registry import certificate_store, codes
 from registry.verification import verified_record, verified_records
+from service.api import forms
 from service.api.deliveries import PaperRequestIn, delivered_at
-from service.api.forms import Form, Mine, serve
 from service.api.guards import provide_person
 from service.api.parameters import IdempotencyKey
 from service.identity import Person
@@ -196,85 +193,6 @@ async def order_paper(
     )
 
 
-# -- my certificate in every form -------------------------------------------------------------
-
-
-def _person_is(person: Person) -> Mine:
-    return lambda stored: stored.cpr == person.cpr
-
-
-@get(
-    "/certificates/{number:str}/signed-record",
-    media_type=JWS_MEDIA_TYPE,
-    summary="My certificate's signed record",
-)
-async def signed_record(
-    pool: NamedDependency[asyncpg.Pool],
-    documents: NamedDependency[CertificateForms],
-    person: NamedDependency[Person],
-    number: FromPath[str],
-) -> Response[bytes]:
-    """The compact JWS (EdDSA) the school signed at issuing; verify with ``/api/keys``."""
-    return await serve(pool, documents, number, _person_is(person), Form.SIGNED_RECORD)
-
-
-@get(
-    "/certificates/{number:str}/credential",
-    media_type=VC_MEDIA_TYPE,
-    summary="My certificate as a credential",
-)
-async def credential(
-    pool: NamedDependency[asyncpg.Pool],
-    documents: NamedDependency[CertificateForms],
-    person: NamedDependency[Person],
-    number: FromPath[str],
-) -> Response[bytes]:
-    """An Open Badges 3.0 credential with an eddsa-jcs-2022 proof, made now."""
-    return await serve(pool, documents, number, _person_is(person), Form.CREDENTIAL)
-
-
-@get(
-    "/certificates/{number:str}/xml",
-    media_type=certificate_xml.MEDIA_TYPE,
-    summary="My certificate as signed XML",
-)
-async def xml(
-    pool: NamedDependency[asyncpg.Pool],
-    documents: NamedDependency[CertificateForms],
-    person: NamedDependency[Person],
-    number: FromPath[str],
-) -> Response[bytes]:
-    return await serve(pool, documents, number, _person_is(person), Form.XML)
-
-
-@get(
-    "/certificates/{number:str}/pdf",
-    media_type=PDF_MEDIA_TYPE,
-    summary="My certificate as a signed PDF",
-)
-async def pdf(
-    pool: NamedDependency[asyncpg.Pool],
-    documents: NamedDependency[CertificateForms],
-    person: NamedDependency[Person],
-    number: FromPath[str],
-) -> Response[bytes]:
-    return await serve(pool, documents, number, _person_is(person), Form.PDF)
-
-
-@get(
-    "/certificates/{number:str}/memo",
-    media_type=MEMO_MEDIA_TYPE,
-    summary="My certificate's Digital Post message",
-)
-async def memo(
-    pool: NamedDependency[asyncpg.Pool],
-    documents: NamedDependency[CertificateForms],
-    person: NamedDependency[Person],
-    number: FromPath[str],
-) -> Response[bytes]:
-    return await serve(pool, documents, number, _person_is(person), Form.MEMO)
-
-
 def router(guard: Guard) -> Router:
     """Every participant route, behind ``guard`` (``ParticipantGuard``)."""
     return Router(
@@ -288,10 +206,6 @@ def router(guard: Guard) -> Router:
             get_mine,
             mine,
             order_paper,
-            signed_record,
-            credential,
-            xml,
-            pdf,
-            memo,
+            *forms.participant_handlers(),
         ],
     )

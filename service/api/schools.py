@@ -19,8 +19,6 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody
 from litestar.types import Guard
 
-from formats import certificate_xml
-from formats.memo import PDF_MEDIA_TYPE
 from formats.pdf_text import DANISH_TIME
 from issuers import reports
 from issuers.composite import CompositeCourses
@@ -31,7 +29,6 @@ from issuers.corrections import (
     RevocationIn,
     RevocationOut,
 )
-from issuers.documents import JWS_MEDIA_TYPE, MEMO_MEDIA_TYPE, VC_MEDIA_TYPE, CertificateForms
 from issuers.issuing import Clock, Issuer
 from issuers.requests import (
     AttemptIn,
@@ -44,8 +41,8 @@ from issuers.requests import (
     TeamResultsIn,
     TeamResultsOut,
 )
-from service.api import deliveries
-from service.api.forms import PRIVATE, Form, Mine, serve
+from service.api import deliveries, forms
+from service.api.forms import PRIVATE
 from service.api.parameters import IdempotencyKey
 
 # -- teams and participations -----------------------------------------------------------------
@@ -194,81 +191,7 @@ async def revoke(
     return await corrections.revoke(school_id, number, data.reason)
 
 
-# -- the certificates it issued, in every form, and its quarterly report ----------------------
-
-
-def _school_is(school_id: str) -> Mine:
-    return lambda stored: stored.school_id == school_id
-
-
-@get(
-    "/certificates/{number:str}/signed-record",
-    media_type=JWS_MEDIA_TYPE,
-    summary="A certificate's signed record",
-)
-async def signed_record(
-    pool: NamedDependency[asyncpg.Pool],
-    documents: NamedDependency[CertificateForms],
-    school_id: FromPath[str],
-    number: FromPath[str],
-) -> Response[bytes]:
-    return await serve(pool, documents, number, _school_is(school_id), Form.SIGNED_RECORD)
-
-
-@get(
-    "/certificates/{number:str}/credential",
-    media_type=VC_MEDIA_TYPE,
-    summary="A certificate as a credential",
-)
-async def credential(
-    pool: NamedDependency[asyncpg.Pool],
-    documents: NamedDependency[CertificateForms],
-    school_id: FromPath[str],
-    number: FromPath[str],
-) -> Response[bytes]:
-    return await serve(pool, documents, number, _school_is(school_id), Form.CREDENTIAL)
-
-
-@get(
-    "/certificates/{number:str}/xml",
-    media_type=certificate_xml.MEDIA_TYPE,
-    summary="A certificate as signed XML",
-)
-async def xml(
-    pool: NamedDependency[asyncpg.Pool],
-    documents: NamedDependency[CertificateForms],
-    school_id: FromPath[str],
-    number: FromPath[str],
-) -> Response[bytes]:
-    return await serve(pool, documents, number, _school_is(school_id), Form.XML)
-
-
-@get(
-    "/certificates/{number:str}/pdf",
-    media_type=PDF_MEDIA_TYPE,
-    summary="A certificate as a signed PDF",
-)
-async def pdf(
-    pool: NamedDependency[asyncpg.Pool],
-    documents: NamedDependency[CertificateForms],
-    school_id: FromPath[str],
-    number: FromPath[str],
-) -> Response[bytes]:
-    return await serve(pool, documents, number, _school_is(school_id), Form.PDF)
-
-
-@get(
-    "/certificates/{number:str}/memo",
-    media_type=MEMO_MEDIA_TYPE,
-    summary="A certificate's Digital Post message",
-)
-async def memo(
-    pool: NamedDependency[asyncpg.Pool],
-    documents: NamedDependency[CertificateForms],
-    school_id: FromPath[str],
-    number: FromPath[str],
-) -> Response[bytes]:
-    return await serve(pool, documents, number, _school_is(school_id), Form.MEMO)
+# -- its quarterly report (the certificates it issued, in every form: ``forms``) --------------
 
 
 @get(
@@ -323,11 +246,7 @@ def router(guard: Guard) -> Router:
                     view,
                     correct,
                     revoke,
-                    signed_record,
-                    credential,
-                    xml,
-                    pdf,
-                    memo,
+                    *forms.school_handlers(),
                     report,
                 ],
             ),

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -30,6 +30,7 @@ class KeyMissingError(RegistryError):
     """The key store has no private key for a key id the registry lists as active."""
 
 
+@runtime_checkable  # the HTTP edge receives it by dependency injection, which checks types
 class KeyStore(Protocol):
     """Where private signing keys are kept."""
 

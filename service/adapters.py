@@ -1,9 +1,11 @@
-"""The settings choose the adapters: the one place delivery's parts and the documents are built.
+"""The settings choose the adapters: the one place each port's adapter is picked (key store,
+identity provider, documents, delivery channels, print spool) and delivery's policy is built::
 
-documents = documents_for(settings, keys, clock)
-async with http_client_for(settings) as http:
-    worker = Worker(pool, channels_for(settings, pool, http), documents,
-                    policy_for(settings), clock, name="...")
+    keys = key_store_for(settings)
+    documents = documents_for(settings, keys, clock)
+    async with http_client_for(settings) as http:
+        worker = Worker(pool, channels_for(settings, pool, http), documents,
+                        policy_for(settings), clock, name="...")
 """
 
 from __future__ import annotations
@@ -25,9 +27,16 @@ from issuers.document_keys import DocumentSigners
 from issuers.documents import CertificateDocuments
 from registry.clock import Clock
 from registry.keys import FileKeyStore, KeyStore, MemoryKeyStore
+from service.identity import DevelopmentIdentityProvider, IdentityProvider
 from service.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+def identity_provider_for(settings: Settings, clock: Clock) -> IdentityProvider:
+    """Who participants are. Only the development adapter exists so far; a MitID broker adapter
+    is chosen here when it does."""
+    return DevelopmentIdentityProvider(settings.session_secret, clock)
 
 
 def key_store_for(settings: Settings) -> KeyStore:

@@ -4,12 +4,18 @@
 
 The database must be reachable at ``settings.database_url`` (the CLI starts the embedded one
 when no URL is given); migrations are applied at start-up.
+
+Collaborators are built here once and handed to the handlers by Litestar's dependency
+injection, under the names the handlers declare (``pool``, ``issuer``, ``documents``, ...).
+What needs the database pool is built when the app starts, kept in ``app.state`` as one
+``Running``, and handed out by the ``provide_*`` functions below.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 import asyncpg
 from litestar import Litestar
@@ -18,6 +24,9 @@ from litestar.di import Provide
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
+from issuers.composite import CompositeCourses
+from issuers.corrections import Corrections
+from issuers.delivery.desk import DeliveryDesk
 from issuers.delivery.outbox import PostgresOutbox
 from issuers.issuing import Issuer
 from registry import db
@@ -25,51 +34,96 @@ from registry.clock import Clock, system_clock
 from registry.keys import KeyStore
 from registry.ratelimit import VerifyLimits
 from registry.transparency import log
-from service import logging_setup, migrations, pages
-from service.adapters import documents_for, key_store_for
-from service.api import problems
-from service.api.composite import CompositeCourseController
-from service.api.corrections import CorrectionsController
-from service.api.deliveries import DeliveryController, ParticipantDeliveryController
-from service.api.forms import ParticipantFormsController, PublishedController, SchoolFormsController
-from service.api.log import LogController
-from service.api.participants import (
-    DevelopmentLoginController,
-    KeysController,
-    ParticipantController,
-    VerificationController,
+from service import api, logging_setup, migrations, pages
+from service.adapters import (
+    documents_for,
+    identity_provider_for,
+    key_store_for,
+    print_spool_for,
 )
-from service.api.schools import SchoolController
-from service.api.status import StatusListController
+from service.api import problems
+from service.api.guards import ParticipantGuard, SchoolGuard
 from service.demo import DEMO_PEOPLE
-from service.identity import DevelopmentIdentityProvider, IdentityProvider
-from service.services import Services
+from service.identity import DevelopmentIdentityProvider
 from service.settings import Settings
 
 
-def identity_provider_for(settings: Settings, clock: Clock) -> IdentityProvider:
-    # Only the development adapter exists so far; a MitID broker adapter drops in here.
-    return DevelopmentIdentityProvider(settings.session_secret, clock)
+def _outbox(settings: Settings) -> PostgresOutbox:
+    return PostgresOutbox(max_failures=settings.delivery.max_failures)
+
+
+def _verify_base_url(settings: Settings) -> str:
+    return f"{settings.public_base_url}/tjek"
 
 
 def issuer_for(settings: Settings, pool: asyncpg.Pool, keys: KeyStore, clock: Clock) -> Issuer:
     """The issuing service, with its delivery jobs created in the issuing transaction."""
     return Issuer(
-        pool,
-        keys,
-        clock,
-        verify_base_url=f"{settings.public_base_url}/tjek",
-        outbox=PostgresOutbox(max_failures=settings.delivery.max_failures),
+        pool, keys, clock, verify_base_url=_verify_base_url(settings), outbox=_outbox(settings)
     )
 
 
-def _pool(state: State) -> asyncpg.Pool:
-    pool: asyncpg.Pool = state.pool  # made by the lifespan
-    return pool
+@dataclass(frozen=True, slots=True)
+class Running:
+    """What exists only while the app runs: the database pool and what is built on it."""
+
+    pool: asyncpg.Pool
+    issuer: Issuer
+    corrections: Corrections
+    composite_courses: CompositeCourses
+    delivery_desk: DeliveryDesk
+
+    @classmethod
+    def build(cls, settings: Settings, pool: asyncpg.Pool, keys: KeyStore, clock: Clock) -> Running:
+        d = settings.delivery
+        return cls(
+            pool=pool,
+            issuer=issuer_for(settings, pool, keys, clock),
+            corrections=Corrections(
+                pool,
+                keys,
+                clock,
+                verify_base_url=_verify_base_url(settings),
+                outbox=_outbox(settings),
+            ),
+            composite_courses=CompositeCourses(pool, clock),
+            delivery_desk=DeliveryDesk(
+                pool,
+                clock,
+                print_spool_for(settings, pool),
+                max_failures=d.max_failures,
+                warn_working_days=d.warn_working_days,
+            ),
+        )
+
+
+def _running(state: State) -> Running:
+    running: Running = state.running
+    return running
+
+
+def provide_pool(state: State) -> asyncpg.Pool:
+    return _running(state).pool
+
+
+def provide_issuer(state: State) -> Issuer:
+    return _running(state).issuer
+
+
+def provide_corrections(state: State) -> Corrections:
+    return _running(state).corrections
+
+
+def provide_composite_courses(state: State) -> CompositeCourses:
+    return _running(state).composite_courses
+
+
+def provide_delivery_desk(state: State) -> DeliveryDesk:
+    return _running(state).delivery_desk
 
 
 def _value(value: object) -> Provide:
-    """A dependency that is one object, built once by ``create_app``."""
+    """A dependency that is the same object on every request."""
     return Provide(lambda: value, use_cache=True, sync_to_thread=False)
 
 
@@ -85,11 +139,8 @@ def create_app(
     dsn = settings.database_url
     key_store = keys if keys is not None else key_store_for(settings)
     identity = identity_provider_for(settings, clock)
+    development_login = isinstance(identity, DevelopmentIdentityProvider)
     documents = documents_for(settings, key_store, clock)
-    limits = VerifyLimits(
-        per_client=settings.pages.verify_failures_per_client,
-        per_number=settings.pages.verify_failures_per_number,
-    )
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -100,57 +151,48 @@ def create_app(
             async with pool.acquire() as conn:
                 await migrations.apply(conn)
                 await log.ensure_log_key(conn, key_store, name=settings.log_origin, now=clock())
-            app.state.pool = pool
-            app.state.services = Services(
-                settings=settings,
-                pool=pool,
-                keys=key_store,
-                identity=identity,
-                issuer=issuer_for(settings, pool, key_store, clock),
-                clock=clock,
-                documents=documents,
-            )
+            app.state.running = Running.build(settings, pool, key_store, clock)
             yield
         finally:
             await pool.close()
 
-    handlers: list[type] = [
-        SchoolController,
-        CompositeCourseController,
-        ParticipantController,
-        VerificationController,
-        KeysController,
-        LogController,
-        CorrectionsController,
-        StatusListController,
-        DeliveryController,
-        ParticipantDeliveryController,
-        ParticipantFormsController,
-        SchoolFormsController,
-        PublishedController,
-    ]
-    if isinstance(identity, DevelopmentIdentityProvider):
-        handlers.append(DevelopmentLoginController)
+    dependencies = {
+        "pool": Provide(provide_pool, sync_to_thread=False),
+        "issuer": Provide(provide_issuer, sync_to_thread=False),
+        "corrections": Provide(provide_corrections, sync_to_thread=False),
+        "composite_courses": Provide(provide_composite_courses, sync_to_thread=False),
+        "delivery_desk": Provide(provide_delivery_desk, sync_to_thread=False),
+        "clock": _value(clock),
+        "identity": _value(identity),
+        "keys": _value(key_store),
+        "documents": _value(documents),
+        "verify_limits": _value(
+            VerifyLimits(
+                per_client=settings.pages.verify_failures_per_client,
+                per_number=settings.pages.verify_failures_per_number,
+            )
+        ),
+        "public_base_url": _value(settings.public_base_url),
+    }
+    api_routers = api.routers(
+        school_guard=SchoolGuard(provide_pool),
+        participant_guard=ParticipantGuard(identity),
+        development_login=development_login,
+    )
     page_routers = pages.routers(
         session_secret=settings.session_secret,
         public_base_url=settings.public_base_url,
         clock=clock,
-        development_login=isinstance(identity, DevelopmentIdentityProvider),
+        development_login=development_login,
         development_people=DEMO_PEOPLE,
     )
 
     logging_setup.install_filter()
     return Litestar(
-        route_handlers=[*handlers, *page_routers],
+        route_handlers=[*api_routers, *page_routers],
+        dependencies=dependencies,
         template_config=pages.template_config(),
         lifespan=[lifespan],
-        dependencies={
-            "pool": Provide(_pool, sync_to_thread=False),
-            "clock": _value(clock),
-            "identity": _value(identity),
-            "documents": _value(documents),
-            "verify_limits": _value(limits),
-        },
         exception_handlers=problems.exception_handlers,
         openapi_config=OpenAPIConfig(
             title="AMU-bevis",

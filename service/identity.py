@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 from urllib.parse import urlencode
 
 import jwt
@@ -31,6 +31,7 @@ class Person:
     cpr: str  # sensitive: never log
 
 
+@runtime_checkable  # handed to handlers by dependency injection, which checks types
 class IdentityProvider(Protocol):
     def authenticate(self, token: str) -> Person | None:
         """The person a bearer token proves, or None when it proves nothing."""

@@ -1,0 +1,39 @@
+"""The JSON API: one router per audience, each carrying its path, guard and security once.
+
+    routers(school_guard=SchoolGuard(pool_of), participant_guard=ParticipantGuard(identity),
+            development_login=True)
+
+- schools (``/api/schools/{school_id}``, a school's own credential): ``schools``, ``deliveries``;
+- participants (``/api/me``, a participant's login token): ``participants``;
+- public verification (``/api/verify``, ``/api/keys``, ``/api/status``, the published context,
+  issuer documents and document authorities): ``verification``;
+- the transparency log (``/api/log``): ``log``;
+- development login (``/api/dev/login``), with the development identity provider only.
+
+Handlers receive their collaborators by dependency injection; the app factory provides them
+(``pool``, ``clock``, ``identity``, ``keys``, ``issuer``, ``corrections``,
+``composite_courses``, ``documents``, ``verify_limits``, ``delivery_desk``,
+``public_base_url``).
+"""
+
+from __future__ import annotations
+
+from litestar import Router
+from litestar.types import Guard
+
+from service.api import development, log, participants, schools, verification
+
+
+def routers(
+    *, school_guard: Guard, participant_guard: Guard, development_login: bool
+) -> list[Router]:
+    """The API's routers; ``development_login`` mounts the development login."""
+    out = [
+        schools.router(school_guard),
+        participants.router(participant_guard),
+        verification.router(),
+        log.router(),
+    ]
+    if development_login:
+        out.append(development.router())
+    return out

@@ -1,24 +1,28 @@
 """The transparency log over HTTP: checkpoints, leaves, inclusion and consistency proofs.
 
-Everything here is public: log entries hold no personal data (see registry/transparency/log.py).
+Everything here is public: log entries hold no personal data (see
+``registry/transparency/log.py``).
 """
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated
 
+import asyncpg
 import msgspec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from litestar import Controller, Request, Response, get
+from litestar import Response, Router, get
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, QueryParameter
 
-from registry.keys import ed25519_key
+from registry.clock import Clock
+from registry.db import Connection
+from registry.keys import KeyStore, ed25519_key
 from registry.transparency import log, merkle
 from registry.transparency.checkpoint import NoteVerifier
-from service.services import services_of
 
 NON_NEGATIVE = QueryParameter(ge=0)
 
@@ -55,90 +59,89 @@ class ConsistencyOut(msgspec.Struct, rename="camel"):
     hashes: list[str]
 
 
-class LogController(Controller):
-    path = "/api/log"
-    tags = ["Transparency log"]  # noqa: RUF012 - Litestar's own class attribute
+@get("/checkpoint", summary="The latest signed checkpoint (C2SP signed note)")
+async def checkpoint(
+    pool: NamedDependency[asyncpg.Pool],
+    keys: NamedDependency[KeyStore],
+    clock: NamedDependency[Clock],
+) -> Response[bytes]:
+    async with pool.acquire() as conn:
+        key = await log.active_log_key(conn)
+        if key is None:
+            raise NotFoundException("The register has no log key yet")
+        note = await log.checkpoint(conn, ed25519_key(keys, key.kid), key, now=clock())
+    return Response(note, media_type="text/plain; charset=utf-8")
 
-    @get("/checkpoint", summary="The latest signed checkpoint (C2SP signed note)")
-    async def checkpoint(self, request: Request[Any, Any, Any]) -> Response[bytes]:
-        services = services_of(request)
-        async with services.pool.acquire() as conn:
-            key = await log.active_log_key(conn)
-            if key is None:
-                raise NotFoundException("The register has no log key yet")
-            note = await log.checkpoint(
-                conn, ed25519_key(services.keys, key.kid), key, now=services.clock()
-            )
-        return Response(note, media_type="text/plain; charset=utf-8")
 
-    @get("/keys", summary="The register's checkpoint keys, retired ones included")
-    async def keys(self, request: Request[Any, Any, Any]) -> list[LogKeyOut]:
-        async with services_of(request).pool.acquire() as conn:
-            keys = await log.log_keys(conn)
-        return [
-            LogKeyOut(
-                kid=k.kid,
-                verifier_key=NoteVerifier(
-                    k.name, Ed25519PublicKey.from_public_bytes(k.public_key)
-                ).vkey(),
-                valid_from=k.valid_from,
-                retired_at=k.retired_at,
-                revoked_from=k.revoked_from,
-            )
-            for k in keys
-        ]
+@get("/keys", summary="The register's checkpoint keys, retired ones included")
+async def keys(pool: NamedDependency[asyncpg.Pool]) -> list[LogKeyOut]:
+    async with pool.acquire() as conn:
+        found = await log.log_keys(conn)
+    return [
+        LogKeyOut(
+            kid=k.kid,
+            verifier_key=NoteVerifier(
+                k.name, Ed25519PublicKey.from_public_bytes(k.public_key)
+            ).vkey(),
+            valid_from=k.valid_from,
+            retired_at=k.retired_at,
+            revoked_from=k.revoked_from,
+        )
+        for k in found
+    ]
 
-    @get("/leaves/{index:int}", summary="One leaf of the log")
-    async def leaf(self, request: Request[Any, Any, Any], index: FromPath[int]) -> LeafOut:
-        async with services_of(request).pool.acquire() as conn:
-            found = await log.leaf(conn, index)
+
+@get("/leaves/{index:int}", summary="One leaf of the log")
+async def leaf(pool: NamedDependency[asyncpg.Pool], index: FromPath[int]) -> LeafOut:
+    async with pool.acquire() as conn:
+        found = await log.leaf(conn, index)
+    if found is None:
+        raise NotFoundException("The log has no leaf with this index")
+    return LeafOut(found.index, found.entry.decode(), _b64(found.leaf_hash))
+
+
+@get("/proof/inclusion", summary="Inclusion proof of a leaf in a tree of a given size")
+async def inclusion(
+    pool: NamedDependency[asyncpg.Pool],
+    index: Annotated[int, NON_NEGATIVE],
+    tree_size: Annotated[int, QueryParameter(name="treeSize", ge=1)],
+) -> InclusionOut:
+    async with pool.acquire() as conn:
+        return await _inclusion(conn, index, tree_size)
+
+
+@get("/proof/certificate/{number:str}", summary="Inclusion proof of a certificate's issuing")
+async def certificate_inclusion(
+    pool: NamedDependency[asyncpg.Pool],
+    number: FromPath[str],
+    tree_size: Annotated[int | None, QueryParameter(name="treeSize", ge=1)] = None,
+) -> InclusionOut:
+    async with pool.acquire() as conn:
+        found = await log.issued_leaf(conn, number)
         if found is None:
-            raise NotFoundException("The log has no leaf with this index")
-        return LeafOut(found.index, found.entry.decode(), _b64(found.leaf_hash))
-
-    @get("/proof/inclusion", summary="Inclusion proof of a leaf in a tree of a given size")
-    async def inclusion(
-        self,
-        request: Request[Any, Any, Any],
-        index: Annotated[int, NON_NEGATIVE],
-        tree_size: Annotated[int, QueryParameter(name="treeSize", ge=1)],
-    ) -> InclusionOut:
-        async with services_of(request).pool.acquire() as conn:
-            return await _inclusion(conn, index, tree_size)
-
-    @get("/proof/certificate/{number:str}", summary="Inclusion proof of a certificate's issuing")
-    async def certificate_inclusion(
-        self,
-        request: Request[Any, Any, Any],
-        number: FromPath[str],
-        tree_size: Annotated[int | None, QueryParameter(name="treeSize", ge=1)] = None,
-    ) -> InclusionOut:
-        async with services_of(request).pool.acquire() as conn:
-            found = await log.issued_leaf(conn, number)
-            if found is None:
-                raise NotFoundException("No certificate with this number is in the log")
-            return await _inclusion(conn, found.index, tree_size or await log.size(conn))
-
-    @get("/proof/consistency", summary="Consistency proof between two tree sizes")
-    async def consistency(
-        self,
-        request: Request[Any, Any, Any],
-        first: Annotated[int, QueryParameter(ge=1)],
-        second: Annotated[int, QueryParameter(ge=1)],
-    ) -> ConsistencyOut:
-        async with services_of(request).pool.acquire() as conn:
-            await _require_size(conn, second)
-            hashes = await merkle.prove_consistency(log.PostgresNodeStore(conn), first, second)
-        return ConsistencyOut(first, second, [_b64(h) for h in hashes])
+            raise NotFoundException("No certificate with this number is in the log")
+        return await _inclusion(conn, found.index, tree_size or await log.size(conn))
 
 
-async def _require_size(conn: Any, tree_size: int) -> None:
+@get("/proof/consistency", summary="Consistency proof between two tree sizes")
+async def consistency(
+    pool: NamedDependency[asyncpg.Pool],
+    first: Annotated[int, QueryParameter(ge=1)],
+    second: Annotated[int, QueryParameter(ge=1)],
+) -> ConsistencyOut:
+    async with pool.acquire() as conn:
+        await _require_size(conn, second)
+        hashes = await merkle.prove_consistency(log.PostgresNodeStore(conn), first, second)
+    return ConsistencyOut(first, second, [_b64(h) for h in hashes])
+
+
+async def _require_size(conn: Connection, tree_size: int) -> None:
     current = await log.size(conn)
     if tree_size > current:
         raise NotFoundException(f"The log has {current} leaves")
 
 
-async def _inclusion(conn: Any, index: int, tree_size: int) -> InclusionOut:
+async def _inclusion(conn: Connection, index: int, tree_size: int) -> InclusionOut:
     await _require_size(conn, tree_size)
     found = await log.leaf(conn, index)
     if found is None or index >= tree_size:
@@ -150,4 +153,13 @@ async def _inclusion(conn: Any, index: int, tree_size: int) -> InclusionOut:
         leaf_hash=_b64(found.leaf_hash),
         entry=found.entry.decode(),
         hashes=[_b64(h) for h in hashes],
+    )
+
+
+def router() -> Router:
+    """Every route of the log, under ``/api/log``."""
+    return Router(
+        path="/api/log",
+        tags=["Transparency log"],
+        route_handlers=[checkpoint, keys, leaf, inclusion, certificate_inclusion, consistency],
     )

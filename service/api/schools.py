@@ -1,127 +1,245 @@
-"""The school API: a school authenticates with its own credential and acts only for itself."""
+"""The school API: a school authenticates with its own credential and acts only for itself.
+
+One router under ``/api/schools/{school_id}``, guarded by ``SchoolGuard`` (the credential must
+be the path's school's): teams and participations, composite courses (sammensatte forløb),
+corrections and revocations, the certificates it issued in every form, its quarterly report,
+and its deliveries (``deliveries``).
+"""
 
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Any
 
-from litestar import Controller, Request, get, patch, post
-from litestar.connection import ASGIConnection
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
-from litestar.handlers.base import BaseRouteHandler
+import asyncpg
+from litestar import Request, Response, Router, get, patch, post
+from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import FromPath, HeaderParameter, JSONBody
+from litestar.params import FromPath, JSONBody
+from litestar.types import Guard
 
-from issuers import credentials, school_store
+from issuers import reports
+from issuers.composite import CompositeCourses
+from issuers.corrections import (
+    CorrectionIn,
+    CorrectionOut,
+    Corrections,
+    RevocationIn,
+    RevocationOut,
+)
+from issuers.issuing import Issuer
 from issuers.requests import (
     AttemptIn,
+    CompositeCourseIn,
+    CompositeCourseOut,
+    CompositeCourseView,
     FactsUpdateIn,
     OverdueOut,
     ParticipationOut,
     TeamResultsIn,
     TeamResultsOut,
 )
-from service.services import services_of
+from registry.clock import Clock, today_in_denmark
+from service.api import deliveries, forms
+from service.api.forms import PRIVATE
+from service.api.parameters import IdempotencyKey
 
-IdempotencyKey = Annotated[
-    str, HeaderParameter(name="Idempotency-Key", min_length=1, max_length=200)
-]
-_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="amu-bevis schools"'}
-
-
-async def school_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    """Admit only a valid credential of the school named in the path.
-
-    Runs before the body is read, so an unauthenticated caller learns nothing about it.
-    """
-    header = connection.headers.get("authorization", "")
-    scheme, _sep, token = header.partition(" ")
-    parsed = credentials.parse_token(token.strip()) if scheme.lower() == "bearer" else None
-    if parsed is None:
-        raise NotAuthorizedException("A school API credential is required", headers=_CHALLENGE)
-    credential_id, secret = parsed
-    services = services_of(connection)
-    async with services.pool.acquire() as conn:
-        found = await school_store.credential(conn, credential_id)
-    if found is None or not credentials.secret_matches(secret, found[1]):
-        raise NotAuthorizedException("The API credential is not valid", headers=_CHALLENGE)
-    if found[0] != connection.path_params.get("school_id"):
-        raise PermissionDeniedException("A school can act only for itself")
+# -- teams and participations -----------------------------------------------------------------
 
 
-class SchoolController(Controller):
-    path = "/api/schools/{school_id:str}"
-    guards = [school_guard]  # noqa: RUF012 - Litestar's own class attribute
-    tags = ["Schools"]  # noqa: RUF012
-    security = [{"schoolCredential": []}]  # noqa: RUF012
+@post(
+    "/teams",
+    status_code=201,
+    summary="Report a team's results and issue its certificates",
+    responses={201: ResponseSpec(data_container=TeamResultsOut, description="Issued")},
+)
+async def post_team(
+    request: Request[Any, Any, Any],
+    issuer: NamedDependency[Issuer],
+    school_id: FromPath[str],
+    data: JSONBody[TeamResultsIn],
+    idempotency_key: IdempotencyKey,
+) -> TeamResultsOut:
+    """Repeating a request with the same Idempotency-Key returns the first answer."""
+    return await issuer.issue_team(school_id, idempotency_key, await request.body(), data)
 
-    @post(
-        "/teams",
-        status_code=201,
-        summary="Report a team's results and issue its certificates",
-        responses={201: ResponseSpec(data_container=TeamResultsOut, description="Issued")},
+
+@get("/participations/{participation:uuid}", summary="A participation as the rules see it")
+async def get_participation(
+    issuer: NamedDependency[Issuer], school_id: FromPath[str], participation: FromPath[uuid.UUID]
+) -> ParticipationOut:
+    """The computed result group and category, documents due and deadlines."""
+    return await issuer.participation(school_id, participation)
+
+
+@post(
+    "/participations/{participation:uuid}/attempts",
+    status_code=201,
+    summary="Record an exam attempt, retake or rescheduled exam",
+    responses={201: ResponseSpec(data_container=ParticipationOut, description="Recorded")},
+)
+async def post_attempt(
+    *,
+    request: Request[Any, Any, Any],
+    issuer: NamedDependency[Issuer],
+    school_id: FromPath[str],
+    participation: FromPath[uuid.UUID],
+    data: JSONBody[AttemptIn],
+    idempotency_key: IdempotencyKey,
+) -> ParticipationOut:
+    """Attempts are appended, never changed; certificates now due are issued at once."""
+    return await issuer.record_attempt(
+        school_id, participation, idempotency_key, await request.body(), data
     )
-    async def post_team(
-        self,
-        request: Request[Any, Any, Any],
-        school_id: FromPath[str],
-        data: JSONBody[TeamResultsIn],
-        idempotency_key: IdempotencyKey,
-    ) -> TeamResultsOut:
-        """Repeating a request with the same Idempotency-Key returns the first answer."""
-        return await services_of(request).issuer.issue_team(
-            school_id, idempotency_key, await request.body(), data
-        )
 
-    @get("/participations/{participation:uuid}", summary="A participation as the rules see it")
-    async def get_participation(
-        self,
-        request: Request[Any, Any, Any],
-        school_id: FromPath[str],
-        participation: FromPath[uuid.UUID],
-    ) -> ParticipationOut:
-        """The computed result group and category, documents due and deadlines."""
-        return await services_of(request).issuer.participation(school_id, participation)
 
-    @post(
-        "/participations/{participation:uuid}/attempts",
-        status_code=201,
-        summary="Record an exam attempt, retake or rescheduled exam",
-        responses={201: ResponseSpec(data_container=ParticipationOut, description="Recorded")},
+@patch(
+    "/participations/{participation:uuid}",
+    summary="Record a dispensation, judgement, IKV outcome or drop-out",
+    responses={200: ResponseSpec(data_container=ParticipationOut, description="Recorded")},
+)
+async def patch_participation(
+    *,
+    request: Request[Any, Any, Any],
+    issuer: NamedDependency[Issuer],
+    school_id: FromPath[str],
+    participation: FromPath[uuid.UUID],
+    data: JSONBody[FactsUpdateIn],
+    idempotency_key: IdempotencyKey,
+) -> ParticipationOut:
+    """Members left out stay as they were; certificates now due are issued at once."""
+    return await issuer.update_facts(
+        school_id, participation, idempotency_key, await request.body(), data
     )
-    async def post_attempt(
-        self,
-        request: Request[Any, Any, Any],
-        school_id: FromPath[str],
-        participation: FromPath[uuid.UUID],
-        data: JSONBody[AttemptIn],
-        idempotency_key: IdempotencyKey,
-    ) -> ParticipationOut:
-        """Attempts are appended, never changed; certificates now due are issued at once."""
-        return await services_of(request).issuer.record_attempt(
-            school_id, participation, idempotency_key, await request.body(), data
-        )
 
-    @patch(
-        "/participations/{participation:uuid}",
-        summary="Record a dispensation, judgement, IKV outcome or drop-out",
-        responses={200: ResponseSpec(data_container=ParticipationOut, description="Recorded")},
+
+@get("/overdue", summary="Results late or due within three working days")
+async def overdue(issuer: NamedDependency[Issuer], school_id: FromPath[str]) -> list[OverdueOut]:
+    return await issuer.overdue(school_id)
+
+
+# -- composite courses ------------------------------------------------------------------------
+
+
+@post(
+    "/composite-courses",
+    status_code=201,
+    summary="Declare a composite course of the school's teams, one goal each",
+    responses={201: ResponseSpec(data_container=CompositeCourseOut, description="Declared")},
+)
+async def declare(
+    request: Request[Any, Any, Any],
+    composite_courses: NamedDependency[CompositeCourses],
+    school_id: FromPath[str],
+    data: JSONBody[CompositeCourseIn],
+    idempotency_key: IdempotencyKey,
+) -> CompositeCourseOut:
+    """Repeating a request with the same Idempotency-Key returns the first answer."""
+    return await composite_courses.declare(school_id, idempotency_key, await request.body(), data)
+
+
+@get(
+    "/composite-courses/{reference:str}",
+    summary="A composite course: each goal's result per participant",
+)
+async def view(
+    composite_courses: NamedDependency[CompositeCourses],
+    school_id: FromPath[str],
+    reference: FromPath[str],
+) -> CompositeCourseView:
+    """Goals not taken have no result; the combined document is shown when due, never
+    registered as a certificate."""
+    return await composite_courses.view(school_id, reference)
+
+
+# -- corrections and revocations --------------------------------------------------------------
+
+
+@post(
+    "/certificates/{number:str}/corrections",
+    status_code=201,
+    summary="Cancel a certificate and issue its replacement",
+)
+async def correct(
+    corrections: NamedDependency[Corrections],
+    school_id: FromPath[str],
+    number: FromPath[str],
+    data: JSONBody[CorrectionIn],
+) -> CorrectionOut:
+    """The old certificate stays on record as cancelled, pointing to its replacement."""
+    return await corrections.correct(school_id, number, data)
+
+
+@post(
+    "/certificates/{number:str}/revocation",
+    status_code=201,
+    summary="Revoke a certificate, with a reason category",
+)
+async def revoke(
+    corrections: NamedDependency[Corrections],
+    school_id: FromPath[str],
+    number: FromPath[str],
+    data: JSONBody[RevocationIn],
+) -> RevocationOut:
+    return await corrections.revoke(school_id, number, data.reason)
+
+
+# -- its quarterly report (the certificates it issued, in every form: ``forms``) --------------
+
+
+@get(
+    "/reports/{quarter:str}",
+    media_type=reports.MEDIA_TYPE,
+    summary="The quarterly results report, e.g. 2026K4",
+)
+async def report(
+    pool: NamedDependency[asyncpg.Pool],
+    clock: NamedDependency[Clock],
+    school_id: FromPath[str],
+    quarter: FromPath[str],
+) -> Response[bytes]:
+    """Every participation ended in the quarter and the three before it, retakes as rows of
+    their own (docs/formats.md, "Quarterly results report")."""
+    wanted = reports.parse_quarter(quarter)
+    async with pool.acquire() as conn:
+        body = await reports.quarterly_report(
+            conn, school_id, wanted, today=today_in_denmark(clock())
+        )
+    return Response(
+        body,
+        media_type="text/csv",  # Litestar adds "; charset=utf-8" to text types
+        headers={
+            **PRIVATE,
+            "Content-Disposition": f'attachment; filename="{wanted}-{school_id}.csv"',
+        },
     )
-    async def patch_participation(
-        self,
-        request: Request[Any, Any, Any],
-        school_id: FromPath[str],
-        participation: FromPath[uuid.UUID],
-        data: JSONBody[FactsUpdateIn],
-        idempotency_key: IdempotencyKey,
-    ) -> ParticipationOut:
-        """Members left out stay as they were; certificates now due are issued at once."""
-        return await services_of(request).issuer.update_facts(
-            school_id, participation, idempotency_key, await request.body(), data
-        )
 
-    @get("/overdue", summary="Results late or due within three working days")
-    async def overdue(
-        self, request: Request[Any, Any, Any], school_id: FromPath[str]
-    ) -> list[OverdueOut]:
-        return await services_of(request).issuer.overdue(school_id)
+
+def router(guard: Guard) -> Router:
+    """Every school route, behind ``guard`` (``SchoolGuard``). The OpenAPI tags group the
+    routes: "Schools" here, "Delivery" for ``deliveries``."""
+    return Router(
+        path="/api/schools/{school_id:str}",
+        guards=[guard],
+        security=[{"schoolCredential": []}],
+        route_handlers=[
+            Router(
+                path="/",
+                tags=["Schools"],
+                route_handlers=[
+                    post_team,
+                    get_participation,
+                    post_attempt,
+                    patch_participation,
+                    overdue,
+                    declare,
+                    view,
+                    correct,
+                    revoke,
+                    *forms.school_handlers(),
+                    report,
+                ],
+            ),
+            deliveries.router(),
+        ],
+    )

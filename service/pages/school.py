@@ -21,7 +21,7 @@ from issuers import credentials, overview_store, school_store
 from issuers.cpr import mask
 from issuers.workdays import DANISH_WORKDAYS
 from registry import codes
-from registry.clock import Clock
+from registry.clock import Clock, today_in_denmark
 from service.pages import view
 from service.pages.deliveries import CHANNEL_TEXT, STATE_TEXT, Delivery
 from service.pages.sessions import SESSION_COOKIE, Session
@@ -115,7 +115,7 @@ class SchoolPages(Controller):
         clock: NamedDependency[Clock],
     ) -> Template:
         school_id = require(session, "school").subject
-        today = view.local_today(clock())
+        today = today_in_denmark(clock())
         async with pool.acquire() as conn:
             school = await school_store.school(conn, school_id)
             if school is None:

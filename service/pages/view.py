@@ -113,7 +113,3 @@ def day(value: dt.date) -> str:
 def is_checked(v: Verification) -> bool:
     """Signature and log inclusion were checked and held (the status came from a real record)."""
     return v.status not in (VerificationStatus.UNKNOWN, VerificationStatus.INVALID)
-
-
-def local_today(now: dt.datetime) -> dt.date:
-    return now.astimezone(pdf_text.DANISH_TIME).date()

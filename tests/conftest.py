@@ -126,3 +126,15 @@ async def seeded(
     """The demo seeded into the test's schema (after the app has migrated it)."""
     made = {c.school_id: c.token for c in await demo.seed_demo(conn, keys, now=NOW)}
     return Demo(public=made["751234"], private=made["863410"])
+
+
+@pytest.fixture
+def cli_env(
+    database_url: str, schema: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """The environment `amu-bevis` reads, pointed at the test's schema; returns its data dir."""
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("AMU_DATABASE_SCHEMA", schema)
+    monkeypatch.setenv("AMU_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("AMU_KEY_STORE", "file")
+    return tmp_path

@@ -2,7 +2,7 @@
 
 Adapters are named for their technology and the port they fill (``HttpDigitalPost`` /
 ``MemoryDigitalPost``); the settings choose which (``service.adapters``). Every adapter
-of a port passes the same contract tests (``tests/issuers/test_delivery_contracts.py``).
+of a port passes the same contract tests (``tests/issuers/delivery/test_contracts.py``).
 """
 
 from __future__ import annotations

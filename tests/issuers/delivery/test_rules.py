@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from issuers.delivery.backoff import Backoff
 from issuers.delivery.deadlines import Risk, at_risk_from, deadline_risk, due_on
-from tests.issuers.test_delivery_contracts import RECORD
+from tests.issuers.delivery.test_contracts import RECORD
 
 BACKOFF = Backoff(base=dt.timedelta(seconds=30), cap=dt.timedelta(hours=1))
 

@@ -17,8 +17,8 @@ from issuers.delivery.worker import Channels, Worker
 from registry import db
 from service.settings import Settings
 from tests.conftest import Demo, FixedClock
-from tests.digitalpost.support import UnsignedPdfDocuments, drain, fast_policy
 from tests.helpers import ASE, BO, Client, login, post_team, team_body
+from tests.service.digitalpost.support import UnsignedPdfDocuments, drain, fast_policy
 
 PROBLEM = "application/problem+json"
 BOTH_PASS = [

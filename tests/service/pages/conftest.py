@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import FixedClock
 from tests.externals import require_tool
-from tests.pages.live import CHROMIUM, CHROMIUM_ARGS, LiveServer, fresh_schema
+from tests.service.pages.live import CHROMIUM, CHROMIUM_ARGS, LiveServer, fresh_schema
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser

@@ -19,14 +19,14 @@ from issuers.delivery.worker import Channels, Worker
 from registry import db
 from service.settings import Settings
 from tests.conftest import Demo, FixedClock
-from tests.digitalpost.support import (
+from tests.helpers import ASE, BO, Client, login, post_team, team_body
+from tests.service.digitalpost.support import (
     UnsignedPdfDocuments,
     drain,
     fast_policy,
     harness,
     running_test_server,
 )
-from tests.helpers import ASE, BO, Client, login, post_team, team_body
 
 PROBLEM = "application/problem+json"
 AUTHORITY = "Færdselsstyrelsen kræver beviset på papir"

@@ -19,9 +19,9 @@ from playwright.sync_api import Page, sync_playwright
 from service.embedded import start_embedded
 from tests.conftest import NOW, FixedClock
 from tests.helpers import ASE, BO
-from tests.pages.live import CHROMIUM, CHROMIUM_ARGS, LiveServer, fresh_schema
+from tests.service.pages.live import CHROMIUM, CHROMIUM_ARGS, LiveServer, fresh_schema
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 OUT = ROOT / "docs" / "screenshots"
 WIDTHS = {"phone": (360, 740), "desktop": (1280, 860)}
 FATIMA = "150372-2468"

@@ -31,8 +31,8 @@ from issuers.document_keys import DevelopmentAuthority, DocumentSigners, NoDocum
 from issuers.documents import CertificateDocuments
 from registry import db
 from registry.keys import MemoryKeyStore
-from tests.digitalpost.support import UnsignedPdfDocuments, real_clock, running_test_server
 from tests.helpers import ASE, BO
+from tests.service.digitalpost.support import UnsignedPdfDocuments, real_clock, running_test_server
 
 RECORD = CertificateRecord(
     number="2026-0000042",

@@ -10,7 +10,7 @@ import asyncpg
 
 from tests.conftest import Demo, FixedClock
 from tests.helpers import ASE, BO, Client, post_team, team_body
-from tests.pages.helpers import csrf_of, person_login, school_login, submit
+from tests.service.pages.helpers import csrf_of, person_login, school_login, submit
 
 
 async def _issue(client: Client, seeded: Demo, *, reference: str = "H-101") -> tuple[str, str]:

@@ -24,7 +24,8 @@ import pytest
 from registry.keys import FileKeyStore, MemoryKeyStore
 from service.settings import Settings
 from tests.conftest import Demo
-from tests.digitalpost.support import (
+from tests.helpers import ASE, Client, login, post_team, team_body
+from tests.service.digitalpost.support import (
     drain,
     harness,
     memo_schema,
@@ -32,9 +33,8 @@ from tests.digitalpost.support import (
     running_test_server,
     wait_until,
 )
-from tests.helpers import ASE, Client, login, post_team, team_body
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture

@@ -6,9 +6,9 @@ import uuid
 
 import httpx
 
-from tests.digitalpost.support import running_test_server
 from tests.helpers import ASE, BO
-from tests.issuers.test_delivery_contracts import _message
+from tests.issuers.delivery.test_contracts import _message
+from tests.service.digitalpost.support import running_test_server
 
 
 def test_it_keeps_a_valid_message_once_per_uuid() -> None:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from tests.helpers import ASE, team_body
-from tests.pages.live import LiveServer
+from tests.service.pages.live import LiveServer
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page

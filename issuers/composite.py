@@ -7,7 +7,7 @@ team (``issuers.issuing``); this module shows them per participant, as the rules
 document is due. The combined document is not an AMU certificate and is never registered::
 
     courses = CompositeCourses(pool, clock)
-    declared = await courses.declare(school_id, idempotency_key, raw_body, request)
+    declared = await courses.declare(IdempotentRequest(school_id, key, raw_body), request)
     view = await courses.view(school_id, "SF-2026-11")
 """
 
@@ -21,6 +21,7 @@ import asyncpg
 
 from issuers import idempotency, participations, rules, school_store
 from issuers.errors import ConflictError, IssuingError, NotFoundIssuingError
+from issuers.idempotency import IdempotentRequest
 from issuers.requests import (
     CompositeCourseIn,
     CompositeCourseOut,
@@ -46,7 +47,7 @@ class CompositeCourses:
         self._clock = clock
 
     async def declare(
-        self, school_id: str, idempotency_key: str, raw_body: bytes, request: CompositeCourseIn
+        self, write: IdempotentRequest, request: CompositeCourseIn
     ) -> CompositeCourseOut:
         """Store a composite course of the school's teams, once per idempotency key.
 
@@ -56,16 +57,9 @@ class CompositeCourses:
         """
 
         async def work(conn: Connection) -> CompositeCourseOut:
-            return await _declare(conn, school_id, request)
+            return await _declare(conn, write.school_id, request)
 
-        return await idempotency.run(
-            self._pool,
-            school_id,
-            key=idempotency_key,
-            raw_body=raw_body,
-            answer=CompositeCourseOut,
-            work=work,
-        )
+        return await idempotency.run(self._pool, write, CompositeCourseOut, work)
 
     async def view(self, school_id: str, reference: str) -> CompositeCourseView:
         """Per participant: the result of each goal taken, the goals not taken, and the combined

@@ -6,7 +6,7 @@ revocation ends a certificate that should not exist, with a reason category. Eac
 transaction that enters its events into the register and its transparency log
 (``registry.intake``)::
 
-    corrections = Corrections(pool, keys, clock, verify_base_url="https://.../tjek", outbox=outbox)
+    corrections = Corrections(pool, certifier, clock)  # the issuer's Certifier
     out = await corrections.correct("751234", "2026-0000001", CorrectionIn(reason=..., name=...))
     out = await corrections.revoke("751234", "2026-0000002", RevocationReason.EXAM_ANNULLED)
 """
@@ -28,8 +28,7 @@ from issuers.errors import ConflictError, InvalidInputError, IssuingError
 from registry import certificate_store, codes, intake
 from registry.clock import Clock, to_the_second
 from registry.db import Connection
-from registry.intake import Outbox, StatusChange
-from registry.keys import KeyStore
+from registry.intake import StatusChange
 from registry.verification import verified_record
 
 Text = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
@@ -107,18 +106,10 @@ class CertificateNotFoundError(IssuingError):
 class Corrections:
     """Cancels-and-replaces and revokes one school's certificates."""
 
-    def __init__(
-        self,
-        pool: asyncpg.Pool,
-        keys: KeyStore,
-        clock: Clock,
-        *,
-        verify_base_url: str,
-        outbox: Outbox,
-    ) -> None:
+    def __init__(self, pool: asyncpg.Pool, certifier: Certifier, clock: Clock) -> None:
         self._pool = pool
+        self._certifier = certifier
         self._clock = clock
-        self._certifier = Certifier(keys, verify_base_url=verify_base_url, outbox=outbox)
 
     async def correct(self, school_id: str, number: str, change: CorrectionIn) -> CorrectionOut:
         """Cancel the certificate and issue its corrected replacement, signed with the school's

@@ -6,15 +6,15 @@ request created commit together, and a concurrent repeat waits on the key's row.
 stored as JSON and read back into its type, so a repeat gets the first answer's very bytes
 once encoded::
 
-    issued = await idempotency.run(
-        pool, school_id, key=key, raw_body=raw_body, answer=TeamResultsOut, work=issue
-    )
+    write = IdempotentRequest(school_id="751234", key="H-101", raw_body=body)
+    issued = await idempotency.run(pool, write, TeamResultsOut, issue)
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import TypeVar
 
 import asyncpg
@@ -27,22 +27,29 @@ from registry.db import Connection
 Answer = TypeVar("Answer", bound=msgspec.Struct)
 
 
+@dataclass(frozen=True, slots=True)
+class IdempotentRequest:
+    """A school's write as it arrived: the school, its Idempotency-Key and the body's bytes."""
+
+    school_id: str
+    key: str
+    raw_body: bytes
+
+
 async def run(
     pool: asyncpg.Pool,
-    school_id: str,
-    *,
-    key: str,
-    raw_body: bytes,
+    request: IdempotentRequest,
     answer: type[Answer],
     work: Callable[[Connection], Awaitable[Answer]],
 ) -> Answer:
-    """``work``'s answer, run once per school and ``key`` in one transaction with the key's
-    record; a repeat with the same ``raw_body`` gets the stored answer and runs nothing.
+    """``work``'s answer, run once per school and key in one transaction with the key's
+    record; a repeat with the same body gets the stored answer and runs nothing.
 
     Raises IdempotencyConflictError naming ``Idempotency-Key`` when the key was used for
     another request body.
     """
-    request_sha256 = hashlib.sha256(raw_body).digest()
+    school_id, key = request.school_id, request.key
+    request_sha256 = hashlib.sha256(request.raw_body).digest()
     async with pool.acquire() as conn, conn.transaction():
         prior = await school_store.claim_idempotency_key(
             conn, school_id=school_id, key=key, request_sha256=request_sha256

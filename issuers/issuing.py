@@ -4,9 +4,10 @@ Every decision comes from the rules engine (``issuers.rules``). One transaction 
 its participations and attempts, the certificates, their status events, their delivery jobs,
 their log leaves and the idempotency record appear together or not at all::
 
-    issuer = Issuer(pool, key_store, clock, verify_base_url="https://.../tjek", outbox=outbox)
-    issued = await issuer.issue_team(school_id, idempotency_key, raw_body, request)
-    changed = await issuer.record_attempt(school_id, participation, key, raw_body, attempt)
+    certifier = Certifier(key_store, verify_base_url="https://.../tjek", outbox=outbox)
+    issuer = Issuer(pool, certifier, clock)
+    write = IdempotentRequest(school_id, idempotency_key, raw_body)
+    issued = await issuer.issue_team(write, team_results)
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from issuers.errors import (
     NotFoundIssuingError,
     UnknownGoalError,
 )
+from issuers.idempotency import IdempotentRequest
 from issuers.requests import (
     AttemptIn,
     FactsIn,
@@ -44,8 +46,6 @@ from issuers.workdays import DANISH_WORKDAYS
 from registry import certificate_store
 from registry.clock import Clock, to_the_second, today_in_denmark
 from registry.db import Connection
-from registry.intake import Outbox
-from registry.keys import KeyStore
 
 AT_RISK_WORKING_DAYS = 3  # the overdue list warns this many working days before a deadline
 
@@ -53,24 +53,14 @@ AT_RISK_WORKING_DAYS = 3  # the overdue list warns this many working days before
 class Issuer:
     """Issues certificates for schools' results, deciding everything with the rules engine."""
 
-    def __init__(
-        self,
-        pool: asyncpg.Pool,
-        keys: KeyStore,
-        clock: Clock,
-        *,
-        verify_base_url: str,
-        outbox: Outbox,
-    ) -> None:
+    def __init__(self, pool: asyncpg.Pool, certifier: Certifier, clock: Clock) -> None:
         self._pool = pool
+        self._certifier = certifier
         self._clock = clock
-        self._certifier = Certifier(keys, verify_base_url=verify_base_url, outbox=outbox)
 
     # -- entry points -----------------------------------------------------------------------
 
-    async def issue_team(
-        self, school_id: str, idempotency_key: str, raw_body: bytes, request: TeamResultsIn
-    ) -> TeamResultsOut:
+    async def issue_team(self, write: IdempotentRequest, request: TeamResultsIn) -> TeamResultsOut:
         """Record a team's results and issue what the rules make due.
 
         Repeating an idempotency key with the same body returns the first answer and creates
@@ -81,24 +71,12 @@ class Issuer:
         _check_team(request)
 
         async def work(conn: Connection) -> TeamResultsOut:
-            return await self._issue_team(conn, school_id, request)
+            return await self._issue_team(conn, write.school_id, request)
 
-        return await idempotency.run(
-            self._pool,
-            school_id,
-            key=idempotency_key,
-            raw_body=raw_body,
-            answer=TeamResultsOut,
-            work=work,
-        )
+        return await idempotency.run(self._pool, write, TeamResultsOut, work)
 
     async def record_attempt(
-        self,
-        school_id: str,
-        participation_id: uuid.UUID,
-        idempotency_key: str,
-        raw_body: bytes,
-        attempt: AttemptIn,
+        self, write: IdempotentRequest, participation_id: uuid.UUID, attempt: AttemptIn
     ) -> ParticipationOut:
         """Append an exam attempt (prøve, omprøve or flyttet prøve); earlier ones never change.
 
@@ -109,25 +87,16 @@ class Issuer:
 
         async def work(conn: Connection) -> ParticipationOut:
             return await self._change(
-                conn, school_id, participation_id, lambda s: (s.facts, [*s.attempts, attempt])
+                conn,
+                write.school_id,
+                participation_id,
+                lambda s: (s.facts, [*s.attempts, attempt]),
             )
 
-        return await idempotency.run(
-            self._pool,
-            school_id,
-            key=idempotency_key,
-            raw_body=raw_body,
-            answer=ParticipationOut,
-            work=work,
-        )
+        return await idempotency.run(self._pool, write, ParticipationOut, work)
 
     async def update_facts(
-        self,
-        school_id: str,
-        participation_id: uuid.UUID,
-        idempotency_key: str,
-        raw_body: bytes,
-        update: FactsUpdateIn,
+        self, write: IdempotentRequest, participation_id: uuid.UUID, update: FactsUpdateIn
     ) -> ParticipationOut:
         """Record a dispensation, a judgement, an IKV outcome, a drop-out, ... and reassess.
 
@@ -137,19 +106,12 @@ class Issuer:
         async def work(conn: Connection) -> ParticipationOut:
             return await self._change(
                 conn,
-                school_id,
+                write.school_id,
                 participation_id,
                 lambda s: (participations.updated(s.facts, update), s.attempts),
             )
 
-        return await idempotency.run(
-            self._pool,
-            school_id,
-            key=idempotency_key,
-            raw_body=raw_body,
-            answer=ParticipationOut,
-            work=work,
-        )
+        return await idempotency.run(self._pool, write, ParticipationOut, work)
 
     async def participation(self, school_id: str, participation_id: uuid.UUID) -> ParticipationOut:
         """A participation of this school as the rules see it today; NotFoundIssuingError if

@@ -24,6 +24,7 @@ from litestar.di import Provide
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
+from issuers.certifying import Certifier
 from issuers.composite import CompositeCourses
 from issuers.corrections import Corrections
 from issuers.delivery.desk import DeliveryDesk
@@ -48,19 +49,19 @@ from service.identity import DevelopmentIdentityProvider
 from service.settings import Settings
 
 
-def _outbox(settings: Settings) -> PostgresOutbox:
-    return PostgresOutbox(max_failures=settings.delivery.max_failures)
-
-
-def _verify_base_url(settings: Settings) -> str:
-    return f"{settings.public_base_url}/tjek"
+def certifier_for(settings: Settings, keys: KeyStore) -> Certifier:
+    """Signs and registers certificates, with their delivery jobs created in the same
+    transaction (issuing and corrections share it)."""
+    return Certifier(
+        keys,
+        verify_base_url=f"{settings.public_base_url}/tjek",
+        outbox=PostgresOutbox(max_failures=settings.delivery.max_failures),
+    )
 
 
 def issuer_for(settings: Settings, pool: asyncpg.Pool, keys: KeyStore, clock: Clock) -> Issuer:
     """The issuing service, with its delivery jobs created in the issuing transaction."""
-    return Issuer(
-        pool, keys, clock, verify_base_url=_verify_base_url(settings), outbox=_outbox(settings)
-    )
+    return Issuer(pool, certifier_for(settings, keys), clock)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,16 +77,11 @@ class Running:
     @classmethod
     def build(cls, settings: Settings, pool: asyncpg.Pool, keys: KeyStore, clock: Clock) -> Running:
         d = settings.delivery
+        certifier = certifier_for(settings, keys)
         return cls(
             pool=pool,
-            issuer=issuer_for(settings, pool, keys, clock),
-            corrections=Corrections(
-                pool,
-                keys,
-                clock,
-                verify_base_url=_verify_base_url(settings),
-                outbox=_outbox(settings),
-            ),
+            issuer=Issuer(pool, certifier, clock),
+            corrections=Corrections(pool, certifier, clock),
             composite_courses=CompositeCourses(pool, clock),
             delivery_desk=DeliveryDesk(
                 pool,

@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from issuers import credentials, school_store
 from issuers.document_keys import DevelopmentAuthority
+from issuers.idempotency import IdempotentRequest
 from issuers.issuing import Issuer
 from issuers.requests import TeamResultsIn
 from registry import certificate_store
@@ -198,6 +199,7 @@ async def seed_demo_teams(issuer: Issuer, *, today: dt.date) -> int:
         raw = msgspec.json.encode(body)
         request = msgspec.json.decode(raw, type=TeamResultsIn)
         reference = body["team"]["reference"]
-        answer = await issuer.issue_team(school_id, f"demo-{reference}", raw, request)
+        write = IdempotentRequest(school_id, f"demo-{reference}", raw)
+        answer = await issuer.issue_team(write, request)
         issued += sum(len(p.certificates) for p in answer.participants)
     return issued

@@ -1,6 +1,6 @@
 """The transactional outbox: delivery jobs created in the transaction that issues.
 
-    issuer = Issuer(pool, keys, clock, verify_base_url=..., outbox=PostgresOutbox(max_failures=8))
+    certifier = Certifier(keys, verify_base_url=..., outbox=PostgresOutbox(max_failures=8))
 
 ``registry.intake.enter_certificates`` calls ``enqueue`` on the issuing transaction's
 connection, so a certificate and its delivery job are committed together or not at all; no job

@@ -9,11 +9,10 @@ and its deliveries (``deliveries``).
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 import asyncpg
-from litestar import Request, Response, Router, get, patch, post
-from litestar.di import NamedDependency
+from litestar import Response, Router, get, patch, post
+from litestar.di import NamedDependency, Provide
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody
 from litestar.types import Guard
@@ -27,6 +26,7 @@ from issuers.corrections import (
     RevocationIn,
     RevocationOut,
 )
+from issuers.idempotency import IdempotentRequest
 from issuers.issuing import Issuer
 from issuers.requests import (
     AttemptIn,
@@ -42,7 +42,7 @@ from issuers.requests import (
 from registry.clock import Clock, today_in_denmark
 from service.api import deliveries, forms
 from service.api.forms import PRIVATE
-from service.api.parameters import IdempotencyKey
+from service.api.parameters import provide_write
 
 # -- teams and participations -----------------------------------------------------------------
 
@@ -54,14 +54,12 @@ from service.api.parameters import IdempotencyKey
     responses={201: ResponseSpec(data_container=TeamResultsOut, description="Issued")},
 )
 async def post_team(
-    request: Request[Any, Any, Any],
     issuer: NamedDependency[Issuer],
-    school_id: FromPath[str],
+    write: NamedDependency[IdempotentRequest],
     data: JSONBody[TeamResultsIn],
-    idempotency_key: IdempotencyKey,
 ) -> TeamResultsOut:
     """Repeating a request with the same Idempotency-Key returns the first answer."""
-    return await issuer.issue_team(school_id, idempotency_key, await request.body(), data)
+    return await issuer.issue_team(write, data)
 
 
 @get("/participations/{participation:uuid}", summary="A participation as the rules see it")
@@ -79,18 +77,13 @@ async def get_participation(
     responses={201: ResponseSpec(data_container=ParticipationOut, description="Recorded")},
 )
 async def post_attempt(
-    *,
-    request: Request[Any, Any, Any],
     issuer: NamedDependency[Issuer],
-    school_id: FromPath[str],
+    write: NamedDependency[IdempotentRequest],
     participation: FromPath[uuid.UUID],
     data: JSONBody[AttemptIn],
-    idempotency_key: IdempotencyKey,
 ) -> ParticipationOut:
     """Attempts are appended, never changed; certificates now due are issued at once."""
-    return await issuer.record_attempt(
-        school_id, participation, idempotency_key, await request.body(), data
-    )
+    return await issuer.record_attempt(write, participation, data)
 
 
 @patch(
@@ -99,18 +92,13 @@ async def post_attempt(
     responses={200: ResponseSpec(data_container=ParticipationOut, description="Recorded")},
 )
 async def patch_participation(
-    *,
-    request: Request[Any, Any, Any],
     issuer: NamedDependency[Issuer],
-    school_id: FromPath[str],
+    write: NamedDependency[IdempotentRequest],
     participation: FromPath[uuid.UUID],
     data: JSONBody[FactsUpdateIn],
-    idempotency_key: IdempotencyKey,
 ) -> ParticipationOut:
     """Members left out stay as they were; certificates now due are issued at once."""
-    return await issuer.update_facts(
-        school_id, participation, idempotency_key, await request.body(), data
-    )
+    return await issuer.update_facts(write, participation, data)
 
 
 @get("/overdue", summary="Results late or due within three working days")
@@ -128,14 +116,12 @@ async def overdue(issuer: NamedDependency[Issuer], school_id: FromPath[str]) -> 
     responses={201: ResponseSpec(data_container=CompositeCourseOut, description="Declared")},
 )
 async def declare(
-    request: Request[Any, Any, Any],
     composite_courses: NamedDependency[CompositeCourses],
-    school_id: FromPath[str],
+    write: NamedDependency[IdempotentRequest],
     data: JSONBody[CompositeCourseIn],
-    idempotency_key: IdempotencyKey,
 ) -> CompositeCourseOut:
     """Repeating a request with the same Idempotency-Key returns the first answer."""
-    return await composite_courses.declare(school_id, idempotency_key, await request.body(), data)
+    return await composite_courses.declare(write, data)
 
 
 @get(
@@ -226,6 +212,7 @@ def router(guard: Guard) -> Router:
             Router(
                 path="/",
                 tags=["Schools"],
+                dependencies={"write": Provide(provide_write)},
                 route_handlers=[
                     post_team,
                     get_participation,

@@ -9,7 +9,9 @@ import asyncpg
 import msgspec
 import pytest
 
+from issuers.certifying import Certifier
 from issuers.delivery.outbox import PostgresOutbox
+from issuers.idempotency import IdempotentRequest
 from issuers.issuing import Issuer
 from issuers.requests import TeamResultsIn
 from registry import db
@@ -30,9 +32,11 @@ async def pool(database_url: str, schema: str) -> AsyncIterator[asyncpg.Pool]:
 
 
 async def _issue(pool: asyncpg.Pool, keys: MemoryKeyStore, outbox: Outbox, key: str) -> None:
-    issuer = Issuer(pool, keys, FixedClock(), verify_base_url="http://x/tjek", outbox=outbox)
+    certifier = Certifier(keys, verify_base_url="http://x/tjek", outbox=outbox)
+    issuer = Issuer(pool, certifier, FixedClock())
     raw = msgspec.json.encode(team_body(reference=key))
-    await issuer.issue_team("751234", key, raw, msgspec.json.decode(raw, type=TeamResultsIn))
+    write = IdempotentRequest("751234", key, raw)
+    await issuer.issue_team(write, msgspec.json.decode(raw, type=TeamResultsIn))
 
 
 async def test_no_delivery_registers_and_logs_but_queues_nothing(

@@ -22,6 +22,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from issuers import rules
 from issuers.composite import UnknownTeamError
 from issuers.corrections import CertificateNotFoundError
 from issuers.delivery.errors import (
@@ -38,34 +39,6 @@ from issuers.errors import (
     IssuingError,
     NotFoundIssuingError,
     UnknownGoalError,
-)
-from issuers.rules import (
-    AttemptAfterPassError,
-    AttemptDespiteDispensationError,
-    AttemptInFutureError,
-    AttemptsOutOfOrderError,
-    AuthorityExamNotApplicableError,
-    DispensationAfterShorteningError,
-    DispensationWithoutApplicationError,
-    DispensationWithoutExamError,
-    DispensationWithoutReplacingAssessmentError,
-    DuplicateGoalInCompositeCourseError,
-    ExamPartsMismatchError,
-    ExamResultWithoutExamError,
-    GoalNotInCompositeCourseError,
-    IkvOutcomeOutsideIkvGoalError,
-    InvalidPeriodError,
-    JudgementOnIkvGoalError,
-    ResultForPostponedExamError,
-    RetakeOutsideWindowError,
-    RetakeWithoutComplaintDecisionError,
-    RetakeWithoutFailedExamError,
-    RuleViolation,
-    SecondRetakeWithoutReasonError,
-    SkippedExamWithAttemptsError,
-    UnknownCategoryError,
-    UnknownGoalInCatalogueError,
-    VocationalElectiveError,
 )
 from registry.errors import NotFoundError, RegistryError
 from registry.keys import KeyMissingError
@@ -101,11 +74,6 @@ class Problem:
     status: int
     slug: str
     title: str
-
-
-def _refusal(rule: type[RuleViolation], title: str) -> Problem:
-    """An AMU rule's refusal: 422, its problem type the rule's own code (docs/rules.md)."""
-    return Problem(422, rule.rule, title)
 
 
 PROBLEMS: dict[type[Exception], Problem] = {
@@ -158,105 +126,6 @@ PROBLEMS: dict[type[Exception], Problem] = {
         "undeliverable",
         "The certificate cannot be delivered as it stands (withdrawn, or its signature fails)",
     ),
-    # The AMU rules engine.
-    RuleViolation: _refusal(
-        RuleViolation, "The facts break an AMU rule; the participation cannot be assessed as given"
-    ),
-    DispensationAfterShorteningError: _refusal(
-        DispensationAfterShorteningError,
-        "Collective shortening (§ 17 stk. 8) rules out a dispensation from the exam",
-    ),
-    DispensationWithoutApplicationError: _refusal(
-        DispensationWithoutApplicationError,
-        "A dispensation is granted only on the participant's application",
-    ),
-    DispensationWithoutReplacingAssessmentError: _refusal(
-        DispensationWithoutReplacingAssessmentError,
-        "A dispensation needs the school's judgement that its assessment can replace the exam",
-    ),
-    DispensationWithoutExamError: _refusal(
-        DispensationWithoutExamError,
-        "There is no attached exam to be exempted from (result group 2)",
-    ),
-    AttemptDespiteDispensationError: _refusal(
-        AttemptDespiteDispensationError,
-        "An exam attempt is recorded for a participant exempted from the exam",
-    ),
-    SecondRetakeWithoutReasonError: _refusal(
-        SecondRetakeWithoutReasonError,
-        "The second retake needs a recorded special reason (or a complaint decision)",
-    ),
-    RetakeWithoutComplaintDecisionError: _refusal(
-        RetakeWithoutComplaintDecisionError,
-        "A third or later retake is possible only after a complaint decision",
-    ),
-    RetakeOutsideWindowError: _refusal(
-        RetakeOutsideWindowError,
-        "A retake is held more than four weeks after the course ended",
-    ),
-    RetakeWithoutFailedExamError: _refusal(
-        RetakeWithoutFailedExamError, "A retake needs an earlier attempt that was not passed"
-    ),
-    AttemptAfterPassError: _refusal(
-        AttemptAfterPassError, "An exam attempt follows an attempt that was already passed"
-    ),
-    ResultForPostponedExamError: _refusal(
-        ResultForPostponedExamError,
-        "A postponed exam has not been held, so it cannot have a result",
-    ),
-    AttemptsOutOfOrderError: _refusal(
-        AttemptsOutOfOrderError,
-        "Attempts must be given in the order they were held; none may be rewritten",
-    ),
-    AttemptInFutureError: _refusal(
-        AttemptInFutureError, "An attempt with a result is dated after today"
-    ),
-    ExamPartsMismatchError: _refusal(
-        ExamPartsMismatchError,
-        "An attempt has a different number of exam parts than the goal's exam",
-    ),
-    ExamResultWithoutExamError: _refusal(
-        ExamResultWithoutExamError,
-        "An exam attempt is recorded for a participation in result group 2",
-    ),
-    SkippedExamWithAttemptsError: _refusal(
-        SkippedExamWithAttemptsError,
-        "The exam is recorded both as skipped (emergency teaching) and as attempted",
-    ),
-    VocationalElectiveError: _refusal(
-        VocationalElectiveError,
-        "A vocational-school pupil taking the goal as an elective gets no AMU certificate (001)",
-    ),
-    UnknownGoalInCatalogueError: _refusal(
-        UnknownGoalInCatalogueError,
-        "The goal number is not in the catalogue passed to the engine",
-    ),
-    AuthorityExamNotApplicableError: _refusal(
-        AuthorityExamNotApplicableError,
-        "An other-authority exam result is given for a course that has none or uses the UVM exam",
-    ),
-    IkvOutcomeOutsideIkvGoalError: _refusal(
-        IkvOutcomeOutsideIkvGoalError, "An IKV outcome is given for a goal other than 40080/40081"
-    ),
-    JudgementOnIkvGoalError: _refusal(
-        JudgementOnIkvGoalError,
-        "40080/40081 are judged by the IKV outcome, not by a teacher's judgement",
-    ),
-    InvalidPeriodError: _refusal(
-        InvalidPeriodError,
-        "A participation has no teaching period, or a period ends before it starts",
-    ),
-    UnknownCategoryError: _refusal(
-        UnknownCategoryError, "A reported category number does not exist in its result group"
-    ),
-    GoalNotInCompositeCourseError: _refusal(
-        GoalNotInCompositeCourseError,
-        "A participation's goal is not one of the composite course's goals",
-    ),
-    DuplicateGoalInCompositeCourseError: _refusal(
-        DuplicateGoalInCompositeCourseError,
-        "A composite course has two participations for the same goal",
-    ),
     # The register.
     RegistryError: Problem(422, "registry-refused", "The register refused the request"),
     NotFoundError: Problem(404, "not-found", "Not found"),
@@ -266,6 +135,79 @@ PROBLEMS: dict[type[Exception], Problem] = {
         "The key store has no private key for a key id the registry lists as active",
     ),
 }
+
+# The AMU rules engine's refusals: 422, each problem type the rule's own code (docs/rules.md).
+_REFUSALS: dict[type[rules.RuleViolation], str] = {
+    rules.RuleViolation: (
+        "The facts break an AMU rule; the participation cannot be assessed as given"
+    ),
+    rules.DispensationAfterShorteningError: (
+        "Collective shortening (§ 17 stk. 8) rules out a dispensation from the exam"
+    ),
+    rules.DispensationWithoutApplicationError: (
+        "A dispensation is granted only on the participant's application"
+    ),
+    rules.DispensationWithoutReplacingAssessmentError: (
+        "A dispensation needs the school's judgement that its assessment can replace the exam"
+    ),
+    rules.DispensationWithoutExamError: (
+        "There is no attached exam to be exempted from (result group 2)"
+    ),
+    rules.AttemptDespiteDispensationError: (
+        "An exam attempt is recorded for a participant exempted from the exam"
+    ),
+    rules.SecondRetakeWithoutReasonError: (
+        "The second retake needs a recorded special reason (or a complaint decision)"
+    ),
+    rules.RetakeWithoutComplaintDecisionError: (
+        "A third or later retake is possible only after a complaint decision"
+    ),
+    rules.RetakeOutsideWindowError: "A retake is held more than four weeks after the course ended",
+    rules.RetakeWithoutFailedExamError: "A retake needs an earlier attempt that was not passed",
+    rules.AttemptAfterPassError: "An exam attempt follows an attempt that was already passed",
+    rules.ResultForPostponedExamError: (
+        "A postponed exam has not been held, so it cannot have a result"
+    ),
+    rules.AttemptsOutOfOrderError: (
+        "Attempts must be given in the order they were held; none may be rewritten"
+    ),
+    rules.AttemptInFutureError: "An attempt with a result is dated after today",
+    rules.ExamPartsMismatchError: (
+        "An attempt has a different number of exam parts than the goal's exam"
+    ),
+    rules.ExamResultWithoutExamError: (
+        "An exam attempt is recorded for a participation in result group 2"
+    ),
+    rules.SkippedExamWithAttemptsError: (
+        "The exam is recorded both as skipped (emergency teaching) and as attempted"
+    ),
+    rules.VocationalElectiveError: (
+        "A vocational-school pupil taking the goal as an elective gets no AMU certificate (001)"
+    ),
+    rules.UnknownGoalInCatalogueError: (
+        "The goal number is not in the catalogue passed to the engine"
+    ),
+    rules.AuthorityExamNotApplicableError: (
+        "An other-authority exam result is given for a course that has none or uses the UVM exam"
+    ),
+    rules.IkvOutcomeOutsideIkvGoalError: (
+        "An IKV outcome is given for a goal other than 40080/40081"
+    ),
+    rules.JudgementOnIkvGoalError: (
+        "40080/40081 are judged by the IKV outcome, not by a teacher's judgement"
+    ),
+    rules.InvalidPeriodError: (
+        "A participation has no teaching period, or a period ends before it starts"
+    ),
+    rules.UnknownCategoryError: "A reported category number does not exist in its result group",
+    rules.GoalNotInCompositeCourseError: (
+        "A participation's goal is not one of the composite course's goals"
+    ),
+    rules.DuplicateGoalInCompositeCourseError: (
+        "A composite course has two participations for the same goal"
+    ),
+}
+PROBLEMS.update({rule: Problem(422, rule.rule, title) for rule, title in _REFUSALS.items()})
 
 
 def problem_of(exc: Exception) -> Problem:
@@ -287,8 +229,8 @@ def _domain_error(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[st
     response = problem(
         answer.status, answer.slug, answer.title, detail=detail, invalid_params=params
     )
-    if isinstance(exc, RuleViolation):  # an AMU rule refused it: name the rule (docs/rules.md)
-        response.content["rule"] = exc.rule
+    if isinstance(exc, rules.RuleViolation):
+        response.content["rule"] = exc.rule  # an AMU rule refused it: name it (docs/rules.md)
     return response
 
 

@@ -21,19 +21,15 @@ _PARTICIPATIONS_DUE = """
 async def due_participations(conn: Connection, as_of: dt.date) -> int:
     """How many participations are past retention: every certificate of them past it too, and
     30 years and the four-week retake window passed since the course's end or the exam."""
-    count: int = await conn.fetchval("SELECT count(*) " + _PARTICIPATIONS_DUE, as_of)
-    return count
+    return await _count(conn, _PARTICIPATIONS_DUE, as_of)
 
 
 async def erase_participations(conn: Connection, as_of: dt.date, at: dt.datetime) -> int:
     """Blank name, CPR number and reported facts of the participations past retention."""
-    status = await conn.execute(
-        "UPDATE participations SET cpr = NULL, name = NULL, facts = '{}', erased_at = $2 "  # noqa: S608 - constant text
-        "WHERE id IN (SELECT p.id " + _PARTICIPATIONS_DUE + ")",
-        as_of,
-        at,
+    sql = "UPDATE participations SET cpr = NULL, name = NULL, facts = '{}', erased_at = $2 "
+    return _changed(
+        await conn.execute(sql + "WHERE id IN (SELECT p.id " + _PARTICIPATIONS_DUE + ")", as_of, at)
     )
-    return int(status.split()[-1])
 
 
 # Delivery's personal data (migrations 0003, 0009). Delivery's tables are not the register: they
@@ -48,19 +44,15 @@ _PRINT_JOBS_DUE = """
 async def due_print_jobs(conn: Connection, before: dt.datetime) -> int:
     """How many print jobs still hold a PDF and a name though printed (or, while nothing marks
     them printed, spooled) before ``before``."""
-    count: int = await conn.fetchval("SELECT count(*) " + _PRINT_JOBS_DUE, before)
-    return count
+    return await _count(conn, _PRINT_JOBS_DUE, before)
 
 
 async def erase_print_jobs(conn: Connection, before: dt.datetime, at: dt.datetime) -> int:
     """Blank the PDF and the name of those print jobs; the row stays as delivery history."""
-    status = await conn.execute(
-        "UPDATE print_jobs SET pdf = NULL, participant_name = NULL, erased_at = $2 "  # noqa: S608 - constant text
-        "WHERE id IN (SELECT id " + _PRINT_JOBS_DUE + ")",
-        before,
-        at,
+    sql = "UPDATE print_jobs SET pdf = NULL, participant_name = NULL, erased_at = $2 "
+    return _changed(
+        await conn.execute(sql + "WHERE id IN (SELECT id " + _PRINT_JOBS_DUE + ")", before, at)
     )
-    return int(status.split()[-1])
 
 
 # A person's consents to one school go when nothing of that person at that school holds personal
@@ -78,8 +70,7 @@ _CONSENTS_DUE = """
 
 async def due_consents(conn: Connection, recorded_before: dt.datetime) -> int:
     """How many (school, person) pairs have e-Boks consents past retention."""
-    count: int = await conn.fetchval("SELECT count(*) " + _CONSENTS_DUE, recorded_before)
-    return count
+    return await _count(conn, _CONSENTS_DUE, recorded_before)
 
 
 async def erase_consents(conn: Connection, recorded_before: dt.datetime) -> int:
@@ -92,3 +83,14 @@ async def erase_consents(conn: Connection, recorded_before: dt.datetime) -> int:
         recorded_before,
     )
     return len({(r["school_id"], r["cpr"]) for r in rows})
+
+
+async def _count(conn: Connection, due: str, *args: object) -> int:
+    """How many rows ``due`` (a FROM ... WHERE clause of this module's) selects."""
+    count: int = await conn.fetchval("SELECT count(*) " + due, *args)
+    return count
+
+
+def _changed(status: str) -> int:
+    """The row count of a command's status (``UPDATE 3``)."""
+    return int(status.rsplit(maxsplit=1)[-1])

@@ -25,7 +25,7 @@ import uvicorn
 
 from registry import db
 from registry.clock import system_clock
-from registry.transparency import log as transparency
+from registry.transparency.log import ensure_log_key
 from service import demo, logging_setup, migrations, trust_cli
 from service.adapters import key_store_for
 from service.app import create_app, issuer_for
@@ -64,9 +64,7 @@ async def _prepare(settings: Settings, *, seed: bool) -> list[demo.DemoCredentia
         pool = await db.create_pool(settings.database_url, schema=settings.database_schema, size=2)
         try:
             async with pool.acquire() as pooled:
-                await transparency.ensure_log_key(
-                    pooled, keys, name=settings.log_origin, now=system_clock()
-                )
+                await ensure_log_key(pooled, keys, name=settings.log_origin, now=system_clock())
             issued = await demo.seed_demo_teams(
                 issuer_for(settings, pool, keys, system_clock),
                 today=system_clock().date(),

@@ -24,6 +24,7 @@ from cryptography.x509.oid import NameOID
 
 from formats.certificate_xml import XmlSigner
 from formats.pdf import PdfSigner
+from issuers import document_store
 from issuers.errors import IssuingError
 from registry.db import Connection
 from registry.keys import KeyStore, ec_key
@@ -64,7 +65,6 @@ class DevelopmentAuthority:
         self, conn: Connection, *, school_id: str, school_name: str, now: dt.datetime
     ) -> DocumentCredentials:
         authority_kid, authority = await self._authority(conn, now)
-        authority_key = ec_key(self._keys, authority_kid)
         key = ec.generate_private_key(ec.SECP256R1())
         kid = f"{school_id}-doc-{secrets.token_hex(4)}"
         subject = x509.Name(
@@ -75,51 +75,30 @@ class DevelopmentAuthority:
                 x509.NameAttribute(NameOID.COMMON_NAME, f"{school_name} – AMU-beviser"),
             ]
         )
-        certificate = (
-            x509.CertificateBuilder()
-            .subject_name(subject)
-            .issuer_name(authority.subject)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(now + CERTIFICATE_LIFETIME)
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=True,
-                    content_commitment=True,
-                    key_encipherment=False,
-                    data_encipherment=False,
-                    key_agreement=False,
-                    key_cert_sign=False,
-                    crl_sign=False,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
-                critical=True,
-            )
-            .sign(authority_key, hashes.SHA256())
+        certificate = _certificate(
+            subject,
+            key,
+            issuer=authority.subject,
+            signer=ec_key(self._keys, authority_kid),
+            now=now,
+            lifetime=CERTIFICATE_LIFETIME,
+            authority=False,
         )
         self._keys.put(kid, key)
-        await conn.execute(
-            """INSERT INTO school_document_certificates
-                   (kid, school_id, authority_kid, certificate, valid_from)
-               VALUES ($1, $2, $3, $4, $5)""",
-            kid,
-            school_id,
-            authority_kid,
-            certificate.public_bytes(serialization.Encoding.DER),
-            now,
+        await document_store.insert_school_certificate(
+            conn,
+            kid=kid,
+            school_id=school_id,
+            authority_kid=authority_kid,
+            certificate=certificate.public_bytes(serialization.Encoding.DER),
+            now=now,
         )
         return DocumentCredentials(kid, certificate, authority)
 
     async def _authority(self, conn: Connection, now: dt.datetime) -> tuple[str, x509.Certificate]:
-        row = await conn.fetchrow(
-            """SELECT kid, certificate FROM document_authorities
-               WHERE retired_at IS NULL ORDER BY valid_from DESC LIMIT 1"""
-        )
-        if row is not None:
-            return row["kid"], x509.load_der_x509_certificate(bytes(row["certificate"]))
+        found = await document_store.active_authority(conn)
+        if found is not None:
+            return found[0], x509.load_der_x509_certificate(found[1])
         key = ec.generate_private_key(ec.SECP256R1())
         kid = f"doc-ca-{secrets.token_hex(4)}"
         name = x509.Name(
@@ -128,62 +107,79 @@ class DevelopmentAuthority:
                 x509.NameAttribute(NameOID.COMMON_NAME, self.NAME),
             ]
         )
-        certificate = (
-            x509.CertificateBuilder()
-            .subject_name(name)
-            .issuer_name(name)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(now + AUTHORITY_LIFETIME)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=False,
-                    content_commitment=False,
-                    key_encipherment=False,
-                    data_encipherment=False,
-                    key_agreement=False,
-                    key_cert_sign=True,
-                    crl_sign=True,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
-                critical=True,
-            )
-            .sign(key, hashes.SHA256())
+        certificate = _certificate(
+            name,
+            key,
+            issuer=name,
+            signer=key,
+            now=now,
+            lifetime=AUTHORITY_LIFETIME,
+            authority=True,
         )
         self._keys.put(kid, key)
-        await conn.execute(
-            "INSERT INTO document_authorities (kid, certificate, valid_from) VALUES ($1, $2, $3)",
-            kid,
-            certificate.public_bytes(serialization.Encoding.DER),
-            now,
-        )
+        der = certificate.public_bytes(serialization.Encoding.DER)
+        await document_store.insert_authority(conn, kid=kid, certificate=der, now=now)
         return kid, certificate
 
 
-async def active_credentials(conn: Connection, school_id: str) -> DocumentCredentials | None:
-    row = await conn.fetchrow(
-        """SELECT c.kid, c.certificate, a.certificate AS authority
-           FROM school_document_certificates c
-           JOIN document_authorities a ON a.kid = c.authority_kid
-           WHERE c.school_id = $1 AND c.retired_at IS NULL""",
-        school_id,
+def _certificate(
+    subject: x509.Name,
+    key: ec.EllipticCurvePrivateKey,
+    *,
+    issuer: x509.Name,
+    signer: ec.EllipticCurvePrivateKey,
+    now: dt.datetime,
+    lifetime: dt.timedelta,
+    authority: bool,
+) -> x509.Certificate:
+    """An X.509 certificate for ``key``: a CA that signs certificates (``authority``), or a
+    school's document key that signs PDFs and XML (digital signature, non-repudiation)."""
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + lifetime)
+        .add_extension(
+            x509.BasicConstraints(ca=authority, path_length=0 if authority else None),
+            critical=True,
+        )
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=not authority,
+                content_commitment=not authority,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=authority,
+                crl_sign=authority,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .sign(signer, hashes.SHA256())
     )
-    if row is None:
+
+
+async def active_credentials(conn: Connection, school_id: str) -> DocumentCredentials | None:
+    """The school's document key id and certificate, with its authority's; None if none."""
+    found = await document_store.active_school_certificate(conn, school_id)
+    if found is None:
         return None
+    kid, certificate, authority = found
     return DocumentCredentials(
-        row["kid"],
-        x509.load_der_x509_certificate(bytes(row["certificate"])),
-        x509.load_der_x509_certificate(bytes(row["authority"])),
+        kid,
+        x509.load_der_x509_certificate(certificate),
+        x509.load_der_x509_certificate(authority),
     )
 
 
 async def authorities(conn: Connection) -> list[x509.Certificate]:
     """Every document authority's certificate, retired ones included (for validators)."""
-    rows = await conn.fetch("SELECT certificate FROM document_authorities ORDER BY valid_from")
-    return [x509.load_der_x509_certificate(bytes(r["certificate"])) for r in rows]
+    return [x509.load_der_x509_certificate(d) for d in await document_store.authorities(conn)]
 
 
 @dataclass(frozen=True, slots=True)

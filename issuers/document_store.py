@@ -1,4 +1,5 @@
-"""SQL for the served forms: a certificate's delivery message UUID and a school's report rows.
+"""SQL for the documents: the schools' document certificates and their authorities, a
+certificate's delivery message UUID (its MeMo message) and a school's quarterly report rows.
 
 Every function takes the connection it runs on and returns our own frozen dataclasses.
 """
@@ -79,3 +80,66 @@ async def participations_ended(
         )
         for row in rows
     ]
+
+
+async def active_school_certificate(
+    conn: Connection, school_id: str
+) -> tuple[str, bytes, bytes] | None:
+    """The school's current document key id, its certificate and its authority's (DER)."""
+    row = await conn.fetchrow(
+        """SELECT c.kid, c.certificate, a.certificate AS authority
+           FROM school_document_certificates c
+           JOIN document_authorities a ON a.kid = c.authority_kid
+           WHERE c.school_id = $1 AND c.retired_at IS NULL""",
+        school_id,
+    )
+    if row is None:
+        return None
+    return row["kid"], bytes(row["certificate"]), bytes(row["authority"])
+
+
+async def insert_school_certificate(
+    conn: Connection,
+    *,
+    kid: str,
+    school_id: str,
+    authority_kid: str,
+    certificate: bytes,
+    now: dt.datetime,
+) -> None:
+    await conn.execute(
+        """INSERT INTO school_document_certificates
+               (kid, school_id, authority_kid, certificate, valid_from)
+           VALUES ($1, $2, $3, $4, $5)""",
+        kid,
+        school_id,
+        authority_kid,
+        certificate,
+        now,
+    )
+
+
+async def active_authority(conn: Connection) -> tuple[str, bytes] | None:
+    """The newest authority still in service: its key id and certificate (DER)."""
+    row = await conn.fetchrow(
+        """SELECT kid, certificate FROM document_authorities
+           WHERE retired_at IS NULL ORDER BY valid_from DESC LIMIT 1"""
+    )
+    return (row["kid"], bytes(row["certificate"])) if row is not None else None
+
+
+async def insert_authority(
+    conn: Connection, *, kid: str, certificate: bytes, now: dt.datetime
+) -> None:
+    await conn.execute(
+        "INSERT INTO document_authorities (kid, certificate, valid_from) VALUES ($1, $2, $3)",
+        kid,
+        certificate,
+        now,
+    )
+
+
+async def authorities(conn: Connection) -> list[bytes]:
+    """Every document authority's certificate (DER), oldest first, retired ones included."""
+    rows = await conn.fetch("SELECT certificate FROM document_authorities ORDER BY valid_from")
+    return [bytes(r["certificate"]) for r in rows]

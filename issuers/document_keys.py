@@ -122,6 +122,13 @@ class DevelopmentAuthority:
         return kid, certificate
 
 
+# Key usages no certificate of ours grants: the keys only sign (documents, or certificates).
+_NEVER_USED_FOR = dict.fromkeys(
+    ("key_encipherment", "data_encipherment", "key_agreement", "encipher_only", "decipher_only"),
+    False,
+)
+
+
 def _certificate(
     subject: x509.Name,
     key: ec.EllipticCurvePrivateKey,
@@ -150,13 +157,9 @@ def _certificate(
             x509.KeyUsage(
                 digital_signature=not authority,
                 content_commitment=not authority,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
                 key_cert_sign=authority,
                 crl_sign=authority,
-                encipher_only=False,
-                decipher_only=False,
+                **_NEVER_USED_FOR,
             ),
             critical=True,
         )

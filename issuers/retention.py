@@ -17,6 +17,7 @@ plain UPDATE and DELETE::
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 
@@ -68,17 +69,15 @@ async def run_retention(
                 consents=await retention_store.due_consents(conn, now - CONSENT_GRACE),
             )
         erased = await retention.erase(conn, due, at=now)
-        count = await retention_store.erase_participations(conn, as_of, now)
+        report = RetentionReport(
+            as_of,
+            applied=True,
+            due=due,
+            participations=await retention_store.erase_participations(conn, as_of, now),
+            erased=erased,
+        )
         # After the register's erasure: a person whose last certificate went just now no longer
         # holds a consent in place.
         consents = await retention_store.erase_consents(conn, now - CONSENT_GRACE)
         print_jobs = await retention_store.erase_print_jobs(conn, printed_before, now)
-        return RetentionReport(
-            as_of,
-            applied=True,
-            due=due,
-            participations=count,
-            erased=erased,
-            print_jobs=print_jobs,
-            consents=consents,
-        )
+        return dataclasses.replace(report, consents=consents, print_jobs=print_jobs)

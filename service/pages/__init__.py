@@ -35,7 +35,7 @@ from service.pages.school import SchoolPages
 from service.pages.sessions import SessionSealer
 from service.pages.shared import SharedPages
 from service.pages.verify import VerifyPages
-from service.pages.web import PageContext, exception_handlers, provide_session
+from service.pages.web import PageContext, exception_handlers, provide_page, provide_session
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 
@@ -51,9 +51,10 @@ def routers(
 ) -> list[Router]:
     """The pages router and the static files router.
 
-    The pages router provides ``pages`` (its ``PageContext``) and ``session``; ``clock`` opens
-    sessions on error pages, whose handlers get no dependencies. ``development_login`` mounts
-    the demo login page offering ``development_people`` as (CPR number, name).
+    The pages router provides ``page`` (a ``Page``) from ``pages`` (its ``PageContext``) and
+    ``session``; ``clock`` opens sessions on error pages, whose handlers get no dependencies.
+    ``development_login`` mounts the demo login page offering ``development_people`` as (CPR
+    number, name).
     """
     context = PageContext(
         sealer=SessionSealer(session_secret),
@@ -75,6 +76,7 @@ def routers(
         dependencies={
             "pages": Provide(provide_pages, use_cache=True, sync_to_thread=False),
             "session": Provide(provide_session, sync_to_thread=False),
+            "page": Provide(provide_page, sync_to_thread=False),
         },
         exception_handlers=exception_handlers(context, clock),
         include_in_schema=False,

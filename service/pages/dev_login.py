@@ -7,10 +7,9 @@ one-time random code, which ``DevelopmentIdentityProvider.redeem`` turns into th
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import urlencode
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import SkipValidation
@@ -18,8 +17,7 @@ from litestar.response import Redirect, Template
 
 from issuers.cpr import birth_date
 from service.identity import DEVELOPMENT_LOGIN_PATH, DevelopmentIdentityProvider, IdentityProvider
-from service.pages.sessions import Session
-from service.pages.web import PageContext, checked_form, page, redirect
+from service.pages.web import Page, redirect
 
 
 def _local(path: str) -> bool:
@@ -31,36 +29,29 @@ class DevelopmentLoginPage(Controller):
     path = DEVELOPMENT_LOGIN_PATH
 
     @get("/")
-    async def choose(
-        self,
-        request: Request[Any, Any, Any],
-        *,
-        pages: NamedDependency[PageContext],
-        session: NamedDependency[Session | None],
-    ) -> Template:
+    async def choose(self, *, page: NamedDependency[Page]) -> Template:
         """The demo people (``PageContext.development_people``) to log in as."""
-        state = request.query_params.get("state", "")
-        redirect_uri = request.query_params.get("redirect_uri", "")
+        state = page.request.query_params.get("state", "")
+        redirect_uri = page.request.query_params.get("redirect_uri", "")
         if not state or not _local(redirect_uri):
             raise PermissionDeniedException("login request")
-        return page(
-            request,
-            pages,
-            session,
+        return page.render(
             "dev_login.html",
-            {"people": pages.development_people, "state": state, "redirect_uri": redirect_uri},
+            {
+                "people": page.context.development_people,
+                "state": state,
+                "redirect_uri": redirect_uri,
+            },
         )
 
     @post("/", status_code=303)
     async def chosen(
         self,
-        request: Request[Any, Any, Any],
         *,
-        pages: NamedDependency[PageContext],
-        session: NamedDependency[Session | None],
+        page: NamedDependency[Page],
         identity: NamedDependency[SkipValidation[IdentityProvider]],
     ) -> Redirect:
-        form = await checked_form(request, pages, session)
+        form = await page.form()
         if not isinstance(identity, DevelopmentIdentityProvider):
             raise NotFoundException
         cpr, state, redirect_uri = (

@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from litestar import Controller, Request, get
+from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.response import Template
 
-from service.pages.sessions import Session
-from service.pages.web import PageContext, page
+from service.pages.web import Page
 
 
 class HomePage(Controller):
     path = "/"
 
     @get("/")
-    async def home(
-        self,
-        request: Request[Any, Any, Any],
-        *,
-        pages: NamedDependency[PageContext],
-        session: NamedDependency[Session | None],
-    ) -> Template:
-        return page(request, pages, session, "home.html")
+    async def home(self, *, page: NamedDependency[Page]) -> Template:
+        return page.render("home.html")

@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import quote
 
 import asyncpg
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath, SkipValidation
@@ -23,16 +23,8 @@ from registry.verification import verified_record, verified_records
 from service.identity import IdentityProvider
 from service.pages import view
 from service.pages.deliveries import CHANNEL_TEXT, STATE_TEXT
-from service.pages.sessions import LOGIN_STATE_COOKIE, SESSION_COOKIE, Session, new_nonce
-from service.pages.web import (
-    SECURITY_HEADERS,
-    PageContext,
-    checked_form,
-    error_page,
-    page,
-    redirect,
-    require,
-)
+from service.pages.sessions import LOGIN_STATE_COOKIE, Session, new_nonce
+from service.pages.web import SECURITY_HEADERS, Page, redirect
 
 SHARE_DAYS = (7, 30, 90)
 CALLBACK_PATH = "/mine-beviser/log-ind/svar"
@@ -57,156 +49,108 @@ async def _own(
         record = await verified_record(conn, stored)
     if record is None:
         raise NotFoundException
-    status = stored.status
-    shown = view.certificate_view(
-        record,
-        status=status.kind if status else "valid",
-        status_at=status.at if status else None,
-        replaced_by=status.replaced_by if status else None,
-    )
-    return stored, shown, record
+    return stored, view.holder_view(stored, record), record
 
 
 class ParticipantPages(Controller):
     path = "/mine-beviser"
 
     @get("/log-ind", name="person-login")
-    async def login_page(
-        self,
-        request: Request[Any, Any, Any],
-        *,
-        pages: NamedDependency[PageContext],
-        session: NamedDependency[Session | None],
-    ) -> Template:
-        return page(request, pages, session, "login.html")
+    async def login_page(self, *, page: NamedDependency[Page]) -> Template:
+        return page.render("login.html")
 
     @post("/log-ind", status_code=303)
     async def start_login(
         self,
-        request: Request[Any, Any, Any],
         *,
-        pages: NamedDependency[PageContext],
-        session: NamedDependency[Session | None],
+        page: NamedDependency[Page],
         identity: NamedDependency[SkipValidation[IdentityProvider]],
     ) -> Redirect:
         """Start the OpenID Connect authorization-code flow at the identity provider."""
-        await checked_form(request, pages, session)
+        await page.form()
         state = new_nonce()
         url = identity.authorization_url(state=state, redirect_uri=CALLBACK_PATH)
-        return redirect(url, cookies=[pages.cookie(LOGIN_STATE_COOKIE, state, max_age=600)])
+        return redirect(url, cookies=[page.context.cookie(LOGIN_STATE_COOKIE, state, max_age=600)])
 
     @get("/log-ind/svar", status_code=303)
     async def finish_login(
         self,
-        request: Request[Any, Any, Any],
         *,
-        pages: NamedDependency[PageContext],
+        page: NamedDependency[Page],
         identity: NamedDependency[SkipValidation[IdentityProvider]],
         clock: NamedDependency[Clock],
     ) -> Response[Any]:
-        state = request.query_params.get("state")
-        code = request.query_params.get("code")
-        expected = request.cookies.get(LOGIN_STATE_COOKIE)
+        state = page.request.query_params.get("state")
+        code = page.request.query_params.get("code")
+        expected = page.request.cookies.get(LOGIN_STATE_COOKIE)
         if not state or not code or not expected or not secrets.compare_digest(state, expected):
             raise PermissionDeniedException("login state")
         person = await identity.redeem(code, redirect_uri=CALLBACK_PATH)
         if person is None:
             raise PermissionDeniedException("login code")
-        session = Session.new("person", person.cpr, now=clock(), lifetime=pages.session_lifetime)
         return redirect(
             "/mine-beviser",
             cookies=[
-                pages.cookie(SESSION_COOKIE, pages.sealer.seal(session)),
-                pages.expired(LOGIN_STATE_COOKIE),
+                page.context.session_cookie("person", person.cpr, clock()),
+                page.context.expired(LOGIN_STATE_COOKIE),
             ],
         )
 
     @post("/log-ud", status_code=303)
-    async def logout(
-        self,
-        request: Request[Any, Any, Any],
-        *,
-        pages: NamedDependency[PageContext],
-        session: NamedDependency[Session | None],
-    ) -> Redirect:
-        await checked_form(request, pages, session)
-        return redirect("/", cookies=[pages.expired(SESSION_COOKIE)])
+    async def logout(self, *, page: NamedDependency[Page]) -> Redirect:
+        return await page.log_out()
 
     @get("/")
     async def overview(
-        self,
-        request: Request[Any, Any, Any],
-        *,
-        pages: NamedDependency[PageContext],
-        session: NamedDependency[Session | None],
-        pool: NamedDependency[asyncpg.Pool],
+        self, *, page: NamedDependency[Page], pool: NamedDependency[asyncpg.Pool]
     ) -> Template:
-        cpr = require(session, "person").subject
+        cpr = page.require("person").subject
         shown: list[view.CertificateView] = []
         name = None
         async with pool.acquire() as conn:
             mine = await certificate_store.certificates_of(conn, cpr)
             for stored, record in await verified_records(conn, mine):
                 name = name or record.participant.name
-                status = stored.status
-                shown.append(
-                    view.certificate_view(
-                        record,
-                        status=status.kind if status else "valid",
-                        status_at=status.at if status else None,
-                        replaced_by=status.replaced_by if status else None,
-                    )
-                )
-        return page(request, pages, session, "mine.html", {"certificates": shown, "name": name})
+                shown.append(view.holder_view(stored, record))
+        return page.render("mine.html", {"certificates": shown, "name": name})
 
     @get("/adgang")
     async def access_log(
-        self,
-        request: Request[Any, Any, Any],
-        *,
-        pages: NamedDependency[PageContext],
-        session: NamedDependency[Session | None],
-        pool: NamedDependency[asyncpg.Pool],
+        self, *, page: NamedDependency[Page], pool: NamedDependency[asyncpg.Pool]
     ) -> Template:
-        cpr = require(session, "person").subject
+        cpr = page.require("person").subject
         async with pool.acquire() as conn:
             events = await access_store.access_log_of(conn, cpr)
-        return page(request, pages, session, "access.html", {"events": _events(events)})
+        return page.render("access.html", {"events": _events(events)})
 
     @get("/{number:str}")
     async def certificate(
         self,
-        request: Request[Any, Any, Any],
         *,
         number: FromPath[str],
-        pages: NamedDependency[PageContext],
-        session: NamedDependency[Session | None],
+        page: NamedDependency[Page],
         pool: NamedDependency[asyncpg.Pool],
         clock: NamedDependency[Clock],
     ) -> Template:
-        person = require(session, "person")
-        return await _certificate_page(request, pages, person, number, pool=pool, clock=clock)
+        return await _certificate_page(page, number, pool=pool, clock=clock)
 
     @get("/{number:str}/pdf")
     async def pdf(
         self,
-        request: Request[Any, Any, Any],
         *,
         number: FromPath[str],
-        pages: NamedDependency[PageContext],
-        session: NamedDependency[Session | None],
+        page: NamedDependency[Page],
         pool: NamedDependency[asyncpg.Pool],
         documents: NamedDependency[CertificateDocuments],
     ) -> Response[Any]:
-        person = require(session, "person")
-        stored, _shown, record = await _own(pool, person, number)
+        stored, _shown, record = await _own(pool, page.require("person"), number)
         try:
             async with pool.acquire() as conn:
                 body = await documents.pdf(
                     conn, record, code=codes.display_code(stored.verification_code)
                 )
         except (NoDocumentCertificateError, DocumentUnavailableError):
-            return error_page(request, pages, session, 503, reason="pdf")
+            return page.error(503, reason="pdf")
         return Response(
             body,
             media_type="application/pdf",
@@ -219,16 +163,14 @@ class ParticipantPages(Controller):
     @post("/{number:str}/del")
     async def share(
         self,
-        request: Request[Any, Any, Any],
         *,
         number: FromPath[str],
-        pages: NamedDependency[PageContext],
-        session: NamedDependency[Session | None],
+        page: NamedDependency[Page],
         pool: NamedDependency[asyncpg.Pool],
         clock: NamedDependency[Clock],
     ) -> Template:
-        person = require(session, "person")
-        form = await checked_form(request, pages, session)
+        person = page.require("person")
+        form = await page.form()
         await _own(pool, person, number)
         try:
             days = int(form.get("dage", ""))
@@ -236,14 +178,7 @@ class ParticipantPages(Controller):
             days = 0
         if days not in SHARE_DAYS:
             return await _certificate_page(
-                request,
-                pages,
-                person,
-                number,
-                pool=pool,
-                clock=clock,
-                status_code=400,
-                share_error=True,
+                page, number, pool=pool, clock=clock, status_code=400, share_error=True
             )
         token = secrets.token_urlsafe(32)
         now = clock()
@@ -255,29 +190,20 @@ class ParticipantPages(Controller):
                 now=now,
                 expires_at=now + dt.timedelta(days=days),
             )
-        return await _certificate_page(
-            request,
-            pages,
-            person,
-            number,
-            pool=pool,
-            clock=clock,
-            new_link=f"{pages.public_base_url}/delt/{token}",
-        )
+        new_link = f"{page.context.public_base_url}/delt/{token}"
+        return await _certificate_page(page, number, pool=pool, clock=clock, new_link=new_link)
 
     @post("/delinger/{link_id:int}/tilbagekald", status_code=303)
     async def revoke(
         self,
-        request: Request[Any, Any, Any],
         *,
         link_id: FromPath[int],
-        pages: NamedDependency[PageContext],
-        session: NamedDependency[Session | None],
+        page: NamedDependency[Page],
         pool: NamedDependency[asyncpg.Pool],
         clock: NamedDependency[Clock],
     ) -> Redirect:
-        cpr = require(session, "person").subject
-        form = await checked_form(request, pages, session)
+        cpr = page.require("person").subject
+        form = await page.form()
         async with pool.acquire() as conn:
             await access_store.revoke_share_link(conn, link_id=link_id, cpr=cpr, now=clock())
         number = form.get("bevis", "")
@@ -301,9 +227,7 @@ def _events(events: list[access_store.AccessEvent]) -> list[dict[str, str]]:
 
 
 async def _certificate_page(
-    request: Request[Any, Any, Any],
-    pages: PageContext,
-    session: Session,
+    page: Page,
     number: str,
     *,
     pool: asyncpg.Pool,
@@ -312,21 +236,21 @@ async def _certificate_page(
     new_link: str | None = None,
     share_error: bool = False,
 ) -> Template:
-    stored, shown, record = await _own(pool, session, number)
+    """The person's page of certificate ``number``: its facts, code, share links, who has looked
+    at it and its delivery; off to the login page without a person's session."""
+    person = page.require("person")
+    stored, shown, record = await _own(pool, person, number)
     code = codes.display_code(stored.verification_code)
     now = clock()
     async with pool.acquire() as conn:
         links = await access_store.share_links_of(conn, number)
         events = [
             e
-            for e in await access_store.access_log_of(conn, session.subject)
+            for e in await access_store.access_log_of(conn, person.subject)
             if e.certificate_number == number
         ]
-        deliveries = (await pages.deliveries.of_certificates(conn, [number])).get(number, [])
-    return page(
-        request,
-        pages,
-        session,
+        deliveries = (await page.context.deliveries.of_certificates(conn, [number])).get(number, [])
+    return page.render(
         "certificate.html",
         {
             "c": shown,

@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import quote
 
 import asyncpg
-from litestar import Controller, Request, get, post
+from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
@@ -24,8 +24,7 @@ from registry import codes
 from registry.clock import Clock, today_in_denmark
 from service.pages import view
 from service.pages.deliveries import CHANNEL_TEXT, STATE_TEXT, Delivery
-from service.pages.sessions import SESSION_COOKIE, Session
-from service.pages.web import PageContext, checked_form, page, redirect, require
+from service.pages.web import Page, redirect
 
 # (group, category) -> what the result means, in the school's words (DOMAIN.md, 002 §3).
 RESULT_TEXT = {
@@ -59,26 +58,18 @@ class SchoolPages(Controller):
     path = "/skole"
 
     @get("/log-ind")
-    async def login_page(
-        self,
-        request: Request[Any, Any, Any],
-        *,
-        pages: NamedDependency[PageContext],
-        session: NamedDependency[Session | None],
-    ) -> Template:
-        return page(request, pages, session, "school_login.html")
+    async def login_page(self, *, page: NamedDependency[Page]) -> Template:
+        return page.render("school_login.html")
 
     @post("/log-ind", status_code=303)
     async def login(
         self,
-        request: Request[Any, Any, Any],
         *,
-        pages: NamedDependency[PageContext],
-        session: NamedDependency[Session | None],
+        page: NamedDependency[Page],
         pool: NamedDependency[asyncpg.Pool],
         clock: NamedDependency[Clock],
     ) -> Any:
-        form = await checked_form(request, pages, session)
+        form = await page.form()
         parsed = credentials.parse_token(form.get("noegle", "").strip())
         school_id = None
         if parsed is not None:
@@ -87,34 +78,24 @@ class SchoolPages(Controller):
             if found is not None and credentials.secret_matches(parsed[1], found[1]):
                 school_id = found[0]
         if school_id is None:
-            return page(
-                request, pages, session, "school_login.html", {"refused": True}, status_code=401
-            )
-        new = Session.new("school", school_id, now=clock(), lifetime=pages.session_lifetime)
-        return redirect("/skole", cookies=[pages.cookie(SESSION_COOKIE, pages.sealer.seal(new))])
+            return page.render("school_login.html", {"refused": True}, status_code=401)
+        return redirect(
+            "/skole", cookies=[page.context.session_cookie("school", school_id, clock())]
+        )
 
     @post("/log-ud", status_code=303)
-    async def logout(
-        self,
-        request: Request[Any, Any, Any],
-        *,
-        pages: NamedDependency[PageContext],
-        session: NamedDependency[Session | None],
-    ) -> Redirect:
-        await checked_form(request, pages, session)
-        return redirect("/", cookies=[pages.expired(SESSION_COOKIE)])
+    async def logout(self, *, page: NamedDependency[Page]) -> Redirect:
+        return await page.log_out()
 
     @get("/")
     async def overview(
         self,
-        request: Request[Any, Any, Any],
         *,
-        pages: NamedDependency[PageContext],
-        session: NamedDependency[Session | None],
+        page: NamedDependency[Page],
         pool: NamedDependency[asyncpg.Pool],
         clock: NamedDependency[Clock],
     ) -> Template:
-        school_id = require(session, "school").subject
+        school_id = page.require("school").subject
         today = today_in_denmark(clock())
         async with pool.acquire() as conn:
             school = await school_store.school(conn, school_id)
@@ -124,8 +105,8 @@ class SchoolPages(Controller):
             numbers = [
                 p.certificate_number for t in teams for p in t.participants if p.certificate_number
             ]
-            deliveries = await pages.deliveries.of_certificates(conn, numbers)
-            dead, overdue_deliveries = await pages.deliveries.needing_attention(
+            deliveries = await page.context.deliveries.of_certificates(conn, numbers)
+            dead, overdue_deliveries = await page.context.deliveries.needing_attention(
                 conn, school_id, today
             )
         overdue_results = []
@@ -159,10 +140,7 @@ class SchoolPages(Controller):
                     "participants": rows,
                 }
             )
-        return page(
-            request,
-            pages,
-            session,
+        return page.render(
             "school.html",
             {
                 "school": school,
@@ -170,27 +148,25 @@ class SchoolPages(Controller):
                 "overdue_results": overdue_results,
                 "overdue_deliveries": [_delivery_line(d) for d in overdue_deliveries],
                 "dead": [_delivery_line(d) for d in dead],
-                "retried": request.query_params.get("forsoegt"),
-                "retried_count": request.query_params.get("antal", "0"),
+                "retried": page.request.query_params.get("forsoegt"),
+                "retried_count": page.request.query_params.get("antal", "0"),
             },
         )
 
     @post("/leveringer/{number:str}/forsoeg-igen", status_code=303)
     async def retry(
         self,
-        request: Request[Any, Any, Any],
         *,
         number: FromPath[str],
-        pages: NamedDependency[PageContext],
-        session: NamedDependency[Session | None],
+        page: NamedDependency[Page],
         pool: NamedDependency[asyncpg.Pool],
         clock: NamedDependency[Clock],
     ) -> Redirect:
         """Put a dead-lettered delivery of one of the school's certificates back in the queue."""
-        school_id = require(session, "school").subject
-        await checked_form(request, pages, session)
+        school_id = page.require("school").subject
+        await page.form()
         if not codes.is_certificate_number(number):
             raise NotFoundException
         async with pool.acquire() as conn:
-            count = await pages.deliveries.retry(conn, school_id, number, clock())
+            count = await page.context.deliveries.retry(conn, school_id, number, clock())
         return redirect(f"/skole?forsoegt={quote(number)}&antal={count}#doede")

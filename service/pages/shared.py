@@ -6,10 +6,8 @@ CPR number. Each view is written to the holder's access log.
 
 from __future__ import annotations
 
-from typing import Any
-
 import asyncpg
-from litestar import Controller, Request, get
+from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, NotFoundException
 from litestar.params import FromPath
@@ -21,8 +19,7 @@ from registry.clock import Clock
 from registry.verification import verify_certificate
 from service.pages import view
 from service.pages.participant import token_digest
-from service.pages.sessions import Session
-from service.pages.web import PageContext, page
+from service.pages.web import Page
 
 
 class SharedPages(Controller):
@@ -31,11 +28,9 @@ class SharedPages(Controller):
     @get("/{token:str}")
     async def shared(
         self,
-        request: Request[Any, Any, Any],
         *,
         token: FromPath[str],
-        pages: NamedDependency[PageContext],
-        session: NamedDependency[Session | None],
+        page: NamedDependency[Page],
         pool: NamedDependency[asyncpg.Pool],
         clock: NamedDependency[Clock],
     ) -> Template:
@@ -59,10 +54,7 @@ class SharedPages(Controller):
                 now=now,
                 share_link_id=link.id,
             )
-        return page(
-            request,
-            pages,
-            session,
+        return page.render(
             "shared.html",
             {
                 "c": view.verification_view(result),

@@ -20,8 +20,7 @@ from registry.access_store import Channel
 from registry.clock import Clock
 from registry.ratelimit import VerifyLimits, checked_verification
 from service.pages import view
-from service.pages.sessions import Session
-from service.pages.web import PageContext, page, redirect
+from service.pages.web import Page, redirect
 
 
 def client_address(request: Request[Any, Any, Any]) -> str:
@@ -36,10 +35,8 @@ class VerifyPages(Controller):
     @get("/")
     async def form(
         self,
-        request: Request[Any, Any, Any],
         *,
-        pages: NamedDependency[PageContext],
-        session: NamedDependency[Session | None],
+        page: NamedDependency[Page],
         verify_limits: NamedDependency[VerifyLimits],
         nummer: Annotated[str | None, QueryParameter(name="nummer", max_length=40)] = None,
         kode: Annotated[str | None, QueryParameter(name="kode", max_length=40)] = None,
@@ -47,10 +44,7 @@ class VerifyPages(Controller):
         number, code = (nummer or "").strip(), (kode or "").strip()
         if number and code:
             return redirect(f"/tjek/{quote(number, safe='')}?kode={quote(code, safe='')}")
-        return page(
-            request,
-            pages,
-            session,
+        return page.render(
             "verify.html",
             {
                 "number": number,
@@ -65,11 +59,9 @@ class VerifyPages(Controller):
     @get("/{number:str}")
     async def result(
         self,
-        request: Request[Any, Any, Any],
         *,
         number: FromPath[str],
-        pages: NamedDependency[PageContext],
-        session: NamedDependency[Session | None],
+        page: NamedDependency[Page],
         pool: NamedDependency[asyncpg.Pool],
         clock: NamedDependency[Clock],
         verify_limits: NamedDependency[VerifyLimits],
@@ -82,22 +74,19 @@ class VerifyPages(Controller):
             "window_minutes": int(verify_limits.window.total_seconds() // 60),
         }
         if not kode:
-            return page(request, pages, session, "verify.html", context)
+            return page.render("verify.html", context)
         now = clock()
         async with pool.acquire() as conn:
             outcome = await checked_verification(
                 conn,
                 number,
                 kode,
-                client=client_address(request),
+                client=client_address(page.request),
                 channel=Channel.VERIFY_PAGE,
                 now=now,
                 limits=verify_limits,
             )
-        return page(
-            request,
-            pages,
-            session,
+        return page.render(
             "verify.html",
             {
                 **context,

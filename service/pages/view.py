@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from formats import pdf_text
 from formats.record import CertificateRecord
 from registry.access_store import Channel
+from registry.certificate_store import StoredCertificate
 from registry.verification import Verification, VerificationStatus
 
 STATUS_TEXT = {
@@ -85,6 +86,17 @@ def certificate_view(
         status_at=when(status_at) if status_at else None,
         replaced_by=replaced_by,
         status_reason=REASON_TEXT.get(status_reason or "", status_reason),
+    )
+
+
+def holder_view(stored: StoredCertificate, record: CertificateRecord) -> CertificateView:
+    """A certificate of the register as its holder sees it: with its status, if it has one."""
+    status = stored.status
+    return certificate_view(
+        record,
+        status=status.kind if status else "valid",
+        status_at=status.at if status else None,
+        replaced_by=status.replaced_by if status else None,
     )
 
 

@@ -33,7 +33,7 @@ from issuers.issuing import Issuer
 from registry import db
 from registry.clock import Clock, system_clock
 from registry.keys import KeyStore
-from registry.ratelimit import VerifyLimits
+from registry.ratelimit import GuardedVerifier, VerifyLimits
 from registry.transparency import log
 from service import api, logging_setup, migrations, pages
 from service.adapters import (
@@ -73,6 +73,7 @@ class Running:
     corrections: Corrections
     composite_courses: CompositeCourses
     delivery_desk: DeliveryDesk
+    verifier: GuardedVerifier
 
     @classmethod
     def build(cls, settings: Settings, pool: asyncpg.Pool, keys: KeyStore, clock: Clock) -> Running:
@@ -89,6 +90,14 @@ class Running:
                 print_spool_for(settings, pool),
                 max_failures=d.max_failures,
                 warn_working_days=d.warn_working_days,
+            ),
+            verifier=GuardedVerifier(
+                pool,
+                clock,
+                VerifyLimits(
+                    per_client=settings.pages.verify_failures_per_client,
+                    per_number=settings.pages.verify_failures_per_number,
+                ),
             ),
         )
 
@@ -116,6 +125,10 @@ def provide_composite_courses(state: State) -> CompositeCourses:
 
 def provide_delivery_desk(state: State) -> DeliveryDesk:
     return _running(state).delivery_desk
+
+
+def provide_verifier(state: State) -> GuardedVerifier:
+    return _running(state).verifier
 
 
 def _value(value: object) -> Provide:
@@ -162,12 +175,7 @@ def create_app(
         "identity": _value(identity),
         "keys": _value(key_store),
         "documents": _value(documents),
-        "verify_limits": _value(
-            VerifyLimits(
-                per_client=settings.pages.verify_failures_per_client,
-                per_number=settings.pages.verify_failures_per_number,
-            )
-        ),
+        "verifier": Provide(provide_verifier, sync_to_thread=False),
         "public_base_url": _value(settings.public_base_url),
     }
     api_routers = api.routers(

@@ -12,7 +12,7 @@
 
 Handlers receive their collaborators by dependency injection; the app factory provides them
 (``pool``, ``clock``, ``identity``, ``keys``, ``issuer``, ``corrections``,
-``composite_courses``, ``documents``, ``verify_limits``, ``delivery_desk``,
+``composite_courses``, ``documents``, ``verifier``, ``delivery_desk``,
 ``public_base_url``).
 """
 

@@ -34,7 +34,7 @@ from registry import certificate_store, status_store
 from registry.access_store import Channel
 from registry.clock import Clock
 from registry.keys import KeyStore, ed25519_key
-from registry.ratelimit import RateLimitedError, VerifyLimits, checked_verification
+from registry.ratelimit import GuardedVerifier, RateLimitedError
 from registry.status_list import encode_list, list_url, status_list_credential
 from registry.transparency import log
 from registry.verification import Verification
@@ -96,25 +96,19 @@ def _verification_out(number: str, v: Verification) -> VerificationOut:
 async def verify(
     *,
     request: Request[Any, Any, Any],
-    pool: NamedDependency[asyncpg.Pool],
-    clock: NamedDependency[Clock],
-    verify_limits: NamedDependency[VerifyLimits],
+    verifier: NamedDependency[GuardedVerifier],
     number: FromPath[str],
     code: Annotated[str, QueryParameter(name="code", min_length=1, max_length=20)],
 ) -> VerificationOut:
     """Wrong codes are rate-limited per client and per number (429 with Retry-After);
     a match is written to the holder's access log (docs/pages.md)."""
     try:
-        async with pool.acquire() as conn:
-            result = await checked_verification(
-                conn,
-                number,
-                code,
-                client=request.client.host if request.client else "unknown",
-                channel=Channel.VERIFY_API,
-                now=clock(),
-                limits=verify_limits,
-            )
+        result = await verifier.verify(
+            number,
+            code,
+            client=request.client.host if request.client else "unknown",
+            channel=Channel.VERIFY_API,
+        )
     except RateLimitedError as e:
         raise TooManyRequestsException(
             "Too many wrong codes; try again later",

@@ -3,13 +3,13 @@ and a small school view. Server-rendered with Jinja templates (``service/templat
 stylesheet and no build step (``service/static``); see docs/pages.md.
 
 The composition root hands over plain values, and provides at app level the collaborators the
-handlers name (``pool``, ``clock``, ``identity``, ``documents``, ``verify_limits``)::
+handlers name (``pool``, ``clock``, ``identity``, ``documents``, ``verifier``)::
 
     app = Litestar(
         route_handlers=pages.routers(session_secret=secret, public_base_url=url, clock=clock),
         template_config=pages.template_config(),
         dependencies={"pool": ..., "clock": ..., "identity": ..., "documents": ...,
-                      "verify_limits": ...},
+                      "verifier": ...},
     )
 """
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import quote
 
-import asyncpg
 from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
@@ -18,7 +17,7 @@ from litestar.response import Template
 
 from registry.access_store import Channel
 from registry.clock import Clock
-from registry.ratelimit import VerifyLimits, checked_verification
+from registry.ratelimit import GuardedVerifier
 from service.pages import view
 from service.pages.web import Page, redirect
 
@@ -37,7 +36,7 @@ class VerifyPages(Controller):
         self,
         *,
         page: NamedDependency[Page],
-        verify_limits: NamedDependency[VerifyLimits],
+        verifier: NamedDependency[GuardedVerifier],
         nummer: Annotated[str | None, QueryParameter(name="nummer", max_length=40)] = None,
         kode: Annotated[str | None, QueryParameter(name="kode", max_length=40)] = None,
     ) -> Response[Any]:
@@ -50,8 +49,8 @@ class VerifyPages(Controller):
                 "number": number,
                 "code": code,
                 "missing": bool(number or code),
-                "limits": verify_limits,
-                "window_minutes": int(verify_limits.window.total_seconds() // 60),
+                "limits": verifier.limits,
+                "window_minutes": int(verifier.limits.window.total_seconds() // 60),
             },
             status_code=400 if number or code else 200,
         )
@@ -62,30 +61,22 @@ class VerifyPages(Controller):
         *,
         number: FromPath[str],
         page: NamedDependency[Page],
-        pool: NamedDependency[asyncpg.Pool],
+        verifier: NamedDependency[GuardedVerifier],
         clock: NamedDependency[Clock],
-        verify_limits: NamedDependency[VerifyLimits],
         kode: Annotated[str | None, QueryParameter(name="kode", max_length=40)] = None,
     ) -> Template:
         context: dict[str, Any] = {
             "number": number,
             "code": kode or "",
-            "limits": verify_limits,
-            "window_minutes": int(verify_limits.window.total_seconds() // 60),
+            "limits": verifier.limits,
+            "window_minutes": int(verifier.limits.window.total_seconds() // 60),
         }
         if not kode:
             return page.render("verify.html", context)
         now = clock()
-        async with pool.acquire() as conn:
-            outcome = await checked_verification(
-                conn,
-                number,
-                kode,
-                client=client_address(page.request),
-                channel=Channel.VERIFY_PAGE,
-                now=now,
-                limits=verify_limits,
-            )
+        outcome = await verifier.verify(
+            number, kode, client=client_address(page.request), channel=Channel.VERIFY_PAGE, now=now
+        )
         return page.render(
             "verify.html",
             {

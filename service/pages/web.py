@@ -4,7 +4,7 @@ and CSRF checks, and friendly Danish error pages in place of problem documents.
 Handlers name what they need as parameters and Litestar hands it over (``Provide``): ``page``
 (a ``Page``: this request, the ``PageContext`` and the browser's session, with ``require``,
 ``form``, ``render`` and ``error``), and the app's ``pool``, ``clock``, ``identity``,
-``documents`` and ``verify_limits``. Each is marked ``NamedDependency``; ``identity``, typed by
+``documents`` and ``verifier``. Each is marked ``NamedDependency``; ``identity``, typed by
 a Protocol, also ``SkipValidation`` (Litestar's check is an isinstance, which a Protocol
 refuses). The pages router provides ``page`` from ``pages`` (the ``PageContext``) and
 ``session``.

@@ -191,8 +191,7 @@ def create_app(
         development_people=DEMO_PEOPLE,
     )
 
-    logging_setup.install_filter()
-    return Litestar(
+    app = Litestar(
         route_handlers=[*api_routers, *page_routers],
         dependencies=dependencies,
         template_config=pages.template_config(),
@@ -215,3 +214,6 @@ def create_app(
         ),
         debug=settings.debug,
     )
+    # After the app is made: making it configures logging and replaces the root's handlers.
+    logging_setup.install_filter()
+    return app

@@ -39,6 +39,15 @@ def configure(*, debug: bool) -> None:
 
 
 def install_filter() -> None:
-    for handler in logging.getLogger().handlers:
-        if not any(isinstance(f, CprRedactingFilter) for f in handler.filters):
-            handler.addFilter(CprRedactingFilter())
+    """Put the redacting filter on every handler there is: the root logger's and those of
+    loggers with handlers of their own (Litestar configures its own logger and replaces the
+    root's handlers when an app is made, so call this after making it)."""
+    loggers = [logging.getLogger()] + [
+        logger
+        for logger in logging.Logger.manager.loggerDict.values()
+        if isinstance(logger, logging.Logger)
+    ]
+    for logger in loggers:
+        for handler in logger.handlers:
+            if not any(isinstance(f, CprRedactingFilter) for f in handler.filters):
+                handler.addFilter(CprRedactingFilter())

@@ -7,12 +7,13 @@ when no URL is given); migrations are applied at start-up.
 
 Collaborators are built here once and handed to the handlers by Litestar's dependency
 injection, under the names the handlers declare (``pool``, ``issuer``, ``documents``, ...).
-What needs the database pool is built when the app starts, kept in ``app.state`` as one
-``Running``, and handed out by the ``provide_*`` functions below.
+What needs the database pool is built when the app starts and kept in ``app.state`` as one
+``Running``; each of its fields is the dependency of the same name.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -107,28 +108,17 @@ def _running(state: State) -> Running:
     return running
 
 
-def provide_pool(state: State) -> asyncpg.Pool:
+def _pool_of(state: State) -> asyncpg.Pool:
     return _running(state).pool
 
 
-def provide_issuer(state: State) -> Issuer:
-    return _running(state).issuer
+def _from_running(name: str) -> Provide:
+    """The dependency ``name``: the field of that name of the app's ``Running``."""
 
+    def provide(state: State) -> object:
+        return getattr(_running(state), name)
 
-def provide_corrections(state: State) -> Corrections:
-    return _running(state).corrections
-
-
-def provide_composite_courses(state: State) -> CompositeCourses:
-    return _running(state).composite_courses
-
-
-def provide_delivery_desk(state: State) -> DeliveryDesk:
-    return _running(state).delivery_desk
-
-
-def provide_verifier(state: State) -> GuardedVerifier:
-    return _running(state).verifier
+    return Provide(provide, sync_to_thread=False)
 
 
 def _value(value: object) -> Provide:
@@ -166,20 +156,16 @@ def create_app(
             await pool.close()
 
     dependencies = {
-        "pool": Provide(provide_pool, sync_to_thread=False),
-        "issuer": Provide(provide_issuer, sync_to_thread=False),
-        "corrections": Provide(provide_corrections, sync_to_thread=False),
-        "composite_courses": Provide(provide_composite_courses, sync_to_thread=False),
-        "delivery_desk": Provide(provide_delivery_desk, sync_to_thread=False),
+        # Each field of Running (pool, issuer, ...) under its own name.
+        **{f.name: _from_running(f.name) for f in dataclasses.fields(Running)},
         "clock": _value(clock),
         "identity": _value(identity),
         "keys": _value(key_store),
         "documents": _value(documents),
-        "verifier": Provide(provide_verifier, sync_to_thread=False),
         "public_base_url": _value(settings.public_base_url),
     }
     api_routers = api.routers(
-        school_guard=SchoolGuard(provide_pool),
+        school_guard=SchoolGuard(_pool_of),
         participant_guard=ParticipantGuard(identity),
         development_login=development_login,
     )

@@ -1,4 +1,5 @@
-"""Per-school API credentials: ``amu_<id>_<secret>``, stored only as SHA-256 of the secret.
+"""Per-school API credentials: ``amu_<id>_<secret>``, stored only as SHA-256 of the secret, and
+the one check of a presented credential (``school_of``), for the API guard and the school login.
 
 The secret is 256 random bits, so a fast hash is enough: nobody can brute-force it, and a
 slow password hash would only add latency to every request.
@@ -10,6 +11,9 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+
+from issuers import school_store
+from registry.db import Connection
 
 _PREFIX = "amu"
 
@@ -43,3 +47,12 @@ def parse_token(token: str) -> tuple[str, str] | None:
 def secret_matches(secret: str, secret_sha256: bytes) -> bool:
     """Constant-time comparison of a presented secret with the stored hash."""
     return hmac.compare_digest(hashlib.sha256(secret.encode()).digest(), secret_sha256)
+
+
+async def school_of(conn: Connection, credential_id: str, secret: str) -> str | None:
+    """The school whose unrevoked credential this is (as ``parse_token`` splits a token), or
+    None when there is no such credential or the secret does not match."""
+    found = await school_store.credential(conn, credential_id)
+    if found is None or not secret_matches(secret, found[1]):
+        return None
+    return found[0]

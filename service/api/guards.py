@@ -19,7 +19,7 @@ from litestar.datastructures import State
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 
-from issuers import credentials, school_store
+from issuers import credentials
 from service.identity import IdentityProvider, Person
 
 _SCHOOL_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="amu-bevis schools"'}
@@ -50,14 +50,13 @@ class SchoolGuard:
             raise NotAuthorizedException(
                 "A school API credential is required", headers=_SCHOOL_CHALLENGE
             )
-        credential_id, secret = parsed
         async with self._pool_of(connection.app.state).acquire() as conn:
-            found = await school_store.credential(conn, credential_id)
-        if found is None or not credentials.secret_matches(secret, found[1]):
+            school_id = await credentials.school_of(conn, *parsed)
+        if school_id is None:
             raise NotAuthorizedException(
                 "The API credential is not valid", headers=_SCHOOL_CHALLENGE
             )
-        if found[0] != connection.path_params.get("school_id"):
+        if school_id != connection.path_params.get("school_id"):
             raise PermissionDeniedException("A school can act only for itself")
 
 

@@ -74,9 +74,7 @@ class SchoolPages(Controller):
         school_id = None
         if parsed is not None:
             async with pool.acquire() as conn:
-                found = await school_store.credential(conn, parsed[0])
-            if found is not None and credentials.secret_matches(parsed[1], found[1]):
-                school_id = found[0]
+                school_id = await credentials.school_of(conn, *parsed)
         if school_id is None:
             return page.render("school_login.html", {"refused": True}, status_code=401)
         return redirect(

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import asyncpg
@@ -128,7 +129,7 @@ class DeliveryDesk:
                 for j in await history_store.jobs_of_certificate(conn, number)
                 if j.school_id == school_id
             ]
-            return await _histories(conn, jobs)
+            return await job_histories(conn, jobs)
 
     async def retry(self, school_id: str, number: str) -> int:
         """Put the certificate's dead-lettered jobs back in the queue with a fresh count of
@@ -221,7 +222,7 @@ class DeliveryDesk:
             stored = await certificate_store.certificate(conn, number)
             if stored is None or stored.cpr != cpr:
                 return None
-            return await _histories(conn, await history_store.jobs_of_certificate(conn, number))
+            return await job_histories(conn, await history_store.jobs_of_certificate(conn, number))
 
     async def order_own_paper(
         self, cpr: str, number: str, *, key: str, reason: str
@@ -252,6 +253,7 @@ class DeliveryDesk:
             raise DeliveryError(
                 f"was {stored.status.kind}: only a valid certificate is printed", field="number"
             )
+        now = self._clock()
         job, created = await history_store.request_paper(
             conn,
             history_store.PaperRequest(
@@ -263,10 +265,10 @@ class DeliveryDesk:
                 message_uuid=uuid.uuid4(),
                 # Not on the overdue list (that is the first delivery's); the print room's own
                 # target, shown with the job: 10 working days from the request, as for issuing.
-                due_on=due_after(self._today()),
+                due_on=due_after(today_in_denmark(now)),
                 max_failures=self._max_failures,
             ),
-            now=self._clock(),
+            now=now,
         )
         if not created and job.request_reason != reason:
             raise IdempotencyConflictError(
@@ -275,6 +277,9 @@ class DeliveryDesk:
         return job
 
 
-async def _histories(conn: Connection, jobs: list[history_store.Job]) -> list[JobHistory]:
-    attempts = await history_store.attempts_of(conn, [j.id for j in jobs])
-    return [JobHistory(job, [a for a in attempts if a.job_id == job.id]) for job in jobs]
+async def job_histories(conn: Connection, jobs: Sequence[history_store.Job]) -> list[JobHistory]:
+    """Each job with its attempts, oldest first (one query for all of them)."""
+    by_job: dict[int, list[history_store.Attempt]] = {}
+    for attempt in await history_store.attempts_of(conn, [j.id for j in jobs]):
+        by_job.setdefault(attempt.job_id, []).append(attempt)
+    return [JobHistory(job, by_job.get(job.id, [])) for job in jobs]

@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 
 from issuers.delivery import history_store, job_store
+from issuers.delivery.desk import job_histories
 from registry.db import Connection
 from service.pages.deliveries import Delivery, DeliveryAttempt
 
@@ -13,30 +14,25 @@ _LIMIT = 200
 
 
 async def _with_attempts(conn: Connection, jobs: Sequence[history_store.Job]) -> list[Delivery]:
-    attempts = await history_store.attempts_of(conn, [j.id for j in jobs])
-    out = []
-    for job in jobs:
-        mine = tuple(
-            DeliveryAttempt(
-                started_at=a.started_at,
-                outcome=a.outcome,
-                channel=a.channel.value if a.channel else None,
-            )
-            for a in attempts
-            if a.job_id == job.id
+    return [
+        Delivery(
+            certificate_number=h.job.certificate_number,
+            state=h.job.state.value,
+            channel=h.job.channel.value if h.job.channel else None,
+            due_on=h.job.due_on,
+            finished_at=h.job.finished_at,
+            last_error=h.job.last_error,
+            attempts=tuple(
+                DeliveryAttempt(
+                    started_at=a.started_at,
+                    outcome=a.outcome,
+                    channel=a.channel.value if a.channel else None,
+                )
+                for a in h.attempts
+            ),
         )
-        out.append(
-            Delivery(
-                certificate_number=job.certificate_number,
-                state=job.state.value,
-                channel=job.channel.value if job.channel else None,
-                due_on=job.due_on,
-                finished_at=job.finished_at,
-                last_error=job.last_error,
-                attempts=mine,
-            )
-        )
-    return out
+        for h in await job_histories(conn, jobs)
+    ]
 
 
 class StoreDeliveryStatus:

@@ -1,5 +1,5 @@
 """The delivery desk's own rules, without HTTP: what a paper request may say, and the words for
-why a certificate went where it went (the HTTP side is in test_delivery_http/_paper)."""
+why a certificate went where it went (the HTTP side is in test_http.py and test_paper.py)."""
 
 from __future__ import annotations
 

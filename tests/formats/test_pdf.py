@@ -19,7 +19,6 @@ import asyncio
 import datetime as dt
 import io
 import itertools
-import os
 import re
 import subprocess
 import sys
@@ -57,6 +56,7 @@ from formats.record import (
     Participant,
     School,
 )
+from tests import externals
 from tests.externals import ROOT, require_tool
 from tests.golden import assert_golden
 
@@ -656,12 +656,9 @@ def _preflight(pdf: bytes) -> tuple[str, list[str]]:
     """
     java = require_tool("java")
     jars = [Path("/usr/share/java") / f"{name}.jar" for name in JARS_WITH_JAXB]
-    missing = [jar.name for jar in jars if not jar.exists()]
-    if missing:
-        message = f"{', '.join(missing)} missing; `make test` installs tests/apt-packages.txt"
-        if os.environ.get("AMU_REQUIRE_EXTERNAL") == "1":
-            pytest.fail(message)
-        pytest.skip(f"NOT CHECKED BY AN OUTSIDE TOOL: {message}")
+    absent = [jar.name for jar in jars if not jar.exists()]
+    if absent:
+        externals.missing(", ".join(absent))
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "certificate.pdf"
         path.write_bytes(pdf)

@@ -127,10 +127,15 @@ def _check_vector(kind: str, v: dict[str, Any]) -> None:
         )
 
 
+# Without ../shared the one parameter below stands in for the 518 vectors and fails the run
+# (an empty parametrize would be a silent skip; pyproject makes that a collection error too).
 @pytest.mark.parametrize(
-    "path", VECTOR_FILES, ids=[str(p.relative_to(VECTORS)) for p in VECTOR_FILES]
+    "path",
+    [pytest.param(p, id=str(p.relative_to(VECTORS))) for p in VECTOR_FILES]
+    or [pytest.param(VECTORS, id="shared-vectors-absent")],
 )
 def test_shared_vector(path: Path) -> None:
+    require_shared("vectors/merkle")
     vector = json.loads(path.read_text())
     kind = path.relative_to(VECTORS).parts[0]
     if vector["wantErr"]:

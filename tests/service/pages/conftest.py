@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pytest
+from playwright.sync_api import Browser, sync_playwright
 
 from tests.conftest import FixedClock
 from tests.externals import require_tool
 from tests.service.pages.live import CHROMIUM, CHROMIUM_ARGS, LiveServer, fresh_schema
-
-if TYPE_CHECKING:
-    from playwright.sync_api import Browser
 
 
 # Function scope, and no async fixture beside it: Playwright's sync API keeps an event loop
@@ -21,8 +18,7 @@ if TYPE_CHECKING:
 @pytest.fixture
 def browser() -> Iterator[Browser]:
     require_tool("chromium")
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    with playwright_api.sync_playwright() as playwright:
+    with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             yield browser

@@ -6,6 +6,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import gzip
+import json
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -20,6 +23,7 @@ from registry.status_entry import certificate_status_entry
 from registry.status_list import LIST_SIZE, StatusListError
 from registry.transparency.checkpoint import NoteVerifier
 from tests.conftest import Demo
+from tests.externals import require_node_modules
 from tests.helpers import Client, issue_passing, login, post_team, team_body
 
 # The example list of the W3C specification (§2.1): 131,072 bits, none set.
@@ -179,3 +183,112 @@ async def test_positions_are_the_databases_to_set(
     )
     assert [tuple(r) for r in rows] == [(1, 0), (2, 0), (2, 1)]
     assert (await client.get("/api/status/2")).status_code == 200
+
+
+# --- The published list, read by Digital Bazaar's libraries (tests/js/status-list.mjs) -------
+
+
+def _node_status_list(
+    jwk: str, status: dict[str, Any], *args: str
+) -> subprocess.CompletedProcess[str]:
+    """Run tests/js/status-list.mjs on a status list credential; skip loudly without node."""
+    modules = require_node_modules()
+    return subprocess.run(  # noqa: S603  (fixed script from our own tree)
+        ["node", str(modules.parent / "status-list.mjs"), jwk, *args],  # noqa: S607
+        input=json.dumps(status),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+
+def _flip(encoded: str, position: int) -> str:
+    """The encodedList with one bit flipped, still well-formed GZIP, so only the proof can tell."""
+    bits = bytearray(status_list.decode_list(encoded))
+    bits[position // 8] ^= 0x80 >> (position % 8)
+    compressed = gzip.compress(bytes(bits), mtime=0)
+    return "u" + base64.urlsafe_b64encode(compressed).rstrip(b"=").decode()
+
+
+@pytest.mark.external
+async def test_digital_bazaar_verifies_the_published_list_and_reads_revoked_bits(
+    client: Client, seeded: Demo, tmp_path: Path
+) -> None:
+    revoked, corrected, standing = await _issue(client, seeded, 3)
+    cprs = {revoked["number"]: "010190-1000", corrected["number"]: "020190-1001"}
+    cprs[standing["number"]] = "030190-1002"
+
+    # Each holder downloads their credential while the certificate stands, as a holder would.
+    async def download(number: str, cpr: str) -> Path:
+        response = await client.get(
+            f"/api/me/certificates/{number}/credential", headers=await login(client, cpr)
+        )
+        assert response.status_code == 200, response.text
+        path = tmp_path / f"{number}.json"
+        path.write_text(response.text, "utf-8")
+        return path
+
+    files = {number: await download(number, cpr) for number, cpr in cprs.items()}
+
+    school = seeded.school(seeded.public)
+    revocation = await client.post(
+        f"/api/schools/751234/certificates/{revoked['number']}/revocation",
+        json={"reason": "issued-in-error"},
+        headers=school,
+    )
+    assert revocation.status_code == 201, revocation.text
+    correction = await client.post(
+        f"/api/schools/751234/certificates/{corrected['number']}/corrections",
+        json={"reason": "participant-data", "name": "Rettet Navn"},
+        headers=school,
+    )
+    assert correction.status_code == 201, correction.text
+    replacement = correction.json()["replacement"]["number"]
+    files[replacement] = await download(replacement, "020190-1001")
+
+    # Every credential points at list 1; the index node reads is the one each credential carries.
+    entries = {n: json.loads(f.read_text("utf-8"))["credentialStatus"] for n, f in files.items()}
+    assert {e["statusListCredential"] for e in entries.values()} == {
+        "http://testserver.local/api/status/1"
+    }
+    response = await client.get("/api/status/1")
+    assert response.status_code == 200, response.text
+    published = response.json()
+
+    # The key is the register's published log key, not the one the proof names.
+    (log_key,) = (await client.get("/api/log/keys")).json()
+    raw = NoteVerifier.parse(log_key["verifierKey"]).public_key.public_bytes_raw()
+    x = base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+    jwk = json.dumps({"kty": "OKP", "crv": "Ed25519", "x": x})
+
+    indexes = [entries[n]["statusListIndex"] for n in files]
+    done = _node_status_list(
+        jwk, published, *indexes, *(f"--credential={f}" for f in files.values())
+    )
+    assert done.returncode == 0, done.stderr
+    expected = {revoked["number"]: 1, corrected["number"]: 1, standing["number"]: 0, replacement: 0}
+    assert done.stdout.splitlines() == [
+        "verified",
+        f"length {LIST_SIZE}",
+        *(f"index {entries[n]['statusListIndex']}: {expected[n]}" for n in files),
+        *(f"credential {files[n]}: {expected[n]}" for n in files),
+    ]
+
+    # A list that says the standing certificate was revoked, or that changes any field, must
+    # not verify: node prints no bit of it.
+    subject = published["credentialSubject"]
+    flipped = _flip(subject["encodedList"], int(entries[standing["number"]]["statusListIndex"]))
+    assert status_list.is_set(
+        status_list.decode_list(flipped), int(entries[standing["number"]]["statusListIndex"])
+    )
+    tampered = [
+        {**published, "credentialSubject": {**subject, "encodedList": flipped}},
+        {**published, "credentialSubject": {**subject, "statusPurpose": "suspension"}},
+        {**published, "validFrom": "2020-01-01T00:00:00Z"},
+        {**published, "id": "http://testserver.local/api/status/2"},
+    ]
+    for changed in tampered:
+        done = _node_status_list(jwk, changed, *indexes)
+        assert (done.returncode, done.stdout) == (1, ""), done.stdout
+        assert done.stderr.startswith("NOT VERIFIED: "), done.stderr

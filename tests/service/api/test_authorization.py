@@ -453,6 +453,9 @@ async def test_status_lists_are_public_and_hold_no_personal_data(
     assert (await post_team(client, seeded.public, team_body())).status_code == 201
     status = await client.get("/api/status/1")
     assert status.status_code == 200
+    # Really the list (an error page would hold no personal data either).
+    assert "BitstringStatusListCredential" in status.json()["type"]
+    assert status.json()["credentialSubject"]["encodedList"]
     assert ASE not in status.text
     assert "Åse" not in status.text
 

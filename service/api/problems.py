@@ -243,6 +243,9 @@ def _validation_error(
     for item in exc.extra if isinstance(exc.extra, list) else []:
         if isinstance(item, dict):
             name = str(item.get("key") or item.get("source") or "body")
+            # Litestar names a fault of the whole body (an unknown top-level field) after the
+            # handler's parameter, ``data``; the API calls it ``body`` everywhere else.
+            name = "body" if name == "data" else name
             params.append({"name": name, "reason": str(item.get("message", "invalid"))})
     missing = _MISSING_PARAMETER.search(str(exc.detail))
     if not params and missing:

@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from formats.memo import MemoMessage, MemoSender, build_memo
+from formats.pdf_text import masked_cpr
 from formats.record import (
     Annotations,
     CertificateKind,
@@ -31,6 +32,7 @@ from issuers.document_keys import DevelopmentAuthority, DocumentSigners, NoDocum
 from issuers.documents import CertificateDocuments
 from registry import db
 from registry.keys import MemoryKeyStore
+from tests.formats.test_pdf import _flat, _pdftotext
 from tests.helpers import ASE, BO
 from tests.service.digitalpost.support import UnsignedPdfDocuments, real_clock, running_test_server
 
@@ -205,11 +207,19 @@ def _signed(keys: MemoryKeyStore) -> CertificateDocuments:
     )
 
 
+@pytest.mark.external
 async def test_the_documents_give_a_pdf(documents: Documents, conn: asyncpg.Connection) -> None:
     pdf = await documents.pdf(conn, RECORD, code="ABCD-EFGH")
     assert pdf.startswith(b"%PDF-")
     assert pdf.rstrip().endswith(b"%%EOF")
-    assert ASE.encode() not in pdf  # never the full CPR number in clear text
+    # The page's text is in compressed streams, so search what a reader extracts, not the bytes.
+    text = _flat(_pdftotext(pdf))
+    assert RECORD.participant.name in text
+    assert f"{RECORD.number} " in f"{text} "
+    assert "ABCD-EFGH" in text
+    assert masked_cpr(ASE) in text
+    assert ASE not in text  # never the full CPR number
+    assert ASE.replace("-", "") not in text
 
 
 async def test_the_signed_pdf_needs_the_school_s_document_certificate(

@@ -80,7 +80,8 @@ class DeliverySettings:
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    """Configuration of one service process."""
+    """Configuration of one service process. The field defaults are the demo's (tests build
+    Settings directly); `from_env` leaves the unsafe ones unset outside demo mode."""
 
     # Demo mode: seed the demo and allow the development defaults (module docstring).
     demo: bool = False

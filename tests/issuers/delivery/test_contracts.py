@@ -24,8 +24,8 @@ from formats.record import (
     School,
 )
 from issuers import school_store
-from issuers.delivery.digitalpost import HttpDigitalPost, MemoryDigitalPost
-from issuers.delivery.eboks import HttpEboks, MemoryEboks
+from issuers.delivery.digitalpost import GatewayDigitalPost, MemoryDigitalPost
+from issuers.delivery.eboks import GatewayEboks, MemoryEboks
 from issuers.delivery.ports import DigitalPost, Documents, Eboks, PrintItem, PrintSpool
 from issuers.delivery.spool import FolderPrintSpool, TablePrintSpool
 from issuers.document_keys import DevelopmentAuthority, DocumentSigners, NoDocumentCertificateError
@@ -79,7 +79,7 @@ async def digital_post(request: pytest.FixtureRequest) -> AsyncIterator[MailboxU
     with running_test_server(exempt=(BO,)) as (server, url):
         async with httpx.AsyncClient(timeout=5) as http:
             yield MailboxUnderTest(
-                HttpDigitalPost(http, url), lambda u: int(u in server.received())
+                GatewayDigitalPost(http, url), lambda u: int(u in server.received())
             )
 
 
@@ -92,13 +92,13 @@ async def eboks(request: pytest.FixtureRequest) -> AsyncIterator[MailboxUnderTes
     with running_test_server() as (server, url):
         async with httpx.AsyncClient(timeout=5) as http:
             yield MailboxUnderTest(
-                HttpEboks(http, f"{url}/eboks"), lambda u: int(u in server.received())
+                GatewayEboks(http, f"{url}/eboks"), lambda u: int(u in server.received())
             )
 
 
 async def test_digital_post_tells_who_can_receive(digital_post: MailboxUnderTest) -> None:
     adapter = digital_post.adapter
-    assert isinstance(adapter, HttpDigitalPost | MemoryDigitalPost)
+    assert isinstance(adapter, GatewayDigitalPost | MemoryDigitalPost)
     assert await adapter.can_receive(ASE) is True
     assert await adapter.can_receive(BO) is False
 

@@ -6,6 +6,7 @@ Every field has a development default, so a fresh clone runs with no configurati
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
@@ -90,6 +91,8 @@ class Settings:
     debug: bool = False
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
     pages: PagesSettings = field(default_factory=PagesSettings)
+    # Peers whose X-Forwarded-For is believed (service/proxies.py); empty: none, the default.
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -116,6 +119,11 @@ class Settings:
             pages=PagesSettings(
                 verify_failures_per_client=int(env.get("AMU_VERIFY_FAILURES_PER_CLIENT", 20)),
                 verify_failures_per_number=int(env.get("AMU_VERIFY_FAILURES_PER_NUMBER", 10)),
+            ),
+            trusted_proxies=tuple(
+                ipaddress.ip_network(p.strip(), strict=False)
+                for p in env.get("AMU_TRUSTED_PROXIES", "").split(",")
+                if p.strip()
             ),
         )
 

@@ -143,6 +143,9 @@ def serve(settings: Settings) -> None:
             port=settings.port,
             log_level="info",
             access_log=True,
+            # uvicorn would believe X-Forwarded-For from any loopback peer; the app reads it
+            # from AMU_TRUSTED_PROXIES only (service/proxies.py).
+            proxy_headers=False,
         )
     finally:
         delivery.stop()

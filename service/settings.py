@@ -10,6 +10,7 @@ unset, and `service.startup_checks.refusals` names every one a production start 
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
@@ -104,6 +105,8 @@ class Settings:
     debug: bool = False
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
     pages: PagesSettings = field(default_factory=PagesSettings)
+    # Peers whose X-Forwarded-For is believed (service/proxies.py); empty: none, the default.
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, demo: bool = False) -> Settings:
@@ -134,6 +137,11 @@ class Settings:
             pages=PagesSettings(
                 verify_failures_per_client=int(env.get("AMU_VERIFY_FAILURES_PER_CLIENT", 20)),
                 verify_failures_per_number=int(env.get("AMU_VERIFY_FAILURES_PER_NUMBER", 10)),
+            ),
+            trusted_proxies=tuple(
+                ipaddress.ip_network(p.strip(), strict=False)
+                for p in env.get("AMU_TRUSTED_PROXIES", "").split(",")
+                if p.strip()
             ),
         )
 

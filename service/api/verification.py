@@ -100,12 +100,14 @@ async def verify(
     number: FromPath[str],
     code: Annotated[str, QueryParameter(name="code", min_length=1, max_length=20)],
 ) -> VerificationOut:
-    """Wrong codes are rate-limited per client and per number (429 with Retry-After);
-    a match is written to the holder's access log (docs/pages.md)."""
+    """Wrong codes are rate-limited per client and per number (429 with Retry-After); the right
+    code always answers unless this client itself has guessed too often. A match is written to
+    the holder's access log (docs/pages.md)."""
     try:
         result = await verifier.verify(
             number,
             code,
+            # The peer, or the client a trusted proxy forwarded for (service/proxies.py).
             client=request.client.host if request.client else "unknown",
             channel=Channel.VERIFY_API,
         )

@@ -166,3 +166,27 @@ async def test_a_refused_start_creates_no_tables(
     finally:
         await conn.close()
     assert tables == 0
+
+
+def test_a_forwarded_for_header_from_an_unconfigured_peer_is_ignored(
+    served: tuple[str, Path],
+) -> None:
+    """`amu-bevis serve` with no trusted proxies: a loopback client's X-Forwarded-For is its own
+    text (uvicorn would believe it from 127.0.0.1), so a guesser cannot name a fresh address
+    for each guess and escape the per-client limit."""
+    base, _log = served
+    with httpx.Client(base_url=base) as http:
+        for i in range(20):
+            wrong = http.get(
+                f"/api/verify/2026-{i:07d}",
+                params={"code": "AAAA-AAAA"},
+                headers={"X-Forwarded-For": f"192.0.2.{i + 1}"},
+            )
+            assert wrong.json()["status"] == "unknown", wrong.text
+        refused = http.get(
+            "/api/verify/2026-0000099",
+            params={"code": "AAAA-AAAA"},
+            headers={"X-Forwarded-For": "192.0.2.99"},
+        )
+    assert refused.status_code == 429, refused.text
+    assert refused.headers["content-type"].startswith("application/problem+json")

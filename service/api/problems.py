@@ -96,10 +96,13 @@ PROBLEMS: dict[type[Exception], Problem] = {
     CertificateNotFoundError: Problem(
         404, "not-found", "The school has no certificate with this number"
     ),
+    # 422, not 409: the request itself is wrong (the key names another request), and resending
+    # it cannot succeed; the answer never carries the other request's answer.
     IdempotencyConflictError: Problem(
-        409,
+        422,
         "idempotency-key-reused",
-        "The idempotency key was used before with a different request",
+        "The idempotency key was used before for a different request (method, route, target "
+        "or body)",
     ),
     ConflictError: Problem(
         409,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import itertools
 import json
 from typing import Any
 
@@ -28,8 +29,12 @@ async def _issue_one(client: Client, demo: Demo, reference: str = "H-1") -> dict
     return certificate
 
 
+_keys = itertools.count()
+
+
 def _school(demo: Demo) -> dict[str, str]:
-    return demo.school(demo.public)
+    """The school's credential and a fresh Idempotency-Key: each call is a new request."""
+    return {**demo.school(demo.public), "Idempotency-Key": f"correction-{next(_keys)}"}
 
 
 async def _verify(client: Client, number: str, code: str) -> dict[str, Any]:
@@ -234,7 +239,7 @@ async def test_a_school_cannot_touch_another_schools_certificate(
     response = await client.post(
         f"/api/schools/863410/certificates/{old['number']}/revocation",
         json={"reason": "fraud"},
-        headers=seeded.school(seeded.private),
+        headers={**seeded.school(seeded.private), "Idempotency-Key": "other"},
     )
     assert response.status_code == 404
     assert await conn.fetchval("SELECT count(*) FROM certificate_events") == 1

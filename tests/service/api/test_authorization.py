@@ -435,14 +435,15 @@ async def test_only_the_issuing_school_corrects_or_revokes_a_certificate(
         ("revocation", {"reason": "fraud"}),
     ):
         path = f"/api/schools/751234/certificates/{number}/{action}"
-        assert_refused(await client.post(path, json=body), 401)
-        other = seeded.school(seeded.private)
+        key = {"Idempotency-Key": action}
+        assert_refused(await client.post(path, json=body, headers=key), 401)
+        other = {**seeded.school(seeded.private), **key}
         assert_refused(await client.post(path, json=body, headers=other), 403)
         # The other school on its own path: the certificate is not its to touch.
         foreign = path.replace("751234", "863410")
         response = await client.post(foreign, json=body, headers=other)
         assert_refused(response, 404)
-        participant = await login(client, ASE)
+        participant = {**await login(client, ASE), **key}
         assert_refused(await client.post(path, json=body, headers=participant), 401)
     assert await conn.fetchval("SELECT count(*) FROM certificate_events") == 1
 

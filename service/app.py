@@ -3,7 +3,7 @@
     app = create_app(Settings(database_url="postgresql://..."))
 
 The database must be reachable at ``settings.database_url`` (the CLI starts the embedded one
-when no URL is given); migrations are applied at start-up.
+when no URL is given), migrated by the CLI first: the app only checks that it is.
 
 Collaborators are built here once and handed to the handlers by Litestar's dependency
 injection, under the names the handlers declare (``pool``, ``issuer``, ``documents``, ...).
@@ -149,7 +149,8 @@ def create_app(
         )
         try:
             async with pool.acquire() as conn:
-                await migrations.apply(conn)
+                # The service's role cannot migrate: `amu-bevis migrate` (or serve) did.
+                await migrations.require_current(conn)
                 await log.ensure_log_key(conn, key_store, name=settings.log_origin, now=clock())
             app.state.running = Running.build(settings, pool, key_store, clock)
             yield

@@ -4,7 +4,8 @@ amu-bevis serve      migrate and serve; refuses to start while any setting would
                      production (docs/operations.md)
 amu-bevis serve --demo  (or AMU_DEMO=1) also seed the demo, start the local Digital Post
                      test server and, without DATABASE_URL, an embedded PostgreSQL
-amu-bevis migrate    apply migrations only
+amu-bevis migrate    apply migrations only (as AMU_MIGRATION_DATABASE_URL's role, the tables'
+                     owner; the service itself connects as DATABASE_URL's, which cannot)
 amu-bevis rotate-key | rotate-log-key | revoke-key | retention | audit
                      the register's trust commands (docs/registry.md)
 amu-bevis worker     deliver certificates (several may run at once; docs/delivery.md)
@@ -28,7 +29,7 @@ import uvicorn
 from registry import db
 from registry.clock import system_clock
 from registry.transparency.log import ensure_log_key
-from service import demo, logging_setup, migrations, startup_checks, trust_cli
+from service import demo, logging_setup, migrations, roles, startup_checks, trust_cli
 from service.adapters import key_store_for
 from service.app import create_app, issuer_for
 from service.delivery import run_worker_process, start_local_delivery
@@ -38,25 +39,57 @@ from service.settings import Settings
 log = logging.getLogger("amu-bevis")
 
 
+class RefusedError(Exception):
+    """A start refused once the database says who the settings' roles are."""
+
+
 def resolve_database(settings: Settings) -> Settings:
-    """Settings with a database URL: the given one, or in demo mode the embedded server's.
-    Raises ValueError outside demo mode without one (the start checks refuse that first)."""
+    """Settings with database URLs: the given ones, or in demo mode the embedded server's, with
+    an owner and a service role made on it. Raises ValueError outside demo mode without one
+    (the start checks refuse that first)."""
     if settings.database_url:
-        return settings
+        if settings.migration_database_url or not settings.demo:
+            return settings
+        # Demo mode against a server with one URL: it migrates as well as serves.
+        return dataclasses.replace(settings, migration_database_url=settings.database_url)
     if not settings.demo:
         raise ValueError("DATABASE_URL is not set")
     uri = start_embedded(settings.data_dir)
+    owner_url, service_url = asyncio.run(roles.embedded_roles(uri))
     log.warning("demo mode: embedded PostgreSQL running under %s", settings.data_dir / "pg")
-    return dataclasses.replace(settings, database_url=uri)
+    return dataclasses.replace(
+        settings, database_url=service_url, migration_database_url=owner_url
+    )
+
+
+async def _service_role(settings: Settings) -> str:
+    """The role DATABASE_URL connects as: the one migrations grant to. Outside demo mode it
+    must not be a superuser (no grant could hold it back)."""
+    assert settings.database_url is not None  # noqa: S101 - resolve_database guarantees it
+    role = await roles.connected_role(settings.database_url)
+    if role.superuser and not settings.demo:
+        raise RefusedError(
+            "DATABASE_URL connects as a superuser: the service's role must be one that "
+            "cannot change the tables (docs/operations.md)"
+        )
+    return role.name
 
 
 async def _prepare(settings: Settings, *, seed: bool) -> list[demo.DemoCredential]:
-    assert settings.database_url is not None  # noqa: S101 - resolve_database guarantees it
+    """Migrate as the owner, granting the service's role what it needs; seed the demo."""
+    assert settings.migration_database_url is not None  # noqa: S101 - resolve_database did it
+    service_role = await _service_role(settings)
     conn = await asyncpg.connect(
-        settings.database_url, server_settings=db.schema_settings(settings.database_schema)
+        settings.migration_database_url,
+        server_settings=db.schema_settings(settings.database_schema),
     )
     try:
-        applied = await migrations.apply(conn)
+        if not settings.demo and service_role == await conn.fetchval("SELECT current_user"):
+            raise RefusedError(
+                "AMU_MIGRATION_DATABASE_URL and DATABASE_URL connect as the same role: the "
+                "service must not connect as the tables' owner (docs/operations.md)"
+            )
+        applied = await migrations.apply(conn, service_role=service_role)
         for name in applied:
             log.info("applied migration %s", name)
         if not seed:
@@ -179,12 +212,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _refuse(problems)
     if args.command in {"serve", "worker"}:
         _announce_unsafe(settings)
+    try:
+        return _run(args, settings)
+    except RefusedError as e:
+        return _refuse([str(e)])
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "serve":
         serve(settings)
     elif args.command == "migrate":
         asyncio.run(_prepare(resolve_database(settings), seed=False))
     elif args.command in trust_cli.COMMANDS:
-        return trust_cli.run(args, resolve_database(settings))
+        settings = resolve_database(settings)
+        if args.command != "audit":  # the audit reads the database as it finds it
+            asyncio.run(_prepare(settings, seed=False))
+        return trust_cli.run(args, settings)
     elif args.command == "worker":
         settings = resolve_database(settings)
         asyncio.run(_prepare(settings, seed=False))

@@ -1,6 +1,7 @@
 """The one settings object. Nothing else in the service reads the environment.
 
-`Settings.from_env()` reads the ``AMU_*`` variables and ``DATABASE_URL``. Demo mode
+`Settings.from_env()` reads the ``AMU_*`` variables and ``DATABASE_URL`` (the service's role;
+``AMU_MIGRATION_DATABASE_URL`` is the tables' owner, for migrations). Demo mode
 (``AMU_DEMO=1``, or ``amu-bevis serve --demo``) fills in development defaults so a fresh clone
 runs with no configuration: the embedded PostgreSQL, an http loopback public address, the local
 Digital Post test server and the MeMo schema beside the checkout. Outside demo mode those stay
@@ -86,8 +87,12 @@ class Settings:
 
     # Demo mode: seed the demo and allow the development defaults (module docstring).
     demo: bool = False
-    # None means: start the embedded PostgreSQL (pgserver) under data_dir/pg (demo mode only).
+    # The service's role: reads and writes rows, never changes the schema (grants.sql). None
+    # means: start the embedded PostgreSQL (pgserver) under data_dir/pg (demo mode only).
     database_url: str | None = None
+    # The role that owns the tables and runs the migrations (`migrate`, and `serve` and `worker`
+    # before they start). None: the same as database_url (demo mode only).
+    migration_database_url: str | None = None
     # A schema to keep all tables in (tests give each test a fresh one); None = public.
     database_schema: str | None = None
     database_pool_size: int = 10
@@ -122,6 +127,7 @@ class Settings:
         return cls(
             demo=demo,
             database_url=env.get("DATABASE_URL") or None,
+            migration_database_url=env.get("AMU_MIGRATION_DATABASE_URL") or None,
             database_schema=env.get("AMU_DATABASE_SCHEMA") or None,
             database_pool_size=int(env.get("AMU_DATABASE_POOL_SIZE", defaults.database_pool_size)),
             data_dir=Path(env.get("AMU_DATA_DIR", str(defaults.data_dir))),

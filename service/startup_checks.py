@@ -76,15 +76,27 @@ def refusals(settings: Settings, *, now: dt.datetime) -> list[str]:
 
 
 def database_refusals(settings: Settings) -> list[str]:
-    """The one check ``migrate`` and the trust commands need: a real database outside demo."""
-    if settings.demo or settings.database_url:
+    """The one check ``migrate`` and the trust commands need: outside demo, a real database and
+    two roles on it, the tables' owner for migrations and the service's for everything else."""
+    if settings.demo:
         return []
-    return [
-        (
-            "DATABASE_URL is not set: the embedded PostgreSQL is for demo mode only "
-            "(AMU_DEMO=1 or `amu-bevis serve --demo`)"
+    found = []
+    if not settings.database_url:
+        found.append(
+            "DATABASE_URL is not set (the service's role, docs/operations.md): the embedded "
+            "PostgreSQL is for demo mode only (AMU_DEMO=1 or `amu-bevis serve --demo`)"
         )
-    ]
+    if not settings.migration_database_url:
+        found.append(
+            "AMU_MIGRATION_DATABASE_URL is not set: migrations run as the role that owns the "
+            "tables, the service as a role that cannot change them (docs/operations.md)"
+        )
+    elif settings.migration_database_url == settings.database_url:
+        found.append(
+            "AMU_MIGRATION_DATABASE_URL and DATABASE_URL are the same: the service must not "
+            "connect as the tables' owner (docs/operations.md)"
+        )
+    return found
 
 
 def client_certificate_refusals(

@@ -81,8 +81,8 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         settings.database_url, server_settings=db.schema_settings(settings.database_schema)
     )
     try:
-        if args.command != "audit":
-            await migrations.apply(conn)
+        if args.command != "audit":  # the CLI migrated as the owner; the service's role cannot
+            await migrations.require_current(conn)
         return await _dispatch(conn, args, settings, console)
     except RegistryError as e:
         console.print(f"[red]{e}[/red]")

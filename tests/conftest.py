@@ -2,15 +2,18 @@
 
 By default the embedded server (pgserver) under .data/test-pg; with DATABASE_URL set, that
 server instead. Each test gets a fresh schema, migrated from empty and dropped afterwards,
-so tests never see each other's rows.
+so tests never see each other's rows. As in production, the schema belongs to an owner role
+that migrates it, and the app connects as a service role with only grants.sql's rights; the
+``conn`` fixture and ``database_url`` stay the superuser, to set up and inspect anything.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import os
 import secrets
-from collections.abc import AsyncIterator, Generator
+from collections.abc import AsyncIterator, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +24,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from registry.keys import MemoryKeyStore
-from service import demo, migrations
+from service import demo, migrations, roles
 from service.app import create_app
 from service.embedded import start_embedded
 from service.settings import Settings
@@ -49,16 +52,66 @@ class FixedClock:
 
 @pytest.fixture(scope="session")
 def database_url() -> str:
+    """A superuser's URL."""
     url = os.environ.get("DATABASE_URL")
     return url or start_embedded(ROOT / ".data" / "test")
 
 
+@dataclass(frozen=True)
+class DatabaseRoles:
+    """This run's owner and service roles and their URLs."""
+
+    owner: str
+    service: str
+    owner_url: str
+    service_url: str
+
+
+async def _make_roles(database_url: str, made: DatabaseRoles, password: str) -> None:
+    conn = await asyncpg.connect(database_url)
+    try:
+        await roles.ensure_role(conn, made.owner, password=password)
+        await roles.ensure_role(conn, made.service, password=password)
+    finally:
+        await conn.close()
+
+
+async def _drop_roles(database_url: str, made: DatabaseRoles) -> None:
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute(f"DROP OWNED BY {made.owner}, {made.service} CASCADE")
+        await conn.execute(f"DROP ROLE {made.owner}, {made.service}")
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def database_roles(database_url: str) -> Iterator[DatabaseRoles]:
+    """An owner and a service role for this run. Roles belong to the whole server, which other
+    runs share (.ci/run): the names carry this run's suffix, and are dropped at the end."""
+    suffix = secrets.token_hex(4)
+    password = secrets.token_urlsafe(16)
+    owner, service = f"amu_test_owner_{suffix}", f"amu_test_service_{suffix}"
+    made = DatabaseRoles(
+        owner=owner,
+        service=service,
+        owner_url=roles.url_as(database_url, owner, password=password),
+        service_url=roles.url_as(database_url, service, password=password),
+    )
+    asyncio.run(_make_roles(database_url, made, password))
+    try:
+        yield made
+    finally:
+        asyncio.run(_drop_roles(database_url, made))
+
+
 @pytest.fixture
-async def schema(database_url: str) -> AsyncIterator[str]:
+async def schema(database_url: str, database_roles: DatabaseRoles) -> AsyncIterator[str]:
+    """A fresh schema that the owner role owns (its migrations create the tables)."""
     name = f"t_{secrets.token_hex(6)}"
     conn = await asyncpg.connect(database_url)
     try:
-        await conn.execute(f"CREATE SCHEMA {name}")
+        await conn.execute(f"CREATE SCHEMA {name} AUTHORIZATION {database_roles.owner}")
         yield name
     finally:
         await conn.execute(f"DROP SCHEMA {name} CASCADE")
@@ -66,11 +119,21 @@ async def schema(database_url: str) -> AsyncIterator[str]:
 
 
 @pytest.fixture
-async def conn(database_url: str, schema: str) -> AsyncIterator[asyncpg.Connection]:
-    """A connection into the test's schema, migrated."""
-    connection = await asyncpg.connect(database_url, server_settings={"search_path": schema})
+async def migrated(database_roles: DatabaseRoles, schema: str) -> str:
+    """The test's schema, migrated by the owner role with grants to the service role."""
+    owner = await asyncpg.connect(database_roles.owner_url, server_settings={"search_path": schema})
     try:
-        await migrations.apply(connection)
+        await migrations.apply(owner, service_role=database_roles.service)
+    finally:
+        await owner.close()
+    return schema
+
+
+@pytest.fixture
+async def conn(database_url: str, migrated: str) -> AsyncIterator[asyncpg.Connection]:
+    """A superuser's connection into the test's schema, migrated."""
+    connection = await asyncpg.connect(database_url, server_settings={"search_path": migrated})
+    try:
         yield connection
     finally:
         await connection.close()
@@ -87,10 +150,13 @@ def keys() -> MemoryKeyStore:
 
 
 @pytest.fixture
-def settings(database_url: str, schema: str, tmp_path: Path) -> Settings:
+def settings(database_roles: DatabaseRoles, migrated: str, tmp_path: Path) -> Settings:
+    """The app's settings: it connects as the service role, so every test through the app shows
+    that grants.sql gives the service enough."""
     return Settings(
-        database_url=database_url,
-        database_schema=schema,
+        database_url=database_roles.service_url,
+        migration_database_url=database_roles.owner_url,
+        database_schema=migrated,
         database_pool_size=4,
         data_dir=tmp_path,
         key_store="memory",
@@ -131,10 +197,12 @@ async def seeded(
 
 @pytest.fixture
 def cli_env(
-    database_url: str, schema: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    database_roles: DatabaseRoles, schema: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Path:
-    """The environment `amu-bevis` reads, pointed at the test's schema; returns its data dir."""
-    monkeypatch.setenv("DATABASE_URL", database_url)
+    """The environment `amu-bevis` reads, pointed at the test's schema with the owner and the
+    service role; returns its data dir."""
+    monkeypatch.setenv("DATABASE_URL", database_roles.service_url)
+    monkeypatch.setenv("AMU_MIGRATION_DATABASE_URL", database_roles.owner_url)
     monkeypatch.setenv("AMU_DATABASE_SCHEMA", schema)
     monkeypatch.setenv("AMU_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("AMU_KEY_STORE", "file")

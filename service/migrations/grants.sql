@@ -1,0 +1,72 @@
+-- What the service role may do: applied by `migrations.apply` after every migration run, as the
+-- owner role, in one transaction. {service} is the role the service connects as (DATABASE_URL),
+-- {schema} the schema the tables live in. Everything is revoked first, so this file is the whole
+-- truth: a table or column missing here is one the service cannot touch, and a migration that
+-- adds a table must add it here (the tests run every route as the service role).
+--
+-- The service owns nothing, so it can run no DDL (CREATE, ALTER, DROP), no TRUNCATE and no
+-- ALTER TABLE ... DISABLE TRIGGER; it is no superuser, so `session_replication_role = replica`
+-- is refused too. UPDATE is granted column by column: only the columns the store modules set.
+-- (SELECT ... FOR UPDATE needs UPDATE on one column of the table; each such table has one.)
+
+REVOKE ALL ON ALL TABLES IN SCHEMA {schema} FROM {service};
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA {schema} FROM {service};
+GRANT USAGE ON SCHEMA {schema} TO {service};
+-- nextval() only (USAGE, not UPDATE: no setval); the bigserial ids, certificate_serial and
+-- status_list_position (drawn by the certificates insert trigger, which runs as the service).
+GRANT USAGE ON ALL SEQUENCES IN SCHEMA {schema} TO {service};
+
+-- The service checks at start that the schema is current; only migrations write this table.
+GRANT SELECT ON schema_migrations TO {service};
+
+-- The register (docs/registry.md). Append-only: insert and read, never change or delete
+-- (triggers forbid it too; without the grant, the service cannot even try).
+GRANT SELECT, INSERT ON certificate_events, log_leaves, log_nodes, log_checkpoints,
+    exam_attempts, composite_courses, composite_course_goals, access_events,
+    document_authorities, school_document_certificates TO {service};
+-- Retention blanks the personal columns of a certificate past retention
+-- (registry/retention_store.py); the signed columns stay untouched. Revocation and replacement
+-- lock the row (FOR UPDATE), which this grant covers.
+GRANT SELECT, INSERT ON certificates TO {service};
+GRANT UPDATE (cpr, payload, jws, erased_at) ON certificates TO {service};
+-- Keys are retired at rotation and revoked from a date (registry/keyhistory_store.py).
+GRANT SELECT, INSERT ON school_keys, log_keys TO {service};
+GRANT UPDATE (retired_at, revoked_from, revoked_at) ON school_keys, log_keys TO {service};
+-- The log's one head row moves with every appended leaf (registry/transparency/log.py).
+GRANT SELECT ON log_head TO {service};
+GRANT UPDATE (size, edge) ON log_head TO {service};
+
+-- The schools' side (issuers/school_store.py).
+GRANT SELECT, INSERT ON schools, api_credentials, goal_exam_periods, teams TO {service};
+-- Goals are upserted from the goal catalogue.
+GRANT SELECT, INSERT ON goals TO {service};
+GRANT UPDATE (title, duration_days, ikv, exam_parts, authority_certificate) ON goals
+    TO {service};
+-- A participation's reported facts and result change until a certificate is issued; retention
+-- blanks its personal columns (issuers/retention_store.py).
+GRANT SELECT, INSERT ON participations TO {service};
+GRANT UPDATE (facts, result_group, result_category, result_due_by, cpr, name, erased_at)
+    ON participations TO {service};
+-- An idempotency key is claimed first and its answer stored once the request is done.
+GRANT SELECT, INSERT ON idempotency_keys TO {service};
+GRANT UPDATE (response_body) ON idempotency_keys TO {service};
+
+-- Delivery (issuers/delivery/job_store.py): a job queue, its state changes as workers take,
+-- finish, retry and dead-letter jobs; an attempt is finished (or abandoned) once.
+GRANT SELECT, INSERT ON delivery_jobs TO {service};
+GRANT UPDATE (state, lease_token, leased_until, attempts, channel, receipt, note, finished_at,
+    failures, run_after, last_error) ON delivery_jobs TO {service};
+GRANT SELECT, INSERT ON delivery_attempts TO {service};
+GRANT UPDATE (outcome, finished_at, channel, detail, receipt) ON delivery_attempts TO {service};
+-- Retention blanks a printed job's PDF and name (issuers/retention_store.py).
+GRANT SELECT, INSERT ON print_jobs TO {service};
+GRANT UPDATE (pdf, participant_name, erased_at) ON print_jobs TO {service};
+-- Retention deletes a person's e-Boks answers once nothing of theirs is kept.
+GRANT SELECT, INSERT, DELETE ON eboks_consents TO {service};
+
+-- The pages for people (registry/access_store.py): a person revokes their own share link;
+-- wrong-code counters are upserted per window and old windows deleted.
+GRANT SELECT, INSERT ON share_links TO {service};
+GRANT UPDATE (revoked_at) ON share_links TO {service};
+GRANT SELECT, INSERT, DELETE ON verify_failures TO {service};
+GRANT UPDATE (failures) ON verify_failures TO {service};

@@ -57,9 +57,7 @@ def resolve_database(settings: Settings) -> Settings:
     uri = start_embedded(settings.data_dir)
     owner_url, service_url = asyncio.run(roles.embedded_roles(uri))
     log.warning("demo mode: embedded PostgreSQL running under %s", settings.data_dir / "pg")
-    return dataclasses.replace(
-        settings, database_url=service_url, migration_database_url=owner_url
-    )
+    return dataclasses.replace(settings, database_url=service_url, migration_database_url=owner_url)
 
 
 async def _service_role(settings: Settings) -> str:
@@ -77,7 +75,9 @@ async def _service_role(settings: Settings) -> str:
 
 async def _prepare(settings: Settings, *, seed: bool) -> list[demo.DemoCredential]:
     """Migrate as the owner, granting the service's role what it needs; seed the demo."""
-    assert settings.migration_database_url is not None  # noqa: S101 - resolve_database did it
+    # resolve_database guarantees both URLs.
+    assert settings.database_url is not None  # noqa: S101
+    assert settings.migration_database_url is not None  # noqa: S101
     service_role = await _service_role(settings)
     conn = await asyncpg.connect(
         settings.migration_database_url,

@@ -9,6 +9,7 @@ trigger control, no superuser settings. On a PostgreSQL server an administrator 
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -42,13 +43,11 @@ async def ensure_role(conn: asyncpg.Connection, name: str, *, password: str | No
     one that exists. Roles are the whole server's, so another process may make it first."""
     quoted = '"' + name.replace('"', '""') + '"'
     if not await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", name):
-        try:
+        with contextlib.suppress(asyncpg.DuplicateObjectError):  # made meanwhile elsewhere
             await conn.execute(
                 f"CREATE ROLE {quoted} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION "
                 "NOBYPASSRLS"
             )
-        except asyncpg.DuplicateObjectError:
-            pass  # made meanwhile by another process
     if password is not None:
         # A parameter cannot stand for the password here; a literal quoted by the server can.
         literal = await conn.fetchval("SELECT quote_literal($1::text)", password)
@@ -87,4 +86,6 @@ async def connected_role(url: str) -> ConnectedRole:
         )
     finally:
         await conn.close()
+    if row is None:  # current_user is always a role
+        raise RuntimeError("the connected role is not in pg_roles")
     return ConnectedRole(name=row["rolname"], superuser=row["rolsuper"])

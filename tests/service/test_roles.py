@@ -4,12 +4,14 @@ happened to catch it (triggers are what such a role could otherwise switch off).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import asyncpg
 import pytest
 
-from service import migrations
+from service import cli, migrations
 from service.settings import Settings
 from service.startup_checks import database_refusals
 from tests.conftest import DatabaseRoles
@@ -24,7 +26,9 @@ async def service(
     database_roles: DatabaseRoles, migrated: str
 ) -> AsyncIterator[asyncpg.Connection]:
     """A connection as the service role into the migrated schema."""
-    conn = await asyncpg.connect(database_roles.service_url, server_settings={"search_path": migrated})
+    conn = await asyncpg.connect(
+        database_roles.service_url, server_settings={"search_path": migrated}
+    )
     try:
         yield conn
     finally:
@@ -66,7 +70,7 @@ FORBIDDEN = [
     "SELECT setval('certificate_serial', 1)",
     "SELECT setval('status_list_position', 0)",
     "CREATE TEMP TABLE sneaky AS SELECT * FROM certificates LIMIT 0; DROP TABLE certificates",
-    *(f"DELETE FROM {table}" for table in APPEND_ONLY),
+    *(f"DELETE FROM {table}" for table in APPEND_ONLY),  # noqa: S608 - constant names
 ]
 
 
@@ -79,11 +83,11 @@ async def test_the_service_role_may_update_no_signed_certificate_column(
     service: asyncpg.Connection,
 ) -> None:
     columns = await _columns(service, "certificates")
-    assert RETENTION_COLUMNS < set(columns)  # the grant names real columns
+    assert set(columns) > RETENTION_COLUMNS  # the grant names real columns
     signed = [c for c in columns if c not in RETENTION_COLUMNS]
     assert {"number", "kid", "school_id", "status_list_index", "retain_until"} <= set(signed)
     for column in signed:
-        await _refused(service, f"UPDATE certificates SET {column} = {column}")
+        await _refused(service, f"UPDATE certificates SET {column} = {column}")  # noqa: S608
 
 
 @pytest.mark.parametrize("table", APPEND_ONLY)
@@ -96,7 +100,7 @@ async def test_the_service_role_may_update_no_column_of_the_log(
     granted = {"retired_at", "revoked_from", "revoked_at"} if table == "log_keys" else set()
     for column in columns:
         if column not in granted:
-            await _refused(service, f"UPDATE {table} SET {column} = {column}")
+            await _refused(service, f"UPDATE {table} SET {column} = {column}")  # noqa: S608
 
 
 async def test_the_service_role_is_no_superuser_and_owns_nothing(
@@ -106,6 +110,7 @@ async def test_the_service_role_is_no_superuser_and_owns_nothing(
         "SELECT rolsuper, rolcreaterole, rolcreatedb, rolbypassrls FROM pg_roles "
         "WHERE rolname = current_user"
     )
+    assert row is not None
     assert tuple(row) == (False, False, False, False)
     owned = await service.fetchval(
         """SELECT count(*) FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner
@@ -124,13 +129,18 @@ async def test_the_service_role_does_what_retention_needs(
 
 
 async def test_regranting_takes_away_what_the_file_no_longer_grants(
-    database_roles: DatabaseRoles, migrated: str, service: asyncpg.Connection, conn: asyncpg.Connection
+    database_roles: DatabaseRoles,
+    migrated: str,
+    service: asyncpg.Connection,
+    conn: asyncpg.Connection,
 ) -> None:
     # Something granted by hand outside grants.sql ...
     await conn.execute(f"GRANT DELETE ON certificates TO {database_roles.service}")
     await service.execute("DELETE FROM certificates WHERE false")
     # ... is gone once the migrations run again.
-    owner = await asyncpg.connect(database_roles.owner_url, server_settings={"search_path": migrated})
+    owner = await asyncpg.connect(
+        database_roles.owner_url, server_settings={"search_path": migrated}
+    )
     try:
         assert await migrations.apply(owner, service_role=database_roles.service) == []
     finally:
@@ -141,7 +151,9 @@ async def test_regranting_takes_away_what_the_file_no_longer_grants(
 async def test_the_service_finds_an_unmigrated_schema_and_says_how_to_fix_it(
     database_roles: DatabaseRoles, schema: str
 ) -> None:
-    conn = await asyncpg.connect(database_roles.service_url, server_settings={"search_path": schema})
+    conn = await asyncpg.connect(
+        database_roles.service_url, server_settings={"search_path": schema}
+    )
     try:
         with pytest.raises(migrations.SchemaNotCurrentError, match="amu-bevis migrate"):
             await migrations.require_current(conn)
@@ -163,7 +175,76 @@ def test_outside_demo_both_roles_are_required_and_distinct() -> None:
     assert len(same) == 1
     assert "the same" in same[0]
     assert "postgresql://" not in same[0]  # a URL may carry a password
-    assert database_refusals(
-        Settings(database_url="postgresql://s@h/d", migration_database_url="postgresql://o@h/d")
-    ) == []
+    assert (
+        database_refusals(
+            Settings(database_url="postgresql://s@h/d", migration_database_url="postgresql://o@h/d")
+        )
+        == []
+    )
     assert database_refusals(Settings(demo=True)) == []
+
+
+async def test_migrate_runs_as_the_owner_and_grants_to_the_service(
+    cli_env: Path, database_roles: DatabaseRoles, schema: str
+) -> None:
+    assert await asyncio.to_thread(cli.main, ["migrate"]) == 0
+    conn = await asyncpg.connect(
+        database_roles.service_url, server_settings={"search_path": schema}
+    )
+    try:
+        await migrations.require_current(conn)
+        owner = await conn.fetchval(
+            "SELECT tableowner FROM pg_tables WHERE schemaname = $1 AND tablename = 'log_nodes'",
+            schema,
+        )
+        assert owner == database_roles.owner
+        await _refused(conn, "TRUNCATE log_nodes")
+    finally:
+        await conn.close()
+
+
+async def test_migrate_refuses_a_service_url_that_connects_as_a_superuser(
+    cli_env: Path,
+    database_url: str,
+    schema: str,
+    conn_for_tables: None,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    assert await asyncio.to_thread(cli.main, ["migrate"]) == 2
+    err = capsys.readouterr().err
+    assert "DATABASE_URL connects as a superuser" in err
+    assert database_url not in err
+
+
+async def test_migrate_refuses_the_owner_as_the_service(
+    cli_env: Path,
+    database_roles: DatabaseRoles,
+    conn_for_tables: None,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Spelled differently, so only the database can tell it is the same role.
+    monkeypatch.setenv(
+        "DATABASE_URL",
+        database_roles.owner_url
+        + ("&" if "?" in database_roles.owner_url else "?")
+        + "application_name=x",
+    )
+    assert await asyncio.to_thread(cli.main, ["migrate"]) == 2
+    assert "connect as the same role" in capsys.readouterr().err
+
+
+@pytest.fixture
+async def conn_for_tables(database_url: str, schema: str) -> AsyncIterator[None]:
+    """After the test: the refused migration created no table."""
+    yield
+    conn = await asyncpg.connect(database_url)
+    try:
+        tables = await conn.fetchval(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = $1", schema
+        )
+    finally:
+        await conn.close()
+    assert tables == 0

@@ -19,6 +19,7 @@ import asyncpg
 import httpx
 import pytest
 
+from tests.conftest import DatabaseRoles
 from tests.helpers import ASE, BO, team_body
 
 CPR_SHAPED = re.compile(r"(?<!\d)\d{6}-?\d{4}(?!\d)")
@@ -32,12 +33,16 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def served(database_url: str, schema: str, tmp_path: Path) -> Iterator[tuple[str, Path]]:
+def served(
+    database_roles: DatabaseRoles, schema: str, tmp_path: Path
+) -> Iterator[tuple[str, Path]]:
+    """`serve --demo` migrating as the owner role and serving as the service role."""
     port = _free_port()
     log = tmp_path / "serve.log"
     env = {
         **os.environ,
-        "DATABASE_URL": database_url,
+        "DATABASE_URL": database_roles.service_url,
+        "AMU_MIGRATION_DATABASE_URL": database_roles.owner_url,
         "AMU_DATABASE_SCHEMA": schema,
         "AMU_DATA_DIR": str(tmp_path / "data"),
         "AMU_PORT": str(port),
@@ -126,12 +131,13 @@ def test_serve_without_demo_mode_refuses_every_unsafe_default(tmp_path: Path) ->
     refused = [line for line in done.stderr.splitlines() if line.startswith("  - ")]
     for variable in (
         "DATABASE_URL",
+        "AMU_MIGRATION_DATABASE_URL",
         "AMU_PUBLIC_BASE_URL",
         "AMU_DIGITAL_POST=test-server",
         "AMU_EBOKS=test-server",
         "AMU_MEMO_SCHEMA",
     ):
-        assert sum(variable in line for line in refused) == 1, done.stderr
+        assert sum(line.startswith(f"  - {variable}") for line in refused) == 1, done.stderr
     assert "Traceback" not in done.stderr
     assert not (data / "pg").exists()  # no embedded PostgreSQL was started
 

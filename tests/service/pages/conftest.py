@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
-from tests.conftest import FixedClock
+from tests.conftest import DatabaseRoles, FixedClock
 from tests.externals import require_tool
 from tests.service.pages.live import CHROMIUM, CHROMIUM_ARGS, LiveServer, fresh_schema
 
@@ -27,9 +27,15 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def live(database_url: str, tmp_path: Path, clock: FixedClock) -> Iterator[LiveServer]:
+def live(
+    database_url: str, database_roles: DatabaseRoles, tmp_path: Path, clock: FixedClock
+) -> Iterator[LiveServer]:
+    """The pages served as the service role (tests/conftest.py)."""
+    roles = database_roles
     with (
-        fresh_schema(database_url) as schema,
-        LiveServer(database_url, schema, tmp_path, clock) as server,
+        fresh_schema(
+            database_url, owner=roles.owner, owner_url=roles.owner_url, service=roles.service
+        ) as schema,
+        LiveServer(database_url, schema, tmp_path, clock, service_url=roles.service_url) as server,
     ):
         yield server

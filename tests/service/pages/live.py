@@ -29,7 +29,7 @@ import uvicorn
 
 from registry import db
 from registry.keys import MemoryKeyStore
-from service import demo
+from service import demo, migrations
 from service.app import create_app
 from service.settings import Settings
 
@@ -66,8 +66,15 @@ def run_apart(coroutine: Coroutine[Any, Any, _T]) -> _T:
 
 
 @contextmanager
-def fresh_schema(database_url: str) -> Iterator[str]:
-    """A new empty schema, dropped afterwards (the live server migrates it at start)."""
+def fresh_schema(
+    database_url: str,
+    *,
+    owner: str | None = None,
+    owner_url: str | None = None,
+    service: str | None = None,
+) -> Iterator[str]:
+    """A new schema, migrated (by ``owner`` with grants to ``service`` when given; the app only
+    checks that it is), dropped afterwards."""
     name = f"t_{secrets.token_hex(6)}"
 
     async def execute(statement: str) -> None:
@@ -77,8 +84,18 @@ def fresh_schema(database_url: str) -> Iterator[str]:
         finally:
             await conn.close()
 
-    run_apart(execute(f"CREATE SCHEMA {name}"))
+    async def migrate() -> None:
+        conn = await asyncpg.connect(
+            owner_url or database_url, server_settings={"search_path": name}
+        )
+        try:
+            await migrations.apply(conn, service_role=service)
+        finally:
+            await conn.close()
+
+    run_apart(execute(f"CREATE SCHEMA {name}" + (f" AUTHORIZATION {owner}" if owner else "")))
     try:
+        run_apart(migrate())
         yield name
     finally:
         run_apart(execute(f"DROP SCHEMA {name} CASCADE"))
@@ -97,7 +114,10 @@ class LiveServer:
         schema: str,
         data_dir: Path,
         clock: Callable[[], dt.datetime],
+        *,
+        service_url: str | None = None,
     ) -> None:
+        """``database_url`` seeds and edits (tests); the app connects as ``service_url``."""
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind(("127.0.0.1", 0))
@@ -108,7 +128,7 @@ class LiveServer:
         self._clock = clock
         self.keys = MemoryKeyStore()
         settings = Settings(
-            database_url=database_url,
+            database_url=service_url or database_url,
             database_schema=schema,
             database_pool_size=4,
             data_dir=data_dir,

@@ -60,12 +60,15 @@ async def apply(conn: Connection, *, service_role: str | None = None) -> list[st
     """Apply the migrations this database lacks; return the names of those applied. Then, when
     ``service_role`` is given and is not the connection's own role, grant it what the service
     needs (``grants.sql``) and nothing more, whether or not anything was applied."""
-    await conn.execute(
-        """CREATE TABLE IF NOT EXISTS schema_migrations (
-               version integer PRIMARY KEY,
-               name text NOT NULL,
-               applied_at timestamptz NOT NULL DEFAULT now())"""
-    )
+    # Only when missing: a role that may not create tables can then run a migration that finds
+    # nothing to do (demo mode with one URL that is the service's role).
+    if await conn.fetchval("SELECT to_regclass('schema_migrations')") is None:
+        await conn.execute(
+            """CREATE TABLE IF NOT EXISTS schema_migrations (
+                   version integer PRIMARY KEY,
+                   name text NOT NULL,
+                   applied_at timestamptz NOT NULL DEFAULT now())"""
+        )
     applied: list[str] = []
     await conn.execute("SELECT pg_advisory_lock($1)", _LOCK_ID)
     try:

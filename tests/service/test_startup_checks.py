@@ -26,7 +26,8 @@ def safe_env(tmp_path: Path) -> dict[str, str]:
     post = issue(tmp_path, "digital-post-client", ca=ca)
     eboks = issue(tmp_path, "eboks-client", ca=ca)
     return {
-        "DATABASE_URL": f"postgresql://amu:{PASSWORD}@db.example/amu",
+        "DATABASE_URL": f"postgresql://amu_service:{PASSWORD}@db.example/amu",
+        "AMU_MIGRATION_DATABASE_URL": f"postgresql://amu_owner:{PASSWORD}@db.example/amu",
         "AMU_PUBLIC_BASE_URL": "https://bevis.example",
         "AMU_DIGITAL_POST": "gateway",
         "AMU_DIGITAL_POST_URL": "https://digital-post-gateway.example",
@@ -50,6 +51,11 @@ def test_a_safe_production_configuration_starts(safe_env: dict[str, str]) -> Non
 # (what is changed, the variable the refusal must name). None removes the variable.
 UNSAFE: list[tuple[dict[str, str | None], str]] = [
     ({"DATABASE_URL": None}, "DATABASE_URL"),
+    ({"AMU_MIGRATION_DATABASE_URL": None}, "AMU_MIGRATION_DATABASE_URL"),
+    (
+        {"AMU_MIGRATION_DATABASE_URL": f"postgresql://amu_service:{PASSWORD}@db.example/amu"},
+        "AMU_MIGRATION_DATABASE_URL and DATABASE_URL are the same",
+    ),
     ({"AMU_PUBLIC_BASE_URL": None}, "AMU_PUBLIC_BASE_URL"),
     ({"AMU_PUBLIC_BASE_URL": "http://bevis.example"}, "AMU_PUBLIC_BASE_URL"),
     ({"AMU_PUBLIC_BASE_URL": "https://127.0.0.1:8000"}, "AMU_PUBLIC_BASE_URL"),
@@ -107,6 +113,7 @@ def test_nothing_set_lists_every_refusal_at_once() -> None:
     found = refusals(Settings.from_env({}), now=NOW)
     named = [
         "DATABASE_URL",
+        "AMU_MIGRATION_DATABASE_URL",
         "AMU_PUBLIC_BASE_URL",
         "AMU_DIGITAL_POST=test-server",
         "AMU_EBOKS=test-server",

@@ -11,7 +11,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from service import cli, migrations
+from service import cli, migrations, roles
 from service.settings import Settings
 from service.startup_checks import database_refusals
 from tests.conftest import DatabaseRoles
@@ -248,3 +248,14 @@ async def conn_for_tables(database_url: str, schema: str) -> AsyncIterator[None]
     finally:
         await conn.close()
     assert tables == 0
+
+
+def test_a_url_is_rewritten_for_another_role_keeping_host_and_options() -> None:
+    socket = "postgresql://postgres:@/postgres?host=/data/pg"
+    assert roles.url_as(socket, "amu_owner", database="amu") == (
+        "postgresql://amu_owner@/amu?host=/data/pg"
+    )
+    tcp = "postgresql://postgres:old@127.0.0.1:5432/test?sslmode=require"
+    assert roles.url_as(tcp, "amu_service", password="p@ss:/w") == (
+        "postgresql://amu_service:p%40ss%3A%2Fw@127.0.0.1:5432/test?sslmode=require"
+    )

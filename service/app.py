@@ -43,7 +43,7 @@ from service.adapters import (
     key_store_for,
     print_spool_for,
 )
-from service.api import problems
+from service.api import inputs, problems
 from service.api.guards import ParticipantGuard, SchoolGuard
 from service.demo import DEMO_PEOPLE
 from service.identity import DevelopmentIdentityProvider
@@ -183,6 +183,7 @@ def create_app(
         template_config=pages.template_config(),
         lifespan=[lifespan],
         exception_handlers=problems.exception_handlers,
+        before_request=inputs.refuse_unacceptable,
         openapi_config=OpenAPIConfig(
             title="AMU-bevis",
             version="0.1.0",

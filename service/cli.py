@@ -30,7 +30,7 @@ from service import demo, logging_setup, migrations, trust_cli
 from service.adapters import key_store_for
 from service.app import create_app, issuer_for
 from service.delivery import run_worker_process, start_local_delivery
-from service.embedded import start_embedded
+from service.embedded import EmbeddedSupervisor, start_embedded
 from service.settings import Settings
 
 log = logging.getLogger("amu-bevis")
@@ -97,7 +97,10 @@ def _exit_on_signal(signum: int, _frame: object) -> None:
 
 
 def serve(settings: Settings, *, seed: bool) -> None:
+    embedded = settings.database_url is None
     settings = resolve_database(settings)
+    # Restarts the embedded PostgreSQL if it dies; meanwhile requests are 503 with Retry-After.
+    supervisor = EmbeddedSupervisor(settings.data_dir).start() if embedded else None
     made = asyncio.run(_prepare(settings, seed=seed))
     if seed:
         _print_credentials(made, settings.data_dir)
@@ -117,6 +120,8 @@ def serve(settings: Settings, *, seed: bool) -> None:
         )
     finally:
         delivery.stop()
+        if supervisor is not None:
+            supervisor.stop()  # before the atexit handler stops the server for good
 
 
 def main(argv: Sequence[str] | None = None) -> int:

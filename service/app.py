@@ -45,6 +45,7 @@ from service.adapters import (
 )
 from service.api import inputs, problems
 from service.api.guards import ParticipantGuard, SchoolGuard
+from service.api.head import HeadAsGet
 from service.demo import DEMO_PEOPLE
 from service.identity import DevelopmentIdentityProvider
 from service.settings import Settings
@@ -201,6 +202,7 @@ def create_app(
         ),
         debug=settings.debug,
     )
+    app.asgi_handler = HeadAsGet(app.asgi_handler)
     # After the app is made: making it configures logging and replaces the root's handlers.
     logging_setup.install_filter()
     return app

@@ -62,7 +62,11 @@ class ConsistencyOut(msgspec.Struct, rename="camel"):
     hashes: list[str]
 
 
-@get("/checkpoint", summary="The latest signed checkpoint (C2SP signed note)")
+@get(
+    "/checkpoint",
+    media_type="text/plain",  # Litestar adds "; charset=utf-8" to text types
+    summary="The latest signed checkpoint (C2SP signed note)",
+)
 async def checkpoint(
     pool: NamedDependency[asyncpg.Pool],
     keys: NamedDependency[KeyStore],
@@ -73,7 +77,7 @@ async def checkpoint(
         if key is None:
             raise NotFoundException("The register has no log key yet")
         note = await log.checkpoint(conn, ed25519_key(keys, key.kid), key, now=clock())
-    return Response(note, media_type="text/plain; charset=utf-8")
+    return Response(note, media_type="text/plain")
 
 
 @get("/keys", summary="The register's checkpoint keys, retired ones included")

@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from litestar import Request, Response, Router, get
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException, TooManyRequestsException
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, PathParameter, QueryParameter
 
 from formats.multibase import did_key_verification_method
@@ -174,7 +175,16 @@ async def status_list(
     )
 
 
-@get("/contexts/amu-bevis-v1.jsonld", media_type=CONTEXT_MEDIA_TYPE, summary="Our JSON-LD context")
+@get(
+    "/contexts/amu-bevis-v1.jsonld",
+    media_type=CONTEXT_MEDIA_TYPE,
+    summary="Our JSON-LD context",
+    responses={
+        200: ResponseSpec(
+            data_container=dict[str, Any], media_type=CONTEXT_MEDIA_TYPE, description="The context"
+        )
+    },
+)
 async def context() -> Response[bytes]:
     """Our terms (annotations, course dates, team) at the URL the credentials name."""
     body = json.dumps(load_context(AMU_CONTEXT), ensure_ascii=False, indent=2).encode()

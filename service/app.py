@@ -43,8 +43,9 @@ from service.adapters import (
     key_store_for,
     print_spool_for,
 )
-from service.api import problems
+from service.api import inputs, problems
 from service.api.guards import ParticipantGuard, SchoolGuard
+from service.api.head import HeadAsGet
 from service.demo import DEMO_PEOPLE
 from service.identity import DevelopmentIdentityProvider
 from service.proxies import trusted_proxy_headers
@@ -188,6 +189,7 @@ def create_app(
         middleware=[trusted_proxy_headers(settings.trusted_proxies)]
         if settings.trusted_proxies
         else [],
+        before_request=inputs.refuse_unacceptable,
         openapi_config=OpenAPIConfig(
             title="AMU-bevis",
             version="0.1.0",
@@ -205,6 +207,7 @@ def create_app(
         ),
         debug=settings.debug,
     )
+    app.asgi_handler = HeadAsGet(app.asgi_handler)
     # After the app is made: making it configures logging and replaces the root's handlers.
     logging_setup.install_filter()
     return app

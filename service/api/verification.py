@@ -20,7 +20,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from litestar import Request, Response, Router, get
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException, TooManyRequestsException
-from litestar.params import FromPath, QueryParameter
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import FromPath, PathParameter, QueryParameter
 
 from formats.multibase import did_key_verification_method
 from formats.vc import AMU_CONTEXT, load_context, sign_credential
@@ -150,7 +151,7 @@ async def status_list(
     keys: NamedDependency[KeyStore],
     clock: NamedDependency[Clock],
     public_base_url: NamedDependency[str],
-    list_id: FromPath[int],
+    list_id: Annotated[int, PathParameter(le=2**31 - 1)],  # a PostgreSQL integer
 ) -> dict[str, Any]:
     async with pool.acquire() as conn:
         if list_id < 1 or not await status_store.status_list_exists(conn, list_id):
@@ -176,7 +177,16 @@ async def status_list(
     )
 
 
-@get("/contexts/amu-bevis-v1.jsonld", media_type=CONTEXT_MEDIA_TYPE, summary="Our JSON-LD context")
+@get(
+    "/contexts/amu-bevis-v1.jsonld",
+    media_type=CONTEXT_MEDIA_TYPE,
+    summary="Our JSON-LD context",
+    responses={
+        200: ResponseSpec(
+            data_container=dict[str, Any], media_type=CONTEXT_MEDIA_TYPE, description="The context"
+        )
+    },
+)
 async def context() -> Response[bytes]:
     """Our terms (annotations, course dates, team) at the URL the credentials name."""
     body = json.dumps(load_context(AMU_CONTEXT), ensure_ascii=False, indent=2).encode()

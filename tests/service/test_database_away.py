@@ -125,11 +125,17 @@ def test_serve_brings_its_embedded_database_back_after_a_kill(tmp_path: Path) ->
     port = _free_port()
     log = tmp_path / "serve.log"
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    env |= {"AMU_DATA_DIR": str(tmp_path / "data"), "AMU_PORT": str(port)}
+    env |= {
+        "AMU_DATA_DIR": str(tmp_path / "data"),
+        "AMU_PORT": str(port),
+        # Demo mode is the only one that runs an embedded PostgreSQL; no delivery is needed.
+        "AMU_SERVE_WORKER": "0",
+        "AMU_SERVE_TEST_SERVER": "0",
+    }
     base = f"http://127.0.0.1:{port}"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "service.cli", "serve", "--no-demo"],
+            [sys.executable, "-m", "service.cli", "serve", "--demo"],
             env=env,
             stdout=out,
             stderr=out,

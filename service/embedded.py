@@ -7,6 +7,8 @@ import logging
 import warnings
 from pathlib import Path
 
+from registry.db import QUIET_LOGGING
+
 
 def start_embedded(data_dir: Path, *, stop_at_exit: bool = True) -> str:
     """Start (or join) the embedded server under ``data_dir/pg``; return its connection URI."""
@@ -20,5 +22,15 @@ def start_embedded(data_dir: Path, *, stop_at_exit: bool = True) -> str:
         server = get_server(
             (data_dir / "pg").resolve(), cleanup_mode="stop" if stop_at_exit else None
         )
+    # Server-wide, for every connection (migrations, tests, psql too): PostgreSQL's log keeps no
+    # DETAIL line, statement or parameter, which would quote CPR numbers and names. Applied on
+    # every start, so an existing data folder gets it as well. The server's own messages (start,
+    # checkpoints) stay: only the service's sessions drop their errors entirely.
+    statements = [
+        f"ALTER SYSTEM SET {name} = '{value}';"
+        for name, value in QUIET_LOGGING.items()
+        if name != "log_min_messages"
+    ]
+    server.psql("\\set ON_ERROR_STOP on\n" + "\n".join([*statements, "SELECT pg_reload_conf();"]))
     uri: str = server.get_uri()
     return uri

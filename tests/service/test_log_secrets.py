@@ -10,6 +10,7 @@ for each of them.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import signal
@@ -21,10 +22,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import asyncpg
 import httpx
 import pytest
 
 from service.demo import DEMO_PEOPLE
+from service.embedded import start_embedded
 from tests.helpers import ASE, BO, team_body
 
 CPR_SHAPED = re.compile(r"(?<!\d)\d{6}-?\d{4}(?!\d)")
@@ -45,6 +48,7 @@ def _free_port() -> int:
 class Served:
     base: str
     output: Path  # the process's stdout and stderr
+    data: Path  # AMU_DATA_DIR
     pg_log: Path  # the embedded PostgreSQL's own log
     secrets: set[str] = field(default_factory=set)
 
@@ -83,7 +87,7 @@ def served(tmp_path: Path) -> Iterator[Served]:
                 time.sleep(0.1)
         else:
             pytest.fail(f"serve did not come up:\n{output.read_text()}")
-        yield Served(base, output, data / "pg" / "log")
+        yield Served(base, output, data, data / "pg" / "log")
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=30)
@@ -147,6 +151,15 @@ def _drive(served: Served) -> None:  # noqa: PLR0915 - one scripted session, ste
         )
         assert wrong.status_code == 401, wrong.text
         secrets.add("amu_wrong_credential")
+        # CPR digits that are not ASCII: refused at the edge, or else by the table's CHECK
+        # constraint, whose DETAIL line would quote the whole row.
+        odd = team_body(
+            [{"cpr": "٠١٠١٩٠-١٢٣٤", "name": "Xenia Ulvsdottir", "exam": "passed"}],
+            reference="LOG-5",
+        )
+        http.post(
+            "/api/schools/751234/teams", json=odd, headers={**school, "Idempotency-Key": "log-5"}
+        )
 
         # Authorities verify, rightly and wrongly, over the API and the page; CPR-shaped URLs.
         verified = http.get(f"/api/verify/{number}", params={"code": code})
@@ -222,8 +235,28 @@ def _drive(served: Served) -> None:  # noqa: PLR0915 - one scripted session, ste
         assert staff_login.status_code == 303, staff_login.text
 
 
+async def _violate_constraints(uri: str) -> None:
+    """Constraint violations from an ordinary client (not the service's pool): the embedded
+    server's own configuration must keep their DETAIL lines and statements out of its log."""
+    conn = await asyncpg.connect(uri)
+    try:
+        await conn.execute(
+            "CREATE TEMP TABLE person (cpr text UNIQUE CHECK (cpr ~ '^[0-9]{6}-[0-9]{4}$'), "
+            "name text)"
+        )
+        insert = "INSERT INTO person VALUES ($1, $2)"
+        await conn.execute(insert, ASE, "Xenia Ulvsdottir")
+        with pytest.raises(asyncpg.UniqueViolationError):
+            await conn.execute(insert, ASE, "Xenia Ulvsdottir")
+        with pytest.raises(asyncpg.CheckViolationError):
+            await conn.execute(insert, "0101901234", "Xenia Ulvsdottir")
+    finally:
+        await conn.close()
+
+
 def test_no_log_line_carries_a_secret(served: Served) -> None:
     _drive(served)
+    asyncio.run(_violate_constraints(start_embedded(served.data, stop_at_exit=False)))
     time.sleep(0.5)  # let the access log and PostgreSQL flush
     lines = served.lines()
     # The logs are the ones meant: the access log and PostgreSQL's log were both captured.

@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from registry.clock import Clock
 
-_TOKEN_PREFIX = "dev1."
+_TOKEN_PREFIX = "dev1."  # noqa: S105 - a format tag, not a secret
 _TOKEN_AAD = b"amu-bevis development token v1"
 _NONCE_BYTES = 12
 DEVELOPMENT_LOGIN_PATH = "/udvikling/log-ind"
@@ -78,14 +78,12 @@ class DevelopmentIdentityProvider:
         return _TOKEN_PREFIX + base64.urlsafe_b64encode(sealed).rstrip(b"=").decode()
 
     def authenticate(self, token: str) -> Person | None:
-        if not token.startswith(_TOKEN_PREFIX) or len(token) > 512:  # noqa: PLR2004
+        if not token.startswith(_TOKEN_PREFIX) or len(token) > 512:
             return None
         body = token.removeprefix(_TOKEN_PREFIX)
         try:
             sealed = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
-            payload = self._aead.decrypt(
-                sealed[:_NONCE_BYTES], sealed[_NONCE_BYTES:], _TOKEN_AAD
-            )
+            payload = self._aead.decrypt(sealed[:_NONCE_BYTES], sealed[_NONCE_BYTES:], _TOKEN_AAD)
             claims = json.loads(payload)
         except (binascii.Error, ValueError, InvalidTag):
             return None

@@ -38,7 +38,7 @@ _BEARER = re.compile(r"(?i)\b(bearer\s+)[^\s\"',]+")
 # PostgreSQL's detail lines quote rows and keys (a CPR number with a name); asyncpg puts them
 # into the exception's text, so a traceback would print them.
 _DETAIL_LINE = re.compile(r"(?m)^(\s*(?:DETAIL|HINT|QUERY|CONTEXT|STATEMENT):).*$")
-_ROW_OR_KEY = re.compile(r"(Failing row contains \(|Key \([^)]*\)=\().*?(\)\.?(?:\s|$))", re.S)
+_ROW_OR_KEY = re.compile(r"(Failing row contains \(|Key \([^)]*\)=\().*?(\)\.?(?:\s|$))", re.DOTALL)
 _CREDENTIAL = re.compile(r"\bamu_[0-9a-f]+_[A-Za-z0-9_-]+")
 # XXXX-XXXX as printed; not inside a longer dashed run such as a UUID.
 _VERIFICATION_CODE = re.compile(r"(?<![0-9A-Za-z-])[0-9A-Z]{4}-[0-9A-Z]{4}(?![0-9A-Za-z-])")
@@ -65,7 +65,7 @@ def access_path(full_path: str) -> str:
 
 def _scrub_record(record: logging.LogRecord) -> None:
     args = record.args
-    if record.name == "uvicorn.access" and isinstance(args, tuple) and len(args) == 5:  # noqa: PLR2004
+    if record.name == "uvicorn.access" and isinstance(args, tuple) and len(args) == 5:
         # uvicorn's AccessFormatter unpacks (client, method, path, http version, status).
         client, method, full_path, version, status = args
         record.args = (client, method, access_path(str(full_path)), version, status)

@@ -99,7 +99,7 @@ def _csrf(response: httpx.Response) -> str:
     return found.group(1)
 
 
-def _drive(served: Served) -> None:  # noqa: PLR0915 - one scripted session, step by step
+def _drive(served: Served) -> None:
     secrets = served.secrets
     banner = re.findall(r"\((\d{6})\): (\S+)", served.output.read_text())
     assert banner, served.output.read_text()

@@ -27,7 +27,7 @@ def schema_settings(schema: str | None) -> dict[str, str]:
 # and an error's text can quote the value it refused: the service gets every error itself
 # (asyncpg raises it) and logs it scrubbed, so the server keeps none of it. These are superuser
 # settings: a role that may not set them gets them from the server's configuration instead
-# (docs/registry.md; the embedded server sets them server-wide).
+# (docs/logs.md; the embedded server sets them server-wide).
 QUIET_LOGGING = {
     "log_error_verbosity": "terse",  # no DETAIL, HINT, QUERY or CONTEXT
     "log_min_error_statement": "panic",  # never the failing statement

@@ -7,7 +7,7 @@ team (``issuers.issuing``); this module shows them per participant, as the rules
 document is due. The combined document is not an AMU certificate and is never registered::
 
     courses = CompositeCourses(pool, clock)
-    declared = await courses.declare(IdempotentRequest(school_id, key, raw_body), request)
+    declared = await courses.declare(write, request)  # write: the edge's IdempotentRequest
     view = await courses.view(school_id, "SF-2026-11")
 """
 
@@ -21,7 +21,7 @@ import asyncpg
 
 from issuers import idempotency, participations, rules, school_store
 from issuers.errors import ConflictError, IssuingError, NotFoundIssuingError
-from issuers.idempotency import IdempotentRequest
+from issuers.idempotency import Answered, IdempotentRequest
 from issuers.requests import (
     CompositeCourseIn,
     CompositeCourseOut,
@@ -48,7 +48,7 @@ class CompositeCourses:
 
     async def declare(
         self, write: IdempotentRequest, request: CompositeCourseIn
-    ) -> CompositeCourseOut:
+    ) -> Answered[CompositeCourseOut]:
         """Store a composite course of the school's teams, once per idempotency key.
 
         Raises UnknownTeamError naming ``teams[i]`` for a team that is not this school's,

@@ -4,11 +4,12 @@ A certificate is never edited. A correction cancels it and issues a replacement 
 to it (``replaces``); the old one stays on record as cancelled, with ``replaced_by``. A
 revocation ends a certificate that should not exist, with a reason category. Each runs in one
 transaction that enters its events into the register and its transparency log
-(``registry.intake``)::
+(``registry.intake``), once per Idempotency-Key (``issuers.idempotency``): a repeat gets
+the first answer, where a second correction would find the certificate already cancelled::
 
     corrections = Corrections(pool, certifier, clock)  # the issuer's Certifier
-    out = await corrections.correct("751234", "2026-0000001", CorrectionIn(reason=..., name=...))
-    out = await corrections.revoke("751234", "2026-0000002", RevocationReason.EXAM_ANNULLED)
+    out = await corrections.correct(write, "2026-0000001", CorrectionIn(reason=..., name=...))
+    out = await corrections.revoke(write, "2026-0000002", RevocationReason.EXAM_ANNULLED)
 """
 
 from __future__ import annotations
@@ -23,8 +24,10 @@ import asyncpg
 import msgspec
 
 from formats.record import Annotations, CertificateRecord, Participant
+from issuers import idempotency
 from issuers.certifying import Certifier
 from issuers.errors import ConflictError, InvalidInputError, IssuingError
+from issuers.idempotency import Answered, IdempotentRequest
 from registry import certificate_store, codes, intake
 from registry.clock import Clock, to_the_second
 from registry.db import Connection
@@ -111,38 +114,68 @@ class Corrections:
         self._certifier = certifier
         self._clock = clock
 
-    async def correct(self, school_id: str, number: str, change: CorrectionIn) -> CorrectionOut:
+    async def correct(
+        self, write: IdempotentRequest, number: str, change: CorrectionIn
+    ) -> Answered[CorrectionOut]:
         """Cancel the certificate and issue its corrected replacement, signed with the school's
-        active key. Raises CertificateNotFoundError, ConflictError when it is no longer valid,
-        and InvalidInputError (naming the field) for a correction that changes nothing or
-        makes the dates impossible."""
-        async with self._pool.acquire() as conn, conn.transaction():
-            record, participation_id = await self._valid_record(conn, school_id, number)
-            corrected = _apply(record, change)
+        active key; the same request again gets the first answer. Raises
+        CertificateNotFoundError, ConflictError when it is no longer valid,
+        IdempotencyConflictError for a key used for another request, and InvalidInputError
+        (naming the field) for a correction that changes nothing or makes the dates
+        impossible."""
+
+        async def work(conn: Connection) -> CorrectionOut:
+            return await self._correct(conn, write.school_id, number, change)
+
+        return await idempotency.run(self._pool, write, CorrectionOut, work)
+
+    async def revoke(
+        self, write: IdempotentRequest, number: str, reason: RevocationReason
+    ) -> Answered[RevocationOut]:
+        """Revoke the certificate; the same request again gets the first answer. Raises
+        CertificateNotFoundError, ConflictError when it was cancelled or revoked before, and
+        IdempotencyConflictError for a key used for another request."""
+
+        async def work(conn: Connection) -> RevocationOut:
+            await self._valid_record(conn, write.school_id, number)
             now = to_the_second(self._clock())
-            (serial,) = await certificate_store.next_serials(conn, 1)
-            replacement = dataclasses.replace(
-                corrected,
-                number=codes.certificate_number(now.year, serial),
-                issued_at=now,
-                replaces=record.number,
+            await intake.enter_status_changes(
+                conn, [StatusChange(number, "revoked", reason.value, at=now)]
             )
-            # Signed, registered and queued for delivery like any new certificate.
-            stored = await self._certifier.register(
-                conn,
-                school_id=school_id,
-                drafts=[(replacement, participation_id)],
-                then=[
-                    StatusChange(
-                        number,
-                        "cancelled",
-                        change.reason.value,
-                        at=now,
-                        replaced_by=replacement.number,
-                    )
-                ],
-            )
-            new = stored[0][1]
+            return RevocationOut(number=number, status="revoked", reason=reason.value, at=now)
+
+        return await idempotency.run(self._pool, write, RevocationOut, work)
+
+    async def _correct(
+        self, conn: Connection, school_id: str, number: str, change: CorrectionIn
+    ) -> CorrectionOut:
+        """The correction, in the caller's transaction."""
+        record, participation_id = await self._valid_record(conn, school_id, number)
+        corrected = _apply(record, change)
+        now = to_the_second(self._clock())
+        (serial,) = await certificate_store.next_serials(conn, 1)
+        replacement = dataclasses.replace(
+            corrected,
+            number=codes.certificate_number(now.year, serial),
+            issued_at=now,
+            replaces=record.number,
+        )
+        # Signed, registered and queued for delivery like any new certificate.
+        stored = await self._certifier.register(
+            conn,
+            school_id=school_id,
+            drafts=[(replacement, participation_id)],
+            then=[
+                StatusChange(
+                    number,
+                    "cancelled",
+                    change.reason.value,
+                    at=now,
+                    replaced_by=replacement.number,
+                )
+            ],
+        )
+        new = stored[0][1]
         link = self._certifier.link(new.number, new.kind, new.goal_number, new.verification_code)
         return CorrectionOut(
             cancelled=number,
@@ -155,17 +188,6 @@ class Corrections:
                 verify_url=link.verify_url,
             ),
         )
-
-    async def revoke(self, school_id: str, number: str, reason: RevocationReason) -> RevocationOut:
-        """Revoke the certificate. Raises CertificateNotFoundError, and ConflictError when it
-        was cancelled or revoked before."""
-        async with self._pool.acquire() as conn, conn.transaction():
-            await self._valid_record(conn, school_id, number)
-            now = to_the_second(self._clock())
-            await intake.enter_status_changes(
-                conn, [StatusChange(number, "revoked", reason.value, at=now)]
-            )
-        return RevocationOut(number=number, status="revoked", reason=reason.value, at=now)
 
     async def _valid_record(
         self, conn: Connection, school_id: str, number: str

@@ -6,8 +6,8 @@ their log leaves and the idempotency record appear together or not at all::
 
     certifier = Certifier(key_store, verify_base_url="https://.../tjek", outbox=outbox)
     issuer = Issuer(pool, certifier, clock)
-    write = IdempotentRequest(school_id, idempotency_key, raw_body)
-    issued = await issuer.issue_team(write, team_results)
+    write = IdempotentRequest(school_id, key, raw_body, "POST", route, target)  # the edge's
+    issued = await issuer.issue_team(write, team_results)  # .answer, and .body to send
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from issuers.errors import (
     NotFoundIssuingError,
     UnknownGoalError,
 )
-from issuers.idempotency import IdempotentRequest
+from issuers.idempotency import Answered, IdempotentRequest
 from issuers.requests import (
     AttemptIn,
     FactsIn,
@@ -60,13 +60,15 @@ class Issuer:
 
     # -- entry points -----------------------------------------------------------------------
 
-    async def issue_team(self, write: IdempotentRequest, request: TeamResultsIn) -> TeamResultsOut:
+    async def issue_team(
+        self, write: IdempotentRequest, request: TeamResultsIn
+    ) -> Answered[TeamResultsOut]:
         """Record a team's results and issue what the rules make due.
 
-        Repeating an idempotency key with the same body returns the first answer and creates
-        nothing. Raises IdempotencyConflictError when the key was used for another body,
-        RuleViolation when the facts break an AMU rule, and IssuingError subtypes (naming the
-        field) for other bad input.
+        Repeating the same request with its idempotency key returns the first answer's bytes
+        and creates nothing. Raises IdempotencyConflictError when the key was used for another
+        request (``issuers.idempotency``), RuleViolation when the facts break an AMU rule, and
+        IssuingError subtypes (naming the field) for other bad input.
         """
         _check_team(request)
 
@@ -77,7 +79,7 @@ class Issuer:
 
     async def record_attempt(
         self, write: IdempotentRequest, participation_id: uuid.UUID, attempt: AttemptIn
-    ) -> ParticipationOut:
+    ) -> Answered[ParticipationOut]:
         """Append an exam attempt (prøve, omprøve or flyttet prøve); earlier ones never change.
 
         Idempotent like ``issue_team``; raises NotFoundIssuingError for another school's
@@ -97,7 +99,7 @@ class Issuer:
 
     async def update_facts(
         self, write: IdempotentRequest, participation_id: uuid.UUID, update: FactsUpdateIn
-    ) -> ParticipationOut:
+    ) -> Answered[ParticipationOut]:
         """Record a dispensation, a judgement, an IKV outcome, a drop-out, ... and reassess.
 
         Idempotent and refused like ``record_attempt``.

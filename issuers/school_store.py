@@ -49,9 +49,19 @@ class GoalRow:
 
 
 @dataclass(frozen=True, slots=True)
-class IdempotencyRecord:
+class IdempotentCall:
+    """What an Idempotency-Key is bound to: the request it was first used for."""
+
+    method: str
+    route: str  # the route template, e.g. /api/schools/{school_id:str}/teams
+    target: str  # the path with its parameters
     request_sha256: bytes
-    response: Any  # the answer's JSON, decoded; None until the first request commits
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyRecord:
+    call: IdempotentCall
+    response_body: bytes | None  # the answer's bytes as sent; None until the first commits
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,51 +209,53 @@ async def goals(conn: Connection, numbers: Iterable[str]) -> dict[str, GoalRow]:
 
 
 async def claim_idempotency_key(
-    conn: Connection, *, school_id: str, key: str, request_sha256: bytes
+    conn: Connection, *, school_id: str, key: str, call: IdempotentCall
 ) -> IdempotencyRecord | None:
-    """Claim ``key`` for this request inside the caller's transaction.
+    """Claim ``key`` for ``call`` inside the caller's transaction.
 
     Returns None when the key is new (the caller goes on and later calls
     ``complete_idempotency_key``), or the earlier record when the key was used before.
     A concurrent request with the same key waits here until the first one commits.
     """
     claimed = await conn.fetchval(
-        """INSERT INTO idempotency_keys (school_id, key, request_sha256) VALUES ($1, $2, $3)
+        """INSERT INTO idempotency_keys (school_id, key, method, route, target, request_sha256)
+           VALUES ($1, $2, $3, $4, $5, $6)
            ON CONFLICT DO NOTHING RETURNING true""",
         school_id,
         key,
-        request_sha256,
+        call.method,
+        call.route,
+        call.target,
+        call.request_sha256,
     )
     if claimed:
         return None
     row = await conn.fetchrow(
-        """SELECT request_sha256, response FROM idempotency_keys
+        """SELECT method, route, target, request_sha256, response_body FROM idempotency_keys
            WHERE school_id = $1 AND key = $2""",
         school_id,
         key,
     )
     if row is None:  # the other request rolled back between our insert and select
-        return await claim_idempotency_key(
-            conn, school_id=school_id, key=key, request_sha256=request_sha256
-        )
-    response = msgspec.json.decode(row["response"]) if row["response"] is not None else None
-    return IdempotencyRecord(bytes(row["request_sha256"]), response)
+        return await claim_idempotency_key(conn, school_id=school_id, key=key, call=call)
+    earlier = IdempotentCall(
+        row["method"], row["route"], row["target"], bytes(row["request_sha256"])
+    )
+    body = row["response_body"]
+    return IdempotencyRecord(earlier, bytes(body) if body is not None else None)
 
 
 async def complete_idempotency_key(
-    conn: Connection, *, school_id: str, key: str, response: bytes
+    conn: Connection, *, school_id: str, key: str, response_body: bytes
 ) -> None:
-    """Store the answer (JSON) of the request that claimed ``key``.
-
-    The table's ``status_code`` column is left empty: the HTTP edge answers a route with one
-    status, the first time and on every repeat.
-    """
+    """Store the answer of the request that claimed ``key``: the exact bytes sent, so a repeat
+    gets them as they are."""
     await conn.execute(
-        """UPDATE idempotency_keys SET response = $3::jsonb
+        """UPDATE idempotency_keys SET response_body = $3
            WHERE school_id = $1 AND key = $2""",
         school_id,
         key,
-        response.decode(),
+        response_body,
     )
 
 

@@ -152,31 +152,39 @@ async def access_log_of(conn: Connection, cpr: str, *, limit: int = 200) -> list
 
 @dataclass(frozen=True, slots=True)
 class Counter:
-    """A failure counter (SHA-256 of what it counts) and the failures it allows per window."""
+    """A failure counter (SHA-256 of what it counts), the failures it allows in its window, and
+    the start of the window now. Reaching ``limit`` refuses every lookup before the code is
+    compared, unless ``wrong_only``: then the code is still compared, and only a wrong one is
+    refused (the caller decides how, from ``GuardedLookup.failures``)."""
 
     key: bytes
     limit: int
+    window_start: dt.datetime
+    wrong_only: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class GuardedLookup:
     found: certificate_store.VerificationLookup
     failures: tuple[int, ...]  # counted against each counter before this lookup
-    allowed: bool  # no counter had reached its limit; if not, nothing was written
-    matched: bool  # allowed and the code is the certificate's: the access was logged
+    checked: bool  # no counter that refuses every lookup was at its limit; else nothing written
+    matched: bool  # checked and the code is the certificate's: the access was logged
 
 
 _GUARDED_LOOKUP = f"""
     WITH found AS MATERIALIZED ({certificate_store.VERIFICATION_LOOKUP}),
     counted AS (
         SELECT coalesce(array_agg(coalesce(v.failures, 0) ORDER BY w.i), '{{}}') AS failures,
-               coalesce(bool_and(coalesce(v.failures, 0) < w.lim), true) AS allowed
-        FROM unnest($2::bytea[], $3::int[]) WITH ORDINALITY AS w(key, lim, i)
-        LEFT JOIN verify_failures v ON v.key = w.key AND v.window_start = $4
+               coalesce(
+                   bool_and(coalesce(v.failures, 0) < w.lim) FILTER (WHERE NOT w.wrong_only), true
+               ) AS checked
+        FROM unnest($2::bytea[], $3::int[], $4::timestamptz[], $8::bool[])
+             WITH ORDINALITY AS w(key, lim, start, wrong_only, i)
+        LEFT JOIN verify_failures v ON v.key = w.key AND v.window_start = w.start
     ),
     verdict AS (
-        SELECT counted.allowed,
-               counted.allowed AND coalesce(
+        SELECT counted.checked,
+               counted.checked AND coalesce(
                    sha256(convert_to(found.verification_code, 'UTF8')) = $5, false
                ) AS matched
         FROM found, counted
@@ -186,16 +194,20 @@ _GUARDED_LOOKUP = f"""
         SELECT found.number, $6, $7 FROM found, verdict WHERE verdict.matched
     ),
     stale AS (
+        -- Before the oldest window still counted (the longest one's): a row of a shorter
+        -- window lingers until then, which costs space, never a wrong count.
         DELETE FROM verify_failures
-        WHERE window_start < $4 AND (SELECT allowed AND NOT matched FROM verdict)
+        WHERE window_start < (SELECT min(s) FROM unnest($4::timestamptz[]) AS s)
+          AND (SELECT checked AND NOT matched FROM verdict)
     ),
     failure AS (
         INSERT INTO verify_failures (key, window_start, failures)
-        SELECT w.key, $4, 1 FROM unnest($2::bytea[]) AS w(key), verdict
-        WHERE verdict.allowed AND NOT verdict.matched
+        SELECT w.key, w.start, 1
+        FROM unnest($2::bytea[], $4::timestamptz[]) AS w(key, start), verdict
+        WHERE verdict.checked AND NOT verdict.matched
         ON CONFLICT (key, window_start) DO UPDATE SET failures = verify_failures.failures + 1
     )
-    SELECT found.*, counted.failures, verdict.allowed, verdict.matched
+    SELECT found.*, counted.failures, verdict.checked, verdict.matched
     FROM found, counted, verdict
 """  # noqa: S608 - the register's constant query, no input
 
@@ -206,14 +218,14 @@ async def guarded_lookup(
     *,
     code_sha256: bytes,
     counters: Sequence[Counter],
-    window_start: dt.datetime,
     channel: Channel,
     now: dt.datetime,
 ) -> GuardedLookup:
     """`certificate_store.verification_lookup` behind failure counters, and its bookkeeping, in
-    one statement: when every counter is under its limit, either the code matches (SHA-256 of
-    the normalised code) and the access is logged, or one failure is counted against every
-    counter (and windows before this one are forgotten). Over a limit, nothing is written.
+    one statement: when no counter that refuses every lookup is at its limit, either the code
+    matches (SHA-256 of the normalised code) and the access is logged, or one failure is counted
+    against every counter (and windows before the oldest current one are forgotten). Otherwise
+    nothing is written. A ``wrong_only`` counter at its limit changes nothing here.
 
     Raises NotFoundError without a log head (the migrations have not run).
     """
@@ -222,14 +234,15 @@ async def guarded_lookup(
         number,
         [c.key for c in counters],
         [c.limit for c in counters],
-        window_start,
+        [c.window_start for c in counters],
         code_sha256,
         now,
         channel.value,
+        [c.wrong_only for c in counters],
     )
     return GuardedLookup(
         found=certificate_store.verification_lookup_of(row),
         failures=tuple(row["failures"]) if row else (),
-        allowed=bool(row and row["allowed"]),
+        checked=bool(row and row["checked"]),
         matched=bool(row and row["matched"]),
     )

@@ -3,26 +3,35 @@
     verifier = GuardedVerifier(pool, clock, VerifyLimits())
     result = await verifier.verify(number, code, client="203.0.113.9", channel=Channel.VERIFY_API)
 
-Only failed lookups count (a wrong code or an unknown number), in fixed windows, both per
-client address and per certificate number: the first stops one client trying many numbers,
-the second stops many clients (a botnet) trying many codes for one number. A code has 40 bits,
-so at 10 failures per number per 15 minutes guessing one takes on average some 10^6 years.
-The counters live in PostgreSQL, not in the process, so every server process and every restart
-share one budget. A successful lookup is written to the holder's access log instead.
+Only failed lookups count (a wrong code or an unknown number), in fixed windows. Two kinds of
+limit, because only one kind can be turned against the holder:
 
-A client that has used up a budget is refused even when its code is right: were a right code
-let through, 200 against 429 would tell a guesser which guess was right, and the limit would
-stop nothing. So every lookup reads the counters, but in the statement that reads the
-certificate, which also writes the outcome: the access log entry when the SHA-256 of the
-normalised code matches, else the failure (``access_store.guarded_lookup``). One round trip in all.
-The verdict itself still compares the codes in constant time (``registry.codes``); comparing
-digests in SQL tells a timer nothing about the code.
+- Per client (an IPv4 address, or an IPv6 /64, which one subscriber usually holds whole):
+  ``per_client`` failures per window and ``per_client_daily`` per UTC day. A client over either
+  is refused before its code is compared, right or wrong. This is the limit that bounds guessing:
+  a lookup whose code is compared is a guess, whatever it answers. It counts only the client's
+  own failures, so the holder meets it only through guesses from their own address.
+- Per certificate number: ``per_number`` failures per window. Reaching it refuses only wrong
+  codes (429); a right code still answers, so guesses from elsewhere never lock the holder out.
+  The 429 tells a guesser what "unknown" would have told them, that the code is wrong, and
+  nothing more; nor does it stop one, since the code was compared, so this limit only marks a
+  number under attack. A number with no certificate is counted and answered alike.
+
+docs/registry.md works out how long guessing takes at these limits. The counters live in
+PostgreSQL, not in the process, so every server process and every restart share one budget. A
+successful lookup is written to the holder's access log instead. Every lookup reads the counters
+in the statement that reads the certificate, which also writes the outcome: the access log entry
+when the SHA-256 of the normalised code matches, else the failure
+(``access_store.guarded_lookup``). One round trip in all. The verdict itself still compares the
+codes in constant time (``registry.codes``); comparing digests in SQL tells a timer nothing
+about the code.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import ipaddress
 from dataclasses import dataclass
 
 import asyncpg
@@ -34,17 +43,24 @@ from registry.db import Connection
 from registry.verification import Verification, VerificationStatus, verification_of
 
 _EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+_DAY = dt.timedelta(days=1)
+# The prefix one IPv6 subscriber is given at the least: counting single IPv6 addresses would
+# give every guesser 2**64 clients.
+IPV6_CLIENT_PREFIX = 64
 
 
 @dataclass(frozen=True, slots=True)
 class VerifyLimits:
-    per_client: int = 20
-    per_number: int = 10
+    per_client: int = 20  # failures per client per window; then the client is refused
+    per_number: int = 10  # failures per number per window; then wrong codes are refused
     window: dt.timedelta = dt.timedelta(minutes=15)
+    # Failures per client per UTC day: what bounds a patient guesser (docs/registry.md).
+    per_client_daily: int = 50
 
 
 class RateLimitedError(Exception):
-    """Too many failed lookups from this client or for this number; try again later."""
+    """Too many failed lookups from this client, or a wrong code for a number that has had too
+    many; try again later."""
 
     def __init__(self, retry_after: int) -> None:
         super().__init__("too many failed verification lookups")
@@ -59,6 +75,24 @@ def window_start(now: dt.datetime, window: dt.timedelta) -> dt.datetime:
     return now - (now - _EPOCH) % window
 
 
+def client_key(client: str) -> str:
+    """What a client is counted as: an IPv4 address as it is, an IPv6 address as its /64 (an
+    IPv4 one mapped into IPv6 as the IPv4 address), anything else as it is."""
+    try:
+        address = ipaddress.ip_address(client)
+    except ValueError:
+        return client
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, IPV6_CLIENT_PREFIX), strict=False))
+    return str(address)
+
+
+def _seconds_left(start: dt.datetime, window: dt.timedelta, now: dt.datetime) -> int:
+    return max(1, int((start + window - now).total_seconds()))
+
+
 async def checked_verification(
     conn: Connection,
     number: str,
@@ -71,30 +105,51 @@ async def checked_verification(
 ) -> Verification:
     """``verification.verify_certificate`` behind the guessing limits, with the access logged.
 
-    Raises RateLimitedError, before the code is compared, when a limit is reached.
+    Raises RateLimitedError when the client has reached a limit (before the code is compared)
+    or when the code is wrong and the number has reached its limit.
     """
     number = number.strip()
-    start = window_start(now, limits.window)
+    client = client_key(client)
+    start, day = window_start(now, limits.window), window_start(now, _DAY)
+    # Order matters below: the client's counters, then the number's.
+    client_limits = (
+        (start, limits.window, limits.per_client),
+        (day, _DAY, limits.per_client_daily),
+    )
     guarded = await access_store.guarded_lookup(
         conn,
         number if codes.is_certificate_number(number) else None,
         code_sha256=hashlib.sha256(codes.normalise_code(code).encode()).digest(),
         counters=[
-            access_store.Counter(_key("ip", client), limits.per_client),
-            access_store.Counter(_key("number", number), limits.per_number),
+            access_store.Counter(_key("ip", client), limits.per_client, start),
+            access_store.Counter(_key("ip-day", client), limits.per_client_daily, day),
+            access_store.Counter(_key("number", number), limits.per_number, start, wrong_only=True),
         ],
-        window_start=start,
         channel=channel,
         now=now,
     )
-    # Decided on the counters alone, so a refusal says nothing about the code.
-    if not guarded.allowed:
-        raise RateLimitedError(max(1, int((start + limits.window - now).total_seconds())))
+    if not guarded.checked:
+        # Decided on the client's counters alone, so a refusal says nothing about the code.
+        raise RateLimitedError(
+            max(
+                (
+                    _seconds_left(s, w, now)
+                    for (s, w, limit), failures in zip(
+                        client_limits, guarded.failures, strict=False
+                    )
+                    if failures >= limit
+                ),
+                default=_seconds_left(start, limits.window, now),
+            )
+        )
     result = verification_of(guarded.found, code)
     if (result.status is VerificationStatus.UNKNOWN) == guarded.matched:
         # The statement compared digests, verification_of the codes in constant time: they
         # cannot disagree unless normalise_code changes under one of them.
         raise RuntimeError("the access log and the verdict disagree about the code")
+    if not guarded.matched and guarded.failures[2] >= limits.per_number:
+        # Only a wrong code: it would have read "unknown", which says as much.
+        raise RateLimitedError(_seconds_left(start, limits.window, now))
     return result
 
 

@@ -3,23 +3,24 @@ identity provider, documents, delivery channels, print spool) and delivery's pol
 
     keys = key_store_for(settings)
     documents = documents_for(settings, keys, clock)
-    async with http_client_for(settings) as http:
-        worker = Worker(pool, channels_for(settings, pool, http), documents,
-                        policy_for(settings), clock, name="...")
+    async with channels_for(settings, pool) as channels:   # closes the channels' HTTP clients
+        worker = Worker(pool, channels, documents, policy_for(settings), clock, name="...")
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import logging
+import ssl
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
 import asyncpg
 import httpx
 
 from issuers.delivery.backoff import Backoff
-from issuers.delivery.digitalpost import HttpDigitalPost, MemoryDigitalPost
-from issuers.delivery.eboks import HttpEboks, MemoryEboks
+from issuers.delivery.digitalpost import GatewayDigitalPost, MemoryDigitalPost
+from issuers.delivery.eboks import GatewayEboks, MemoryEboks
 from issuers.delivery.ports import DigitalPost, Eboks, PrintSpool
 from issuers.delivery.spool import FolderPrintSpool, TablePrintSpool
 from issuers.delivery.worker import Channels, WorkerPolicy
@@ -28,9 +29,7 @@ from issuers.documents import CertificateDocuments
 from registry.clock import Clock
 from registry.keys import FileKeyStore, KeyStore, MemoryKeyStore
 from service.identity import DevelopmentIdentityProvider, IdentityProvider
-from service.settings import Settings
-
-log = logging.getLogger(__name__)
+from service.settings import ChannelName, Settings
 
 
 def identity_provider_for(settings: Settings, clock: Clock) -> IdentityProvider:
@@ -53,26 +52,49 @@ def print_spool_for(settings: Settings, pool: asyncpg.Pool) -> PrintSpool:
     return FolderPrintSpool(d.print_spool_dir or settings.data_dir / "print-spool")
 
 
-def channels_for(settings: Settings, pool: asyncpg.Pool, http: httpx.AsyncClient) -> Channels:
+@asynccontextmanager
+async def channels_for(settings: Settings, pool: asyncpg.Pool) -> AsyncIterator[Channels]:
+    """The delivery channels the settings choose, each gateway channel with its own HTTP client
+    (a client certificate is per channel); the clients are closed on leaving."""
     d = settings.delivery
-    digital_post: DigitalPost = (
-        MemoryDigitalPost()
-        if d.digital_post == "memory"
-        else HttpDigitalPost(http, d.digital_post_url)
-    )
-    eboks: Eboks = MemoryEboks() if d.eboks == "memory" else HttpEboks(http, d.eboks_url)
-    return Channels(digital_post=digital_post, eboks=eboks, spool=print_spool_for(settings, pool))
+    async with AsyncExitStack() as stack:
+
+        async def client(
+            channel: ChannelName, cert: Path | None, key: Path | None
+        ) -> httpx.AsyncClient:
+            made = http_client_for(settings, channel, cert, key)
+            return await stack.enter_async_context(made)
+
+        digital_post: DigitalPost = (
+            MemoryDigitalPost()
+            if d.digital_post == "memory"
+            else GatewayDigitalPost(
+                await client(d.digital_post, d.digital_post_client_cert, d.digital_post_client_key),
+                d.digital_post_url,
+            )
+        )
+        eboks: Eboks = (
+            MemoryEboks()
+            if d.eboks == "memory"
+            else GatewayEboks(
+                await client(d.eboks, d.eboks_client_cert, d.eboks_client_key), d.eboks_url
+            )
+        )
+        spool = print_spool_for(settings, pool)
+        yield Channels(digital_post=digital_post, eboks=eboks, spool=spool)
 
 
 def memo_schema_for(settings: Settings) -> Path | None:
-    """The MeMo schema every message is checked against, or None (a warning says so)."""
+    """The MeMo schema every message is checked against; None only when validation is turned
+    off by name (``AMU_MEMO_VALIDATION=off-unvalidated``, warned about at every start).
+    Raises ValueError when validation is on and no schema is set (the start checks refuse
+    that first)."""
     d = settings.delivery
-    schema = d.schema_to_validate()
-    if schema is None and d.memo_schema is not None:
-        log.warning(
-            "no MeMo schema at %s; messages are sent without validating first", d.memo_schema
-        )
-    return schema
+    if d.memo_validation == "off-unvalidated":
+        return None
+    if d.memo_schema is None:
+        raise ValueError("AMU_MEMO_SCHEMA is not set")
+    return d.memo_schema
 
 
 def documents_for(settings: Settings, keys: KeyStore, clock: Clock) -> CertificateDocuments:
@@ -99,6 +121,17 @@ def policy_for(settings: Settings) -> WorkerPolicy:
     )
 
 
-def http_client_for(settings: Settings) -> httpx.AsyncClient:
-    """The HTTP client the channel adapters share; its timeout bounds every call."""
-    return httpx.AsyncClient(timeout=settings.delivery.http_timeout_seconds)
+def http_client_for(
+    settings: Settings, channel: ChannelName, cert: Path | None, key: Path | None
+) -> httpx.AsyncClient:
+    """The HTTP client of one channel; its timeout bounds every call. A gateway channel speaks
+    HTTPS with the OCES client certificate ``cert`` and its key ``key``, the server verified
+    against the system's trust store; the demo's test-server channel speaks plain HTTP."""
+    timeout = settings.delivery.http_timeout_seconds
+    if channel != "gateway":
+        return httpx.AsyncClient(timeout=timeout)
+    if cert is None or key is None:
+        raise ValueError("a gateway channel needs its client certificate and key")
+    tls = ssl.create_default_context()  # verifies the gateway's certificate and host name
+    tls.load_cert_chain(certfile=cert, keyfile=key)
+    return httpx.AsyncClient(timeout=timeout, verify=tls)

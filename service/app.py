@@ -47,6 +47,7 @@ from service.api import problems
 from service.api.guards import ParticipantGuard, SchoolGuard
 from service.demo import DEMO_PEOPLE
 from service.identity import DevelopmentIdentityProvider
+from service.proxies import trusted_proxy_headers
 from service.settings import Settings
 
 
@@ -183,6 +184,10 @@ def create_app(
         template_config=pages.template_config(),
         lifespan=[lifespan],
         exception_handlers=problems.exception_handlers,
+        # X-Forwarded-For only from configured proxies (service/proxies.py); none by default.
+        middleware=[trusted_proxy_headers(settings.trusted_proxies)]
+        if settings.trusted_proxies
+        else [],
         openapi_config=OpenAPIConfig(
             title="AMU-bevis",
             version="0.1.0",

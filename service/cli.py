@@ -1,7 +1,9 @@
 """``amu-bevis``: the one console script.
 
-amu-bevis serve      migrate, seed the demo, serve on 127.0.0.1 (embedded PostgreSQL
-                     unless DATABASE_URL is set)
+amu-bevis serve      migrate and serve; refuses to start while any setting would fake
+                     production (docs/operations.md)
+amu-bevis serve --demo  (or AMU_DEMO=1) also seed the demo, start the local Digital Post
+                     test server and, without DATABASE_URL, an embedded PostgreSQL
 amu-bevis migrate    apply migrations only
 amu-bevis rotate-key | rotate-log-key | revoke-key | retention | audit
                      the register's trust commands (docs/registry.md)
@@ -26,7 +28,7 @@ import uvicorn
 from registry import db
 from registry.clock import system_clock
 from registry.transparency.log import ensure_log_key
-from service import demo, logging_setup, migrations, trust_cli
+from service import demo, logging_setup, migrations, startup_checks, trust_cli
 from service.adapters import key_store_for
 from service.app import create_app, issuer_for
 from service.delivery import run_worker_process, start_local_delivery
@@ -37,11 +39,14 @@ log = logging.getLogger("amu-bevis")
 
 
 def resolve_database(settings: Settings) -> Settings:
-    """Settings with a database URL: the given one, or the embedded server's."""
+    """Settings with a database URL: the given one, or in demo mode the embedded server's.
+    Raises ValueError outside demo mode without one (the start checks refuse that first)."""
     if settings.database_url:
         return settings
+    if not settings.demo:
+        raise ValueError("DATABASE_URL is not set")
     uri = start_embedded(settings.data_dir)
-    log.info("embedded PostgreSQL running under %s", settings.data_dir / "pg")
+    log.warning("demo mode: embedded PostgreSQL running under %s", settings.data_dir / "pg")
     return dataclasses.replace(settings, database_url=uri)
 
 
@@ -96,10 +101,34 @@ def _exit_on_signal(signum: int, _frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
-def serve(settings: Settings, *, seed: bool) -> None:
+def _refuse(problems: Sequence[str]) -> int:
+    """Print every refusal to stderr; the exit status of a refused start."""
+    print(  # noqa: T201
+        "amu-bevis: refusing to start. Set these (docs/operations.md), or run the demo with "
+        "`amu-bevis serve --demo`:",
+        *(f"  - {problem}" for problem in problems),
+        sep="\n",
+        file=sys.stderr,
+    )
+    return 2
+
+
+def _announce_unsafe(settings: Settings) -> None:
+    """Log, at every start, the modes that are allowed but must never pass unnoticed."""
+    if settings.demo:
+        log.warning("demo mode: seeded demo data and development defaults; not for production")
+    if settings.delivery.memo_validation == "off-unvalidated":
+        log.warning(
+            "AMU_MEMO_VALIDATION=off-unvalidated: MeMo messages are sent WITHOUT being "
+            "validated against the MeMo schema"
+        )
+
+
+def serve(settings: Settings) -> None:
+    """Migrate (and in demo mode seed the demo), then serve until stopped."""
     settings = resolve_database(settings)
-    made = asyncio.run(_prepare(settings, seed=seed))
-    if seed:
+    made = asyncio.run(_prepare(settings, seed=settings.demo))
+    if settings.demo:
         _print_credentials(made, settings.data_dir)
     print(f"Serving on http://{settings.host}:{settings.port} (OpenAPI at /schema)")  # noqa: T201
     delivery = start_local_delivery(settings, clock=system_clock)
@@ -114,6 +143,9 @@ def serve(settings: Settings, *, seed: bool) -> None:
             port=settings.port,
             log_level="info",
             access_log=True,
+            # uvicorn would believe X-Forwarded-For from any loopback peer; the app reads it
+            # from AMU_TRUSTED_PROXIES only (service/proxies.py).
+            proxy_headers=False,
         )
     finally:
         delivery.stop()
@@ -122,17 +154,33 @@ def serve(settings: Settings, *, seed: bool) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="amu-bevis", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    serve_cmd = commands.add_parser("serve", help="migrate, seed the demo and serve")
-    serve_cmd.add_argument("--no-demo", action="store_true", help="do not seed the demo")
+    serve_cmd = commands.add_parser("serve", help="migrate and serve")
+    serve_cmd.add_argument(
+        "--demo",
+        action="store_true",
+        help="demo mode (as AMU_DEMO=1): seed the demo, local test server, embedded database",
+    )
     commands.add_parser("migrate", help="apply migrations and exit")
     trust_cli.add_commands(commands)
     commands.add_parser("worker", help="deliver certificates until stopped")
     args = parser.parse_args(argv)
 
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env(demo=getattr(args, "demo", False))
+    except ValueError as e:
+        return _refuse([str(e)])
     logging_setup.configure(debug=settings.debug)
+    # Checked before anything touches a database, so a refused start leaves nothing behind.
+    if args.command in {"serve", "worker"}:
+        problems = startup_checks.refusals(settings, now=system_clock())
+    else:
+        problems = startup_checks.database_refusals(settings)
+    if problems:
+        return _refuse(problems)
+    if args.command in {"serve", "worker"}:
+        _announce_unsafe(settings)
     if args.command == "serve":
-        serve(settings, seed=not args.no_demo)
+        serve(settings)
     elif args.command == "migrate":
         asyncio.run(_prepare(resolve_database(settings), seed=False))
     elif args.command in trust_cli.COMMANDS:

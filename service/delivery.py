@@ -1,7 +1,7 @@
 """Running delivery: the ``amu-bevis worker`` process, and the demo's worker inside ``serve``::
 
     run_worker_process(settings)          # blocks; SIGTERM or SIGINT finish the jobs in hand
-    local = start_local_delivery(settings)  # serve: test server + worker in threads
+    local = start_local_delivery(settings)  # serve: worker (and demo test server) in threads
     ...
     local.stop()
 
@@ -24,7 +24,6 @@ from registry.clock import Clock
 from service.adapters import (
     channels_for,
     documents_for,
-    http_client_for,
     key_store_for,
     memo_schema_for,
     policy_for,
@@ -44,10 +43,10 @@ async def run_worker(settings: Settings, stop: asyncio.Event, *, clock: Clock) -
         settings.database_url, schema=settings.database_schema, size=d.concurrency + 1
     )
     try:
-        async with http_client_for(settings) as http:
+        async with channels_for(settings, pool) as channels:
             worker = Worker(
                 pool,
-                channels_for(settings, pool, http),
+                channels,
                 documents_for(settings, key_store_for(settings), clock),
                 policy_for(settings),
                 clock,
@@ -93,12 +92,14 @@ class LocalDelivery:
 
 
 def start_local_delivery(settings: Settings, *, clock: Clock) -> LocalDelivery:
-    """Start the local Digital Post test server at ``digital_post_url`` and a worker, as the
-    delivery settings ask (``serve_test_server``, ``serve_worker``). A taken port is logged and
-    skipped: another local test server (another ``serve``) is then the one delivered to."""
+    """Start a worker and, in demo mode, the local Digital Post test server at
+    ``digital_post_url``, as the delivery settings ask (``serve_worker``, ``serve_test_server``).
+    A taken port is logged and skipped: another local test server (another ``serve``) is then
+    the one delivered to."""
     d = settings.delivery
     local = LocalDelivery()
-    if d.serve_test_server and d.digital_post == "http":
+    # The start checks refuse the test server outside demo mode; never start it there anyway.
+    if settings.demo and d.serve_test_server and d.digital_post == "test-server":
         host, _, port = d.digital_post_url.removeprefix("http://").rstrip("/").partition(":")
         if host in {"127.0.0.1", "localhost"} and port.isdigit():
             server = DigitalPostTestServer(schema=memo_schema_for(settings))

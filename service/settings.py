@@ -1,11 +1,16 @@
 """The one settings object. Nothing else in the service reads the environment.
 
-Every field has a development default, so a fresh clone runs with no configuration;
-`Settings.from_env()` reads the ``AMU_*`` variables and ``DATABASE_URL``.
+`Settings.from_env()` reads the ``AMU_*`` variables and ``DATABASE_URL``. Demo mode
+(``AMU_DEMO=1``, or ``amu-bevis serve --demo``) fills in development defaults so a fresh clone
+runs with no configuration: the embedded PostgreSQL, an http loopback public address, the local
+Digital Post test server and the MeMo schema beside the checkout. Outside demo mode those stay
+unset, and `service.startup_checks.refusals` names every one a production start must set
+(docs/operations.md).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
@@ -17,11 +22,17 @@ from issuers.retention import PRINT_RETENTION_DAYS
 
 IdentityProviderName = Literal["development"]
 KeyStoreName = Literal["file", "memory"]
-DigitalPostName = Literal["http", "memory"]
-EboksName = Literal["http", "memory"]
+# test-server: plain HTTP to the local test server (demo only); memory: in process (demo and
+# tests); gateway: the same protocol over HTTPS with an OCES client certificate (docs/delivery.md).
+ChannelName = Literal["test-server", "memory", "gateway"]
+DigitalPostName = ChannelName
+EboksName = ChannelName
+# Validation before sending is mandatory; the one way off carries its risk in its name.
+MemoValidation = Literal["on", "off-unvalidated"]
 PrintSpoolName = Literal["folder", "table"]
 _T = TypeVar("_T", bound=str)
-# The official MeMo schema beside the checkout (../shared), as the formats tests find it.
+# The official MeMo schema beside the checkout (../shared), as the formats tests find it: demo
+# mode's default. It is not shipped with the package (docs/operations.md says why).
 DEFAULT_MEMO_SCHEMA = (
     Path(__file__).resolve().parent.parent.parent / "shared/memo-xsd/Version1.2/MeMo_core.xsd"
 )
@@ -39,13 +50,19 @@ class PagesSettings:
 class DeliverySettings:
     """Delivery's channels, retries and deadlines (docs/delivery.md)."""
 
-    digital_post: DigitalPostName = "http"
+    digital_post: DigitalPostName = "test-server"
     digital_post_url: str = "http://127.0.0.1:8025"
-    eboks: EboksName = "http"
+    # PEM files of the OCES client certificate and its key: required for a gateway channel.
+    digital_post_client_cert: Path | None = None
+    digital_post_client_key: Path | None = None
+    eboks: EboksName = "test-server"
     eboks_url: str = "http://127.0.0.1:8025/eboks"
+    eboks_client_cert: Path | None = None
+    eboks_client_key: Path | None = None
     print_spool: PrintSpoolName = "folder"
     print_spool_dir: Path | None = None  # None: data_dir/print-spool
-    memo_schema: Path | None = DEFAULT_MEMO_SCHEMA  # None: send without validating first
+    memo_schema: Path | None = DEFAULT_MEMO_SCHEMA  # None: not set (refused at start)
+    memo_validation: MemoValidation = "on"
     max_failures: int = 8  # failures in a row before a job is dead-lettered
     backoff_base_seconds: float = 30.0
     backoff_cap_seconds: float = 3600.0
@@ -56,23 +73,20 @@ class DeliverySettings:
     concurrency: int = 4  # jobs in hand per worker process
     warn_working_days: int = 3  # overdue list: deadlines this close are at risk
     print_retention_days: int = PRINT_RETENTION_DAYS  # a print job's PDF and name (retention)
-    # `amu-bevis serve` also runs a worker and, at digital_post_url, the local test server.
+    # `amu-bevis serve` also runs a worker and, in demo mode, the local test server at
+    # digital_post_url (its receipts would mark real jobs delivered: refused outside demo mode).
     serve_worker: bool = True
     serve_test_server: bool = True
-
-    def schema_to_validate(self) -> Path | None:
-        """The MeMo schema when it is really there; None on a checkout without ../shared, where
-        messages go out unvalidated (the receiving channel still validates them)."""
-        if self.memo_schema is not None and self.memo_schema.is_file():
-            return self.memo_schema
-        return None
 
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    """Configuration of one service process."""
+    """Configuration of one service process. The field defaults are the demo's (tests build
+    Settings directly); `from_env` leaves the unsafe ones unset outside demo mode."""
 
-    # None means: start the embedded PostgreSQL (pgserver) under data_dir/pg.
+    # Demo mode: seed the demo and allow the development defaults (module docstring).
+    demo: bool = False
+    # None means: start the embedded PostgreSQL (pgserver) under data_dir/pg (demo mode only).
     database_url: str | None = None
     # A schema to keep all tables in (tests give each test a fresh one); None = public.
     database_schema: str | None = None
@@ -80,6 +94,7 @@ class Settings:
     data_dir: Path = Path(".data")
     host: str = "127.0.0.1"
     port: int = 8000
+    # Goes into QR codes and credential identifiers; from_env leaves it "" when not set.
     public_base_url: str = "http://127.0.0.1:8000"
     # The transparency log's origin line and checkpoint key name (C2SP checkpoint).
     log_origin: str = "amu-bevis.local/register"
@@ -90,48 +105,64 @@ class Settings:
     debug: bool = False
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
     pages: PagesSettings = field(default_factory=PagesSettings)
+    # Peers whose X-Forwarded-For is believed (service/proxies.py); empty: none, the default.
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        """Settings from environment variables; unset ones keep their defaults."""
+    def from_env(cls, environ: Mapping[str, str] | None = None, *, demo: bool = False) -> Settings:
+        """Settings from environment variables. Demo mode (``demo`` or ``AMU_DEMO=1``) fills in
+        the development defaults; outside it they stay unset. Raises ValueError for a value
+        that is not one of a setting's choices."""
         env = os.environ if environ is None else environ
+        demo = demo or env.get("AMU_DEMO", "") == "1"
         defaults = cls()
         secret = env.get("AMU_SESSION_SECRET")
         host = env.get("AMU_HOST", defaults.host)
         port = int(env.get("AMU_PORT", defaults.port))
         return cls(
+            demo=demo,
             database_url=env.get("DATABASE_URL") or None,
             database_schema=env.get("AMU_DATABASE_SCHEMA") or None,
             database_pool_size=int(env.get("AMU_DATABASE_POOL_SIZE", defaults.database_pool_size)),
             data_dir=Path(env.get("AMU_DATA_DIR", str(defaults.data_dir))),
             host=host,
             port=port,
-            public_base_url=env.get("AMU_PUBLIC_BASE_URL", f"http://{host}:{port}"),
+            public_base_url=env.get("AMU_PUBLIC_BASE_URL", f"http://{host}:{port}" if demo else ""),
             log_origin=env.get("AMU_LOG_ORIGIN", defaults.log_origin),
             identity_provider=_choice(env, "AMU_IDENTITY_PROVIDER", ("development",)),
             key_store=_choice(env, "AMU_KEY_STORE", ("file", "memory")),
             session_secret=secret.encode() if secret else defaults.session_secret,
             debug=env.get("AMU_DEBUG", "") == "1",
-            delivery=_delivery_from_env(env),
+            delivery=_delivery_from_env(env, demo=demo),
             pages=PagesSettings(
                 verify_failures_per_client=int(env.get("AMU_VERIFY_FAILURES_PER_CLIENT", 20)),
                 verify_failures_per_number=int(env.get("AMU_VERIFY_FAILURES_PER_NUMBER", 10)),
             ),
+            trusted_proxies=tuple(
+                ipaddress.ip_network(p.strip(), strict=False)
+                for p in env.get("AMU_TRUSTED_PROXIES", "").split(",")
+                if p.strip()
+            ),
         )
 
 
-def _delivery_from_env(env: Mapping[str, str]) -> DeliverySettings:
+def _delivery_from_env(env: Mapping[str, str], *, demo: bool) -> DeliverySettings:
     d = DeliverySettings()
-    spool_dir = env.get("AMU_PRINT_SPOOL_DIR")
-    schema = env.get("AMU_MEMO_SCHEMA", str(d.memo_schema))
+    schema = env.get("AMU_MEMO_SCHEMA") or (str(DEFAULT_MEMO_SCHEMA) if demo else None)
+    channels: tuple[ChannelName, ...] = ("test-server", "memory", "gateway")
     return DeliverySettings(
-        digital_post=_choice(env, "AMU_DIGITAL_POST", ("http", "memory")),
+        digital_post=_choice(env, "AMU_DIGITAL_POST", channels),
         digital_post_url=env.get("AMU_DIGITAL_POST_URL", d.digital_post_url),
-        eboks=_choice(env, "AMU_EBOKS", ("http", "memory")),
+        digital_post_client_cert=_path(env, "AMU_DIGITAL_POST_CLIENT_CERT"),
+        digital_post_client_key=_path(env, "AMU_DIGITAL_POST_CLIENT_KEY"),
+        eboks=_choice(env, "AMU_EBOKS", channels),
         eboks_url=env.get("AMU_EBOKS_URL", d.eboks_url),
+        eboks_client_cert=_path(env, "AMU_EBOKS_CLIENT_CERT"),
+        eboks_client_key=_path(env, "AMU_EBOKS_CLIENT_KEY"),
         print_spool=_choice(env, "AMU_PRINT_SPOOL", ("folder", "table")),
-        print_spool_dir=Path(spool_dir) if spool_dir else None,
-        memo_schema=Path(schema) if schema else None,  # AMU_MEMO_SCHEMA= turns it off
+        print_spool_dir=_path(env, "AMU_PRINT_SPOOL_DIR"),
+        memo_schema=Path(schema) if schema else None,
+        memo_validation=_choice(env, "AMU_MEMO_VALIDATION", ("on", "off-unvalidated")),
         max_failures=int(env.get("AMU_DELIVERY_MAX_FAILURES", d.max_failures)),
         backoff_base_seconds=float(env.get("AMU_DELIVERY_BACKOFF_BASE", d.backoff_base_seconds)),
         backoff_cap_seconds=float(env.get("AMU_DELIVERY_BACKOFF_CAP", d.backoff_cap_seconds)),
@@ -143,8 +174,13 @@ def _delivery_from_env(env: Mapping[str, str]) -> DeliverySettings:
         warn_working_days=int(env.get("AMU_DELIVERY_WARN_DAYS", d.warn_working_days)),
         print_retention_days=int(env.get("AMU_PRINT_RETENTION_DAYS", d.print_retention_days)),
         serve_worker=env.get("AMU_SERVE_WORKER", "1") == "1",
-        serve_test_server=env.get("AMU_SERVE_TEST_SERVER", "1") == "1",
+        serve_test_server=env.get("AMU_SERVE_TEST_SERVER", "1" if demo else "0") == "1",
     )
+
+
+def _path(env: Mapping[str, str], name: str) -> Path | None:
+    value = env.get(name)
+    return Path(value) if value else None
 
 
 def _choice(env: Mapping[str, str], name: str, allowed: tuple[_T, ...]) -> _T:

@@ -8,7 +8,7 @@ be told to fail, to time out or to answer slowly::
     server = DigitalPostTestServer(schema=Path("../shared/memo-xsd/Version1.2/MeMo_core.xsd"))
     running = serve_in_thread(server)              # 127.0.0.1, an ephemeral port
     server.behave(failure_rate=0.3, timeout_rate=0.2, hang_seconds=2, seed=7)
-    ...  HttpDigitalPost(http, running.url) ...
+    ...  GatewayDigitalPost(http, running.url) ...
     server.received()                              # what it kept, by UUID
     running.stop()
 
@@ -22,6 +22,7 @@ import datetime as dt
 import random
 import re
 import socket
+import ssl
 import threading
 import uuid
 from collections.abc import Iterable
@@ -268,10 +269,25 @@ class RunningServer:
         self.thread.join(timeout)
 
 
+@dataclass(frozen=True, slots=True)
+class ServerTls:
+    """HTTPS for the test server, as a gateway speaks it: the server's certificate and key, and
+    the CA whose client certificates it demands (tests of the gateway channel)."""
+
+    cert: Path
+    key: Path
+    client_ca: Path
+
+
 def serve_in_thread(
-    server: DigitalPostTestServer, *, host: str = "127.0.0.1", port: int = 0
+    server: DigitalPostTestServer,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    tls: ServerTls | None = None,
 ) -> RunningServer:
     """Serve on ``host:port`` (0: an ephemeral port) in a daemon thread; returns when listening.
+    With ``tls``, HTTPS that refuses a client without a certificate from ``tls.client_ca``.
 
     Raises OSError when the address is taken.
     """
@@ -289,6 +305,10 @@ def serve_in_thread(
         access_log=False,
         lifespan="off",
         timeout_graceful_shutdown=1,
+        ssl_certfile=tls.cert if tls else None,
+        ssl_keyfile=tls.key if tls else None,
+        ssl_ca_certs=str(tls.client_ca) if tls else None,
+        ssl_cert_reqs=ssl.CERT_REQUIRED if tls else ssl.CERT_NONE,
     )
     uv = uvicorn.Server(config)
     thread = threading.Thread(
@@ -301,4 +321,5 @@ def serve_in_thread(
         thread.join(0.01)
     else:
         raise OSError("the Digital Post test server did not start")
-    return RunningServer(f"http://{bound_host}:{bound_port}", uv, thread)
+    scheme = "https" if tls else "http"
+    return RunningServer(f"{scheme}://{bound_host}:{bound_port}", uv, thread)

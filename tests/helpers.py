@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from typing import Any
 
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+
+from tests.externals import ROOT
 
 Client = AsyncTestClient[Litestar]
 
@@ -70,3 +75,23 @@ async def issue_passing(
     response = await post_team(client, token, body, key=reference)
     assert response.status_code == 201, response.text
     return [p["certificate"] for p in response.json()["participants"]]
+
+
+def stdout_of_another_process(code: str) -> bytes:
+    """What ``code`` writes to stdout when a fresh interpreter runs it from the repository root
+    with another hash seed than this process's.
+
+    Two calls in one process share hash seeds, caches and dict order, so their agreeing proves
+    little about bytes that must be the same on every run (a retried delivery, a golden file).
+    """
+    seed = "2" if os.environ.get("PYTHONHASHSEED") == "1" else "1"
+    done = subprocess.run(  # noqa: S603 - our own interpreter, our own code
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONHASHSEED": seed},
+        capture_output=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr.decode(errors="replace")
+    return done.stdout

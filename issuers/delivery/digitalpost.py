@@ -1,7 +1,8 @@
-"""Digital Post adapters: ``HttpDigitalPost`` for a Digital Post endpoint over HTTP (the local
-test server in development), ``MemoryDigitalPost`` in the process for tests.
+"""Digital Post adapters: ``GatewayDigitalPost`` for an operator's gateway that speaks our
+documented protocol (the local test server speaks it too), ``MemoryDigitalPost`` in the process
+for tests.
 
-The HTTP protocol (the test server speaks it, docs/delivery.md describes it)::
+The protocol is ours, not the real Digital Post's (NgDP); docs/delivery.md describes it::
 
     POST {base}/lookup/digital-post-recipients  {"cpr": "..."} -> {"canReceive": true}
     POST {base}/memo/messages  (MeMo XML)  -> 201 {"receipt": "..."}, 200 for a known UUID
@@ -20,8 +21,11 @@ from issuers.delivery.http import post_json, post_memo
 from issuers.delivery.ports import Receipt
 
 
-class HttpDigitalPost:
-    """Digital Post at ``base_url``, through the caller's HTTP client (timeouts are its)."""
+class GatewayDigitalPost:
+    """Digital Post through a gateway at ``base_url`` that speaks our protocol (module
+    docstring), through the caller's HTTP client: its timeouts, and in production its HTTPS
+    with the OCES client certificate. The local test server speaks the same protocol, so in demo
+    mode this adapter talks plain HTTP to it. A native NgDP adapter does not exist yet."""
 
     def __init__(self, client: httpx.AsyncClient, base_url: str) -> None:
         self._client = client

@@ -1,5 +1,5 @@
-"""e-Boks adapters: ``HttpEboks`` for a distributor's MeMo endpoint over HTTP (the local test
-server in development), ``MemoryEboks`` in the process for tests.
+"""e-Boks adapters: ``GatewayEboks`` for an operator's gateway that speaks our documented
+protocol (the local test server speaks it too), ``MemoryEboks`` in the process for tests.
 
 Consent is not the distributor's business: the worker sends only when the school has recorded
 the participant's consent (``eboks_consents``)::
@@ -19,8 +19,10 @@ from issuers.delivery.http import post_memo
 from issuers.delivery.ports import Receipt
 
 
-class HttpEboks:
-    """An e-Boks distributor at ``base_url``, through the caller's HTTP client."""
+class GatewayEboks:
+    """e-Boks through a gateway at ``base_url`` that speaks our protocol (module docstring),
+    through the caller's HTTP client (in production HTTPS with the OCES client certificate).
+    The protocol is ours, not the distributor's; the local test server speaks it too."""
 
     def __init__(self, client: httpx.AsyncClient, base_url: str) -> None:
         self._client = client

@@ -1,4 +1,4 @@
-"""What the HTTP adapters share: posting a MeMo message and reading the answer.
+"""What the gateway adapters share: posting a MeMo message and reading the answer.
 
 A timeout, a lost connection, 408, 429 or a 5xx answer means "try again later"
 (ChannelUnavailableError): the message may or may not have arrived, and the fixed message UUID

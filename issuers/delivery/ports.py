@@ -1,6 +1,6 @@
 """The channels a certificate travels through, as small ports.
 
-Adapters are named for their technology and the port they fill (``HttpDigitalPost`` /
+Adapters are named for their technology and the port they fill (``GatewayDigitalPost`` /
 ``MemoryDigitalPost``); the settings choose which (``service.adapters``). Every adapter
 of a port passes the same contract tests (``tests/issuers/delivery/test_contracts.py``).
 """

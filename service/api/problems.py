@@ -96,10 +96,13 @@ PROBLEMS: dict[type[Exception], Problem] = {
     CertificateNotFoundError: Problem(
         404, "not-found", "The school has no certificate with this number"
     ),
+    # 422, not 409: the request itself is wrong (the key names another request), and resending
+    # it cannot succeed; the answer never carries the other request's answer.
     IdempotencyConflictError: Problem(
-        409,
+        422,
         "idempotency-key-reused",
-        "The idempotency key was used before with a different request",
+        "The idempotency key was used before for a different request (method, route, target "
+        "or body)",
     ),
     ConflictError: Problem(
         409,
@@ -243,6 +246,9 @@ def _validation_error(
     for item in exc.extra if isinstance(exc.extra, list) else []:
         if isinstance(item, dict):
             name = str(item.get("key") or item.get("source") or "body")
+            # Litestar names a fault of the whole body (an unknown top-level field) after the
+            # handler's parameter, ``data``; the API calls it ``body`` everywhere else.
+            name = "body" if name == "data" else name
             params.append({"name": name, "reason": str(item.get("message", "invalid"))})
     missing = _MISSING_PARAMETER.search(str(exc.detail))
     if not params and missing:

@@ -42,7 +42,7 @@ from issuers.requests import (
 from registry.clock import Clock, today_in_denmark
 from service.api import deliveries, forms
 from service.api.forms import PRIVATE
-from service.api.parameters import provide_write
+from service.api.parameters import answered, provide_write
 
 # -- teams and participations -----------------------------------------------------------------
 
@@ -57,9 +57,9 @@ async def post_team(
     issuer: NamedDependency[Issuer],
     write: NamedDependency[IdempotentRequest],
     data: JSONBody[TeamResultsIn],
-) -> TeamResultsOut:
+) -> Response[bytes]:
     """Repeating a request with the same Idempotency-Key returns the first answer."""
-    return await issuer.issue_team(write, data)
+    return answered(await issuer.issue_team(write, data), 201)
 
 
 @get("/participations/{participation:uuid}", summary="A participation as the rules see it")
@@ -81,9 +81,9 @@ async def post_attempt(
     write: NamedDependency[IdempotentRequest],
     participation: FromPath[uuid.UUID],
     data: JSONBody[AttemptIn],
-) -> ParticipationOut:
+) -> Response[bytes]:
     """Attempts are appended, never changed; certificates now due are issued at once."""
-    return await issuer.record_attempt(write, participation, data)
+    return answered(await issuer.record_attempt(write, participation, data), 201)
 
 
 @patch(
@@ -96,9 +96,9 @@ async def patch_participation(
     write: NamedDependency[IdempotentRequest],
     participation: FromPath[uuid.UUID],
     data: JSONBody[FactsUpdateIn],
-) -> ParticipationOut:
+) -> Response[bytes]:
     """Members left out stay as they were; certificates now due are issued at once."""
-    return await issuer.update_facts(write, participation, data)
+    return answered(await issuer.update_facts(write, participation, data), 200)
 
 
 @get("/overdue", summary="Results late or due within three working days")
@@ -119,9 +119,9 @@ async def declare(
     composite_courses: NamedDependency[CompositeCourses],
     write: NamedDependency[IdempotentRequest],
     data: JSONBody[CompositeCourseIn],
-) -> CompositeCourseOut:
+) -> Response[bytes]:
     """Repeating a request with the same Idempotency-Key returns the first answer."""
-    return await composite_courses.declare(write, data)
+    return answered(await composite_courses.declare(write, data), 201)
 
 
 @get(
@@ -145,29 +145,33 @@ async def view(
     "/certificates/{number:str}/corrections",
     status_code=201,
     summary="Cancel a certificate and issue its replacement",
+    responses={201: ResponseSpec(data_container=CorrectionOut, description="Corrected")},
 )
 async def correct(
     corrections: NamedDependency[Corrections],
-    school_id: FromPath[str],
+    write: NamedDependency[IdempotentRequest],
     number: FromPath[str],
     data: JSONBody[CorrectionIn],
-) -> CorrectionOut:
-    """The old certificate stays on record as cancelled, pointing to its replacement."""
-    return await corrections.correct(school_id, number, data)
+) -> Response[bytes]:
+    """The old certificate stays on record as cancelled, pointing to its replacement.
+    Repeating a request with the same Idempotency-Key returns the first answer."""
+    return answered(await corrections.correct(write, number, data), 201)
 
 
 @post(
     "/certificates/{number:str}/revocation",
     status_code=201,
     summary="Revoke a certificate, with a reason category",
+    responses={201: ResponseSpec(data_container=RevocationOut, description="Revoked")},
 )
 async def revoke(
     corrections: NamedDependency[Corrections],
-    school_id: FromPath[str],
+    write: NamedDependency[IdempotentRequest],
     number: FromPath[str],
     data: JSONBody[RevocationIn],
-) -> RevocationOut:
-    return await corrections.revoke(school_id, number, data.reason)
+) -> Response[bytes]:
+    """Repeating a request with the same Idempotency-Key returns the first answer."""
+    return answered(await corrections.revoke(write, number, data.reason), 201)
 
 
 # -- its quarterly report (the certificates it issued, in every form: ``forms``) --------------

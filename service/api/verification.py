@@ -106,6 +106,7 @@ async def _verify(
         result = await verifier.verify(
             number,
             code,
+            # The peer, or the client a trusted proxy forwarded for (service/proxies.py).
             client=request.client.host if request.client else "unknown",
             channel=Channel.VERIFY_API,
         )
@@ -131,7 +132,8 @@ async def verify_posted(
 ) -> VerificationOut:
     """As ``GET``, with the code kept out of the URL (and so out of every access log and proxy
     log on the way). Wrong codes are rate-limited per client and per number (429 with
-    Retry-After); a match is written to the holder's access log (docs/pages.md)."""
+    Retry-After); the right code always answers unless this client itself has guessed too
+    often. A match is written to the holder's access log (docs/pages.md)."""
     return await _verify(request, verifier, number, data.code)
 
 
@@ -144,9 +146,8 @@ async def verify(
     code: Annotated[str, QueryParameter(name="code", min_length=1, max_length=20)],
 ) -> VerificationOut:
     """Kept for links and scripts that put the code in the query; prefer ``POST``, which keeps
-    the code out of URLs (our access log prints no query string). Wrong codes are rate-limited
-    per client and per number (429 with Retry-After); a match is written to the holder's
-    access log (docs/pages.md)."""
+    the code out of URLs (our access log prints no query string). Rate-limited and recorded
+    as ``POST``."""
     return await _verify(request, verifier, number, code)
 
 

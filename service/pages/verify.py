@@ -2,8 +2,9 @@
 so the code is in no URL (and so in no log or browser history); the paper certificate's QR code
 opens ``/tjek/<number>?kode=<code>`` directly, which the access log prints without its query.
 
-Wrong codes are rate-limited (``registry.ratelimit``) and the page says so. A successful
-check is written to the holder's access log. The CPR number is never shown.
+Wrong codes are rate-limited (``registry.ratelimit``) and the page says so; the right code
+always answers, however many wrong ones others have tried. A successful check is written to
+the holder's access log. The CPR number is never shown.
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ from service.pages.web import Page, redirect
 
 
 def client_address(request: Request[Any, Any, Any]) -> str:
-    """The caller's address as the ASGI server reports it (behind a proxy, run uvicorn with
-    ``--proxy-headers`` so this is the real client, not the proxy)."""
+    """The caller's address: the peer, or behind a proxy named in ``AMU_TRUSTED_PROXIES`` the
+    client it forwarded for (``service.proxies`` rewrites the scope before this runs)."""
     return request.client.host if request.client else "unknown"
 
 

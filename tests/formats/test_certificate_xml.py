@@ -48,6 +48,7 @@ from formats.record import (
 )
 from tests.externals import ROOT, require_tool
 from tests.golden import assert_golden
+from tests.helpers import stdout_of_another_process
 
 ASSETS = ROOT / "tests" / "assets"
 GOLDEN = ASSETS / "xml"
@@ -265,8 +266,16 @@ def test_from_xml_refuses_documents_outside_the_schema(document: bytes) -> None:
 # --- signatures -----------------------------------------------------------------------------
 
 
-def test_signing_is_deterministic() -> None:
-    assert SIGNER.sign(FULL) == SIGNER.sign(FULL)
+def test_signing_gives_the_same_bytes_in_another_process() -> None:
+    # RFC 6979 makes the signature deterministic; the canonical XML must be too, whatever the
+    # hash seed or dict order, so a process of its own must sign to the golden bytes.
+    other = stdout_of_another_process(
+        "import sys\n"
+        "from tests.formats.test_certificate_xml import FULL, SIGNER\n"
+        "sys.stdout.buffer.write(SIGNER.sign(FULL))\n"
+    )
+    assert other == SIGNER.sign(FULL)
+    assert_golden(GOLDEN / "certificate-amu-full.signed.xml", other)
 
 
 def test_key_name_is_carried_for_choosing_the_certificate() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import itertools
 import json
 from typing import Any
 
@@ -17,6 +18,7 @@ from tests.conftest import Demo, FixedClock
 from tests.helpers import ASE, Client, login, post_team, team_body
 
 PROBLEM = "application/problem+json"
+PROBLEMS_BASE = "https://amu-bevis.example/problems/"
 
 
 async def _issue_one(client: Client, demo: Demo, reference: str = "H-1") -> dict[str, Any]:
@@ -27,8 +29,12 @@ async def _issue_one(client: Client, demo: Demo, reference: str = "H-1") -> dict
     return certificate
 
 
+_keys = itertools.count()
+
+
 def _school(demo: Demo) -> dict[str, str]:
-    return demo.school(demo.public)
+    """The school's credential and a fresh Idempotency-Key: each call is a new request."""
+    return {**demo.school(demo.public), "Idempotency-Key": f"correction-{next(_keys)}"}
 
 
 async def _verify(client: Client, number: str, code: str) -> dict[str, Any]:
@@ -176,29 +182,53 @@ async def test_concurrent_corrections_make_one_replacement(
 
 
 @pytest.mark.parametrize(
-    ("body", "field"),
+    ("body", "status", "problem", "field"),
     [
-        ({"reason": "participant-data"}, "body"),
-        ({"reason": "participant-data", "name": "Åse Ødegaard"}, "body"),
-        ({"reason": "course-data", "courseEnd": "2026-01-01"}, "courseEnd"),
-        ({"reason": "course-data", "examDate": "2020-01-01"}, "examDate"),
-        ({"reason": "no-such-reason", "name": "X"}, "reason"),
-        ({"reason": "participant-data", "cpr": "010190-1234"}, "body"),
+        ({"reason": "participant-data"}, 422, "invalid-input", "body"),
+        (
+            {"reason": "participant-data", "name": "Åse Ødegaard"},  # the name it already has
+            422,
+            "invalid-input",
+            "body",
+        ),
+        ({"reason": "course-data", "courseEnd": "2026-01-01"}, 422, "invalid-input", "courseEnd"),
+        ({"reason": "course-data", "examDate": "2020-01-01"}, 422, "invalid-input", "examDate"),
+        ({"reason": "no-such-reason", "name": "X"}, 400, "invalid-request", "reason"),
+        # A CPR number is never corrected: an unknown field of the body, refused as malformed.
+        ({"reason": "participant-data", "cpr": "010190-1234"}, 400, "invalid-request", "body"),
     ],
+    ids=["no-change", "same-name", "end-before-start", "exam-before-start", "reason", "cpr"],
 )
 async def test_a_correction_that_changes_nothing_or_is_impossible_is_refused(
-    client: Client, seeded: Demo, body: dict[str, Any], field: str
+    client: Client,
+    seeded: Demo,
+    conn: asyncpg.Connection,
+    body: dict[str, Any],
+    status: int,
+    problem: str,
+    field: str,
 ) -> None:
     old = await _issue_one(client, seeded)
+    stored = (
+        "SELECT (SELECT array_agg(c ORDER BY number) FROM certificates c)::text,"
+        " (SELECT array_agg(e ORDER BY id) FROM certificate_events e)::text,"
+        " (SELECT count(*) FROM log_leaves)"
+    )
+    before = await conn.fetchrow(stored)
     response = await client.post(
         f"/api/schools/751234/certificates/{old['number']}/corrections",
         json=body,
         headers=_school(seeded),
     )
-    assert response.status_code in (400, 422), response.text
+    assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith(PROBLEM)
-    assert field in {p["name"] for p in response.json()["invalid-params"]} or field == "body"
+    document = response.json()
+    assert (document["type"], document["status"]) == (PROBLEMS_BASE + problem, status)
+    assert [p["name"] for p in document["invalid-params"]] == [field]
     assert ASE not in response.text
+    # Nothing was stored or changed: no replacement, no cancellation, no log leaf.
+    assert await conn.fetchrow(stored) == before
+    assert (await _verify(client, old["number"], old["verificationCode"]))["status"] == "valid"
 
 
 async def test_a_school_cannot_touch_another_schools_certificate(
@@ -209,7 +239,7 @@ async def test_a_school_cannot_touch_another_schools_certificate(
     response = await client.post(
         f"/api/schools/863410/certificates/{old['number']}/revocation",
         json={"reason": "fraud"},
-        headers=seeded.school(seeded.private),
+        headers={**seeded.school(seeded.private), "Idempotency-Key": "other"},
     )
     assert response.status_code == 404
     assert await conn.fetchval("SELECT count(*) FROM certificate_events") == 1

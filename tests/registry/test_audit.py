@@ -37,13 +37,13 @@ async def _register(client: Client, demo: Demo) -> tuple[bytes, list[dict[str, A
     corrected = await client.post(
         f"/api/schools/751234/certificates/{first[0]['number']}/corrections",
         json={"reason": "participant-data", "name": "Rettet"},
-        headers=school,
+        headers={**school, "Idempotency-Key": "correct"},
     )
     assert corrected.status_code == 201
     revoked = await client.post(
         f"/api/schools/751234/certificates/{later[0]['number']}/revocation",
         json={"reason": "fraud"},
-        headers=school,
+        headers={**school, "Idempotency-Key": "revoke"},
     )
     assert revoked.status_code == 201
     return note, first + later

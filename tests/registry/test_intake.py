@@ -35,7 +35,7 @@ async def _issue(pool: asyncpg.Pool, keys: MemoryKeyStore, outbox: Outbox, key: 
     certifier = Certifier(keys, verify_base_url="http://x/tjek", outbox=outbox)
     issuer = Issuer(pool, certifier, FixedClock())
     raw = msgspec.json.encode(team_body(reference=key))
-    write = IdempotentRequest("751234", key, raw)
+    write = IdempotentRequest("751234", key, raw, "POST", "/teams", "/teams")
     await issuer.issue_team(write, msgspec.json.decode(raw, type=TeamResultsIn))
 
 

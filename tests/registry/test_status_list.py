@@ -99,12 +99,12 @@ async def test_cancelled_and_revoked_certificates_have_their_bit_set(
     await client.post(
         f"/api/schools/751234/certificates/{first['number']}/revocation",
         json={"reason": "issued-in-error"},
-        headers=school,
+        headers={**school, "Idempotency-Key": "revoke"},
     )
     corrected = await client.post(
         f"/api/schools/751234/certificates/{second['number']}/corrections",
         json={"reason": "participant-data", "name": "Rettet Navn"},
-        headers=school,
+        headers={**school, "Idempotency-Key": "correct"},
     )
     replacement = corrected.json()["replacement"]["number"]
 
@@ -235,13 +235,13 @@ async def test_digital_bazaar_verifies_the_published_list_and_reads_revoked_bits
     revocation = await client.post(
         f"/api/schools/751234/certificates/{revoked['number']}/revocation",
         json={"reason": "issued-in-error"},
-        headers=school,
+        headers={**school, "Idempotency-Key": "revoke"},
     )
     assert revocation.status_code == 201, revocation.text
     correction = await client.post(
         f"/api/schools/751234/certificates/{corrected['number']}/corrections",
         json={"reason": "participant-data", "name": "Rettet Navn"},
-        headers=school,
+        headers={**school, "Idempotency-Key": "correct"},
     )
     assert correction.status_code == 201, correction.text
     replacement = correction.json()["replacement"]["number"]

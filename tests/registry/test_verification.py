@@ -20,7 +20,13 @@ from hypothesis import strategies as st
 from registry import certificate_store, keyhistory
 from registry.access_store import Channel
 from registry.keys import MemoryKeyStore
-from registry.ratelimit import RateLimitedError, VerifyLimits, checked_verification
+from registry.ratelimit import (
+    RateLimitedError,
+    VerifyLimits,
+    checked_verification,
+    client_key,
+    window_start,
+)
 from registry.transparency import log, merkle
 from registry.transparency.merkle import Hash, NodeId
 from registry.verification import VerificationStatus, is_included, verify_certificate
@@ -311,18 +317,90 @@ async def test_one_statement_per_lookup_and_only_failures_count(
     assert await _counts(conn) == (1, 0)  # the access is logged, nothing counted
     assert await check("AAAA-AAAA") is VerificationStatus.UNKNOWN
     assert await check("AAAA-AAAB", "192.0.2.2") is VerificationStatus.UNKNOWN
-    assert await _counts(conn) == (1, 4)  # per client and per number, for each failure
+    # Per client in the window and the day, and per number, for each failure.
+    assert await _counts(conn) == (1, 6)
     assert counting.statements == 3
     assert await check(code) is VerificationStatus.VALID
     assert await check("AAAA-AAAC") is VerificationStatus.UNKNOWN
-    # The number's budget is spent: even the right code is refused (200 against 429 would tell
-    # a guesser which guess was right), and a refusal writes nothing.
-    before = await _counts(conn)
-    for typed in (code, "AAAA-AAAD"):
-        with pytest.raises(RateLimitedError):
-            await check(typed, "192.0.2.3")
-    assert await _counts(conn) == before
+    # The number's budget is spent: a wrong code is refused, and still counted against the
+    # client that sent it; the right code still answers, so guesses cannot lock it out.
+    with pytest.raises(RateLimitedError) as refused:
+        await check("AAAA-AAAD", "192.0.2.3")
+    assert refused.value.retry_after == 15 * 60 - (NOW - window_start(NOW, limits.window)).seconds
+    assert await check(code, "192.0.2.4") is VerificationStatus.VALID
+    assert await _counts(conn) == (3, 12)
     assert counting.statements == 7
+
+
+async def test_the_right_code_answers_whatever_others_guessed(
+    client: Client, seeded: Demo, conn: asyncpg.Connection
+) -> None:
+    (certificate,) = await _issue(client, seeded, "H-1", 1)
+    number, code = certificate["number"], certificate["verificationCode"]
+    limits = VerifyLimits()
+
+    async def check(typed: str, client_address: str) -> VerificationStatus:
+        result = await checked_verification(
+            conn,
+            number,
+            typed,
+            client=client_address,
+            channel=Channel.VERIFY_PAGE,
+            now=NOW,
+            limits=limits,
+        )
+        return result.status
+
+    refused = 0
+    for i in range(100):  # a botnet: a hundred clients, a guess each
+        try:
+            assert await check(f"AAAA-{i:04d}", f"198.51.{i}.1") is VerificationStatus.UNKNOWN
+        except RateLimitedError:
+            refused += 1
+    assert refused == 100 - limits.per_number
+    key = hashlib.sha256(f"number:{number}".encode()).digest()
+    assert await conn.fetchval("SELECT failures FROM verify_failures WHERE key = $1", key) == 100
+    assert await check(code, "203.0.113.1") is VerificationStatus.VALID
+    assert await conn.fetchval("SELECT count(*) FROM access_events") == 1
+
+
+async def test_a_client_is_refused_unseen_over_its_window_or_its_day(
+    client: Client, seeded: Demo, conn: asyncpg.Connection
+) -> None:
+    (certificate,) = await _issue(client, seeded, "H-1", 1)
+    number, code = certificate["number"], certificate["verificationCode"]
+    limits = VerifyLimits(per_client=3, per_client_daily=5)
+
+    async def check(typed: str, now: dt.datetime, address: str = "2001:db8:1:2::1") -> None:
+        await checked_verification(
+            conn, number, typed, client=address, channel=Channel.VERIFY_API, now=now, limits=limits
+        )
+
+    for i in range(3):
+        # Each from another address of the same /64: one subscriber, one client.
+        await check("AAAA-AAAA", NOW, f"2001:db8:1:2::{i + 10:x}")
+    with pytest.raises(RateLimitedError):
+        await check(code, NOW)  # even the right code: 200 against 429 would tell
+    await check(code, NOW, "2001:db8:1:3::1")  # another /64 is another client
+    later = NOW + limits.window
+    await check("AAAA-AAAA", later)
+    await check("AAAA-AAAA", later)
+    with pytest.raises(RateLimitedError) as refused:  # five failures today: until midnight UTC
+        await check(code, later + limits.window)
+    assert refused.value.retry_after == int(
+        (
+            window_start(NOW, dt.timedelta(days=1)) + dt.timedelta(days=1) - later - limits.window
+        ).total_seconds()
+    )
+    assert await conn.fetchval("SELECT count(*) FROM access_events") == 1
+    await check(code, NOW + dt.timedelta(days=1))
+
+
+def test_clients_are_counted_by_address_and_by_ipv6_subscriber_prefix() -> None:
+    assert client_key("198.51.100.7") == "198.51.100.7"
+    assert client_key("2001:db8:1:2:aaaa:bbbb:cccc:dddd") == "2001:db8:1:2::/64"
+    assert client_key("::ffff:198.51.100.7") == "198.51.100.7"
+    assert client_key("testclient") == "testclient"
 
 
 async def test_a_failure_forgets_earlier_windows(
@@ -343,8 +421,11 @@ async def test_a_failure_forgets_earlier_windows(
 
     await fail(NOW)
     await fail(NOW + limits.window)
+    # The day's counter still needs this day's windows; the next day forgets them.
+    assert await conn.fetchval("SELECT count(DISTINCT window_start) FROM verify_failures") == 3
+    await fail(NOW + dt.timedelta(days=1))
     windows = await conn.fetch("SELECT DISTINCT window_start FROM verify_failures")
-    assert len(windows) == 1
-    key = hashlib.sha256(b"ip:c").digest()
+    assert len(windows) == 2  # the new window and the new day
+    key = hashlib.sha256(b"ip-day:c").digest()
     failures = await conn.fetchval("SELECT failures FROM verify_failures WHERE key = $1", key)
     assert failures == 1

@@ -4,6 +4,7 @@ numbers."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import signal
@@ -14,6 +15,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import asyncpg
 import httpx
 import pytest
 
@@ -43,7 +45,10 @@ def served(database_url: str, schema: str, tmp_path: Path) -> Iterator[tuple[str
     }
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "service.cli", "serve"], env=env, stdout=out, stderr=out
+            [sys.executable, "-m", "service.cli", "serve", "--demo"],
+            env=env,
+            stdout=out,
+            stderr=out,
         )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -97,3 +102,91 @@ def test_a_full_run_never_logs_a_cpr_number(served: tuple[str, Path]) -> None:
     text = log.read_text()
     assert "POST /api/schools/751234/teams" in text  # the access log was captured
     assert CPR_SHAPED.findall(text) == []
+
+
+def _env_without_settings(**settings: str) -> dict[str, str]:
+    """This process's environment without any of the service's settings, plus ``settings``."""
+    kept = {k: v for k, v in os.environ.items() if not k.startswith("AMU_") and k != "DATABASE_URL"}
+    return {**kept, **settings}
+
+
+def test_serve_without_demo_mode_refuses_every_unsafe_default(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    env = _env_without_settings(AMU_DATA_DIR=str(data), AMU_PORT=str(_free_port()))
+    done = subprocess.run(
+        [sys.executable, "-m", "service.cli", "serve"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stdout == ""
+    refused = [line for line in done.stderr.splitlines() if line.startswith("  - ")]
+    for variable in (
+        "DATABASE_URL",
+        "AMU_PUBLIC_BASE_URL",
+        "AMU_DIGITAL_POST=test-server",
+        "AMU_EBOKS=test-server",
+        "AMU_MEMO_SCHEMA",
+    ):
+        assert sum(variable in line for line in refused) == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (data / "pg").exists()  # no embedded PostgreSQL was started
+
+
+async def test_a_refused_start_creates_no_tables(
+    database_url: str, schema: str, tmp_path: Path
+) -> None:
+    env = _env_without_settings(
+        DATABASE_URL=database_url,
+        AMU_DATABASE_SCHEMA=schema,
+        AMU_DATA_DIR=str(tmp_path),
+        AMU_PUBLIC_BASE_URL="http://127.0.0.1:8000",
+    )
+    for command in ("serve", "worker"):
+        done = await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-m", "service.cli", command],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 2, done.stderr
+        assert "AMU_PUBLIC_BASE_URL must be set" in done.stderr
+        assert database_url not in done.stderr
+    conn = await asyncpg.connect(database_url)
+    try:
+        tables = await conn.fetchval(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = $1", schema
+        )
+    finally:
+        await conn.close()
+    assert tables == 0
+
+
+def test_a_forwarded_for_header_from_an_unconfigured_peer_is_ignored(
+    served: tuple[str, Path],
+) -> None:
+    """`amu-bevis serve` with no trusted proxies: a loopback client's X-Forwarded-For is its own
+    text (uvicorn would believe it from 127.0.0.1), so a guesser cannot name a fresh address
+    for each guess and escape the per-client limit."""
+    base, _log = served
+    with httpx.Client(base_url=base) as http:
+        for i in range(20):
+            wrong = http.get(
+                f"/api/verify/2026-{i:07d}",
+                params={"code": "AAAA-AAAA"},
+                headers={"X-Forwarded-For": f"192.0.2.{i + 1}"},
+            )
+            assert wrong.json()["status"] == "unknown", wrong.text
+        refused = http.get(
+            "/api/verify/2026-0000099",
+            params={"code": "AAAA-AAAA"},
+            headers={"X-Forwarded-For": "192.0.2.99"},
+        )
+    assert refused.status_code == 429, refused.text
+    assert refused.headers["content-type"].startswith("application/problem+json")

@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from formats.memo import MemoMessage, MemoSender, build_memo
+from formats.pdf_text import masked_cpr
 from formats.record import (
     Annotations,
     CertificateKind,
@@ -23,14 +24,15 @@ from formats.record import (
     School,
 )
 from issuers import school_store
-from issuers.delivery.digitalpost import HttpDigitalPost, MemoryDigitalPost
-from issuers.delivery.eboks import HttpEboks, MemoryEboks
+from issuers.delivery.digitalpost import GatewayDigitalPost, MemoryDigitalPost
+from issuers.delivery.eboks import GatewayEboks, MemoryEboks
 from issuers.delivery.ports import DigitalPost, Documents, Eboks, PrintItem, PrintSpool
 from issuers.delivery.spool import FolderPrintSpool, TablePrintSpool
 from issuers.document_keys import DevelopmentAuthority, DocumentSigners, NoDocumentCertificateError
 from issuers.documents import CertificateDocuments
 from registry import db
 from registry.keys import MemoryKeyStore
+from tests.formats.test_pdf import _flat, _pdftotext
 from tests.helpers import ASE, BO
 from tests.service.digitalpost.support import UnsignedPdfDocuments, real_clock, running_test_server
 
@@ -77,7 +79,7 @@ async def digital_post(request: pytest.FixtureRequest) -> AsyncIterator[MailboxU
     with running_test_server(exempt=(BO,)) as (server, url):
         async with httpx.AsyncClient(timeout=5) as http:
             yield MailboxUnderTest(
-                HttpDigitalPost(http, url), lambda u: int(u in server.received())
+                GatewayDigitalPost(http, url), lambda u: int(u in server.received())
             )
 
 
@@ -90,13 +92,13 @@ async def eboks(request: pytest.FixtureRequest) -> AsyncIterator[MailboxUnderTes
     with running_test_server() as (server, url):
         async with httpx.AsyncClient(timeout=5) as http:
             yield MailboxUnderTest(
-                HttpEboks(http, f"{url}/eboks"), lambda u: int(u in server.received())
+                GatewayEboks(http, f"{url}/eboks"), lambda u: int(u in server.received())
             )
 
 
 async def test_digital_post_tells_who_can_receive(digital_post: MailboxUnderTest) -> None:
     adapter = digital_post.adapter
-    assert isinstance(adapter, HttpDigitalPost | MemoryDigitalPost)
+    assert isinstance(adapter, GatewayDigitalPost | MemoryDigitalPost)
     assert await adapter.can_receive(ASE) is True
     assert await adapter.can_receive(BO) is False
 
@@ -205,11 +207,19 @@ def _signed(keys: MemoryKeyStore) -> CertificateDocuments:
     )
 
 
+@pytest.mark.external
 async def test_the_documents_give_a_pdf(documents: Documents, conn: asyncpg.Connection) -> None:
     pdf = await documents.pdf(conn, RECORD, code="ABCD-EFGH")
     assert pdf.startswith(b"%PDF-")
     assert pdf.rstrip().endswith(b"%%EOF")
-    assert ASE.encode() not in pdf  # never the full CPR number in clear text
+    # The page's text is in compressed streams, so search what a reader extracts, not the bytes.
+    text = _flat(_pdftotext(pdf))
+    assert RECORD.participant.name in text
+    assert f"{RECORD.number} " in f"{text} "
+    assert "ABCD-EFGH" in text
+    assert masked_cpr(ASE) in text
+    assert ASE not in text  # never the full CPR number
+    assert ASE.replace("-", "") not in text
 
 
 async def test_the_signed_pdf_needs_the_school_s_document_certificate(

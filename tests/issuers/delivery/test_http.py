@@ -239,6 +239,7 @@ async def test_a_worker_killed_mid_job_is_taken_over_and_delivers_once(
             "DATABASE_URL": str(settings.database_url),
             "AMU_DATABASE_SCHEMA": str(settings.database_schema),
             "AMU_DATA_DIR": str(tmp_path / "worker"),
+            "AMU_DEMO": "1",  # the test server's plain HTTP is a demo-only channel
             "AMU_DIGITAL_POST_URL": url,
             "AMU_EBOKS_URL": f"{url}/eboks",
             "AMU_MEMO_SCHEMA": str(memo_schema()),

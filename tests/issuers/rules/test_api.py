@@ -88,6 +88,7 @@ async def test_a_second_retake_without_a_reason_is_refused_naming_rule_and_field
     assert await conn.fetchval("SELECT count(*) FROM exam_attempts") == 2
     with_reason = {**again, "retakeReason": "Sygdom i familien, dokumenteret"}
     assert (await _send(client, seeded, "POST", path, with_reason, key="3")).status_code == 201
+    assert await conn.fetchval("SELECT count(*) FROM exam_attempts") == 3  # now it is kept
 
 
 async def test_a_dispensation_after_collective_shortening_is_refused(

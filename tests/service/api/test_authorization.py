@@ -3,8 +3,10 @@ test fails when a route is added without being listed."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import re
+from typing import Any
 
 import asyncpg
 from litestar import Litestar
@@ -13,6 +15,33 @@ from tests.conftest import Demo, FixedClock
 from tests.helpers import ASE, BO, Client, login, post_team, team_body
 
 PROBLEM = "application/problem+json"
+# The problem type of each refusal (service/api/problems.py): a refused caller gets a problem
+# document saying why, not just a status code.
+REFUSALS = {401: "unauthenticated", 403: "forbidden", 404: "not-found"}
+
+
+def assert_form(response: Any, number: str, where: str) -> None:
+    """The response serves a form of certificate ``number``, not a problem document."""
+    assert response.status_code == 200, (where, response.text)
+    assert not response.headers["content-type"].startswith(PROBLEM), where
+    content: bytes = response.content
+    if content.startswith(b"%PDF-"):
+        return  # its text is compressed; tests/service/api/test_forms.py reads it with pdftotext
+    if content.count(b".") == 2 and b" " not in content:  # a compact JWS: read its payload
+        payload = content.split(b".")[1]
+        content = base64.urlsafe_b64decode(payload + b"=" * (-len(payload) % 4))
+    assert number.encode() in content, where
+
+
+def assert_refused(response: Any, status: int, where: object = None) -> None:
+    """The response is the problem document of a refusal with ``status``."""
+    assert response.status_code == status, (where, response.status_code, response.text)
+    assert response.headers["content-type"].startswith(PROBLEM), (where, response.text)
+    body = response.json()
+    expected = "https://amu-bevis.example/problems/" + REFUSALS[status]
+    assert (body["type"], body["status"]) == (expected, status), (where, body)
+    assert ASE not in response.text, where
+
 
 ROUTES = {
     ("POST", "/api/schools/{school_id}/teams"): "school credential of that school",
@@ -101,26 +130,24 @@ async def test_issuing_without_a_credential_is_401(client: Client, seeded: Demo)
     response = await client.post(
         "/api/schools/751234/teams", json=team_body(), headers={"Idempotency-Key": "k"}
     )
-    assert response.status_code == 401
-    assert response.headers["content-type"].startswith(PROBLEM)
+    assert_refused(response, 401)
     assert response.headers["www-authenticate"].startswith("Bearer")
 
 
 async def test_issuing_with_a_wrong_secret_is_401(client: Client, seeded: Demo) -> None:
     forged = seeded.public[:-4] + "AAAA"
-    assert (await post_team(client, forged, team_body())).status_code == 401
+    assert_refused(await post_team(client, forged, team_body()), 401)
 
 
 async def test_issuing_with_a_malformed_credential_is_401(client: Client, seeded: Demo) -> None:
-    assert (await post_team(client, "not-a-credential", team_body())).status_code == 401
+    assert_refused(await post_team(client, "not-a-credential", team_body()), 401)
 
 
 async def test_a_school_cannot_issue_for_another_school(
     client: Client, seeded: Demo, conn: asyncpg.Connection
 ) -> None:
     response = await post_team(client, seeded.private, team_body(), school="751234")
-    assert response.status_code == 403
-    assert response.headers["content-type"].startswith(PROBLEM)
+    assert_refused(response, 403)
     assert await conn.fetchval("SELECT count(*) FROM teams") == 0
 
 
@@ -128,25 +155,25 @@ async def test_a_revoked_credential_is_refused(
     client: Client, seeded: Demo, conn: asyncpg.Connection
 ) -> None:
     await conn.execute("UPDATE api_credentials SET revoked_at = now()")
-    assert (await post_team(client, seeded.public, team_body())).status_code == 401
+    assert_refused(await post_team(client, seeded.public, team_body()), 401)
 
 
 async def test_an_unauthenticated_caller_learns_nothing_about_a_bad_body(
     client: Client, seeded: Demo
 ) -> None:
     response = await client.post("/api/schools/751234/teams", content=b"{not json")
-    assert response.status_code == 401
+    assert_refused(response, 401)
 
 
 async def test_my_certificates_need_a_login(client: Client, seeded: Demo) -> None:
-    assert (await client.get("/api/me/certificates")).status_code == 401
+    assert_refused(await client.get("/api/me/certificates"), 401)
     bad = {"Authorization": "Bearer forged.token.value"}
-    assert (await client.get("/api/me/certificates", headers=bad)).status_code == 401
+    assert_refused(await client.get("/api/me/certificates", headers=bad), 401)
 
 
 async def test_a_school_credential_is_not_a_participant_login(client: Client, seeded: Demo) -> None:
     response = await client.get("/api/me/certificates", headers=seeded.school(seeded.public))
-    assert response.status_code == 401
+    assert_refused(response, 401)
 
 
 async def test_a_participant_never_sees_another_persons_certificate(
@@ -165,21 +192,25 @@ async def test_a_participant_never_sees_another_persons_certificate(
         c["number"] for c in (await client.get("/api/me/certificates", headers=ase)).json()
     ] == [issued[0]["certificate"]["number"]]
     other = await client.get(f"/api/me/certificates/{bos_number}", headers=ase)
-    assert other.status_code == 404
-    assert other.headers["content-type"].startswith(PROBLEM)
+    assert_refused(other, 404)
 
 
 async def test_an_expired_login_is_refused(client: Client, seeded: Demo, clock: FixedClock) -> None:
     headers = await login(client, ASE)
     clock.now += dt.timedelta(hours=2)
-    assert (await client.get("/api/me/certificates", headers=headers)).status_code == 401
+    assert_refused(await client.get("/api/me/certificates", headers=headers), 401)
 
 
 async def test_verification_and_keys_are_public(client: Client, seeded: Demo) -> None:
     issued = (await post_team(client, seeded.public, team_body())).json()["participants"][0]
     number, code = issued["certificate"]["number"], issued["certificate"]["verificationCode"]
-    assert (await client.get(f"/api/verify/{number}", params={"code": code})).status_code == 200
-    assert (await client.get("/api/keys")).status_code == 200
+    verified = await client.get(f"/api/verify/{number}", params={"code": code})
+    assert verified.status_code == 200, verified.text
+    # A 200 also answers a wrong code ("unknown"): only "valid" shows the check really passed.
+    assert (verified.json()["status"], verified.json()["number"]) == ("valid", number)
+    keys = await client.get("/api/keys")
+    assert keys.status_code == 200
+    assert {"751234", "863410"} <= {k["school"] for k in keys.json()["keys"]}
 
 
 async def test_a_wrong_code_tells_nothing(client: Client, seeded: Demo) -> None:
@@ -203,25 +234,30 @@ async def test_a_school_sees_and_acts_on_only_its_own_deliveries(
         f"{base}/print-list",
     ]
     for path in reads:
-        assert (await client.get(path)).status_code == 401, path
-        assert (await client.get(path, headers=other)).status_code == 403, path
-        assert (await client.get(path, headers=own)).status_code == 200, path
+        assert_refused(await client.get(path), 401, path)
+        assert_refused(await client.get(path, headers=other), 403, path)
+        mine = await client.get(path, headers=own)
+        assert mine.status_code == 200, path
+        expected = [] if path.endswith("/print-list") else [number]  # delivered digitally
+        assert [d["certificateNumber"] for d in mine.json()] == expected, path
     writes = [(f"{base}/deliveries/{number}/retry", None), (f"{base}/eboks-consents", {"cpr": ASE})]
     for path, body in writes:
-        assert (await client.post(path, json=body)).status_code == 401, path
-        assert (await client.post(path, json=body, headers=other)).status_code == 403, path
+        assert_refused(await client.post(path, json=body), 401, path)
+        assert_refused(await client.post(path, json=body, headers=other), 403, path)
     # Through its own path the other school finds nothing of this certificate.
     foreign = f"/api/schools/863410/deliveries/{number}"
-    assert (await client.get(foreign, headers=other)).status_code == 404
+    assert_refused(await client.get(foreign, headers=other), 404)
 
 
 async def test_a_participant_sees_only_their_own_deliveries(client: Client, seeded: Demo) -> None:
     issued = (await post_team(client, seeded.public, team_body())).json()["participants"][0]
     path = f"/api/me/certificates/{issued['certificate']['number']}/deliveries"
-    assert (await client.get(path)).status_code == 401
-    assert (await client.get(path, headers=seeded.school(seeded.public))).status_code == 401
-    assert (await client.get(path, headers=await login(client, BO))).status_code == 404
-    assert (await client.get(path, headers=await login(client, ASE))).status_code == 200
+    assert_refused(await client.get(path), 401)
+    assert_refused(await client.get(path, headers=seeded.school(seeded.public)), 401)
+    assert_refused(await client.get(path, headers=await login(client, BO)), 404)
+    mine = await client.get(path, headers=await login(client, ASE))
+    assert mine.status_code == 200
+    assert mine.json() == [{"purpose": "issue", "state": "pending"}]
 
 
 async def test_only_the_issuing_school_or_the_participant_orders_paper(
@@ -233,22 +269,21 @@ async def test_only_the_issuing_school_or_the_participant_orders_paper(
     key = {"Idempotency-Key": "k"}
     school_path = f"/api/schools/751234/certificates/{number}/paper"
     other = seeded.school(seeded.private)
-    assert (await client.post(school_path, json=body, headers=key)).status_code == 401
-    assert (await client.post(school_path, json=body, headers={**other, **key})).status_code == 403
+    assert_refused(await client.post(school_path, json=body, headers=key), 401)
+    assert_refused(await client.post(school_path, json=body, headers={**other, **key}), 403)
     # The other school on its own path: the certificate is not its to print.
     foreign = school_path.replace("751234", "863410")
     response = await client.post(foreign, json=body, headers={**other, **key})
-    assert response.status_code == 404
-    assert response.headers["content-type"].startswith(PROBLEM)
+    assert_refused(response, 404)
     ase = {**await login(client, ASE), **key}
-    assert (await client.post(school_path, json=body, headers=ase)).status_code == 401
+    assert_refused(await client.post(school_path, json=body, headers=ase), 401)
 
     mine = f"/api/me/certificates/{number}/paper"
-    assert (await client.post(mine, json=body, headers=key)).status_code == 401
+    assert_refused(await client.post(mine, json=body, headers=key), 401)
     school = {**seeded.school(seeded.public), **key}
-    assert (await client.post(mine, json=body, headers=school)).status_code == 401
+    assert_refused(await client.post(mine, json=body, headers=school), 401)
     bo = {**await login(client, BO), **key}
-    assert (await client.post(mine, json=body, headers=bo)).status_code == 404
+    assert_refused(await client.post(mine, json=body, headers=bo), 404)
     count = "SELECT count(*) FROM delivery_jobs WHERE purpose = 'paper-on-request'"
     assert await conn.fetchval(count) == 0
     assert (await client.post(mine, json=body, headers=ase)).status_code == 202
@@ -287,17 +322,23 @@ async def test_a_school_sees_and_changes_only_its_own_participations(
     own = {**seeded.school(seeded.public), "Idempotency-Key": "x"}
     other = {**seeded.school(seeded.private), "Idempotency-Key": "x"}
     attempt = {"heldOn": "2026-11-17", "parts": ["passed"], "kind": "retake"}
-    assert (await client.get(path, headers=own)).status_code == 200
-    assert (await client.get(path)).status_code == 401
-    assert (await client.get(path, headers=other)).status_code == 403
-    assert (await client.post(f"{path}/attempts", json=attempt, headers=other)).status_code == 403
-    assert (await client.patch(path, json={"droppedOut": True}, headers=other)).status_code == 403
+    mine = await client.get(path, headers=own)
+    assert mine.status_code == 200
+    assert (mine.json()["participation"], mine.json()["name"]) == (
+        issued["participation"],
+        "Bo Jensen",
+    )
+    assert_refused(await client.get(path), 401)
+    assert_refused(await client.get(path, headers=other), 403)
+    assert_refused(await client.post(f"{path}/attempts", json=attempt, headers=other), 403)
+    assert_refused(await client.patch(path, json={"droppedOut": True}, headers=other), 403)
     # Through its own path the other school finds nothing: participations are per school.
     foreign = f"/api/schools/863410/participations/{issued['participation']}"
-    assert (await client.get(foreign, headers=other)).status_code == 404
-    assert (await client.get("/api/schools/751234/overdue", headers=other)).status_code == 403
-    assert (await client.get("/api/schools/751234/overdue")).status_code == 401
-    assert (await client.get("/api/schools/751234/overdue", headers=own)).status_code == 200
+    assert_refused(await client.get(foreign, headers=other), 404)
+    assert_refused(await client.get("/api/schools/751234/overdue", headers=other), 403)
+    assert_refused(await client.get("/api/schools/751234/overdue"), 401)
+    overdue = await client.get("/api/schools/751234/overdue", headers=own)
+    assert (overdue.status_code, overdue.json()) == (200, [])
 
 
 async def test_pages_need_their_session_and_forms_their_csrf_token(
@@ -322,12 +363,16 @@ async def test_pages_need_their_session_and_forms_their_csrf_token(
         "/skole/log-ud",
         "/tjek",
     ):
-        assert (await client.post(path, data={}, follow_redirects=False)).status_code == 403, path
+        refused = await client.post(path, data={}, follow_redirects=False)
+        assert refused.status_code == 403, path
+        assert "Handlingen blev afvist" in refused.text, path  # the page's words for a bad form
     # A school's credential is not a person's login, nor a person's token a school's.
     school = await client.get("/mine-beviser", headers=seeded.school(seeded.public))
     assert school.status_code == 200  # the login page, reached by redirect
     assert "Log ind til Mine beviser" in school.text
-    assert (await client.get("/delt/not-a-token")).status_code == 404
+    unknown_link = await client.get("/delt/not-a-token")
+    assert unknown_link.status_code == 404
+    assert "Siden findes ikke" in unknown_link.text
 
 
 FORMS = ("signed-record", "credential", "xml", "pdf", "memo")
@@ -342,11 +387,11 @@ async def test_only_the_participant_gets_the_forms_of_their_certificate(
     ase, bo = await login(client, ASE), await login(client, BO)
     for form in FORMS:
         path = f"/api/me/certificates/{number}/{form}"
-        assert (await client.get(path)).status_code == 401, path
-        assert (await client.get(path, headers=seeded.school(seeded.public))).status_code == 401
+        assert_refused(await client.get(path), 401, path)
+        assert_refused(await client.get(path, headers=seeded.school(seeded.public)), 401)
         other = await client.get(path, headers=bo)  # exists, but is not Bo's: not found
-        assert (other.status_code, other.headers["content-type"]) == (404, PROBLEM), path
-        assert (await client.get(path, headers=ase)).status_code == 200, path
+        assert_refused(other, 404, path)
+        assert_form(await client.get(path, headers=ase), number, path)
 
 
 async def test_only_the_issuing_school_gets_the_forms_and_its_report(
@@ -358,13 +403,18 @@ async def test_only_the_issuing_school_gets_the_forms_and_its_report(
     own, other = seeded.school(seeded.public), seeded.school(seeded.private)
     paths = [f"/api/schools/751234/certificates/{number}/{form}" for form in FORMS]
     for path in [*paths, "/api/schools/751234/reports/2026K4"]:
-        assert (await client.get(path)).status_code == 401, path
-        assert (await client.get(path, headers=await login(client, ASE))).status_code == 401
-        assert (await client.get(path, headers=other)).status_code == 403, path
-        assert (await client.get(path, headers=own)).status_code == 200, path
+        assert_refused(await client.get(path), 401, path)
+        assert_refused(await client.get(path, headers=await login(client, ASE)), 401)
+        assert_refused(await client.get(path, headers=other), 403, path)
+    for path in paths:
+        assert_form(await client.get(path, headers=own), number, path)
+    report = await client.get("/api/schools/751234/reports/2026K4", headers=own)
+    assert report.status_code == 200
+    assert report.text.startswith("Kvartal;Institutionsnummer;")
+    assert "H-101" in report.text  # this school's team, reported in its quarter
     for form in FORMS:  # through its own path the other school finds nothing of it
         foreign = f"/api/schools/863410/certificates/{number}/{form}"
-        assert (await client.get(foreign, headers=other)).status_code == 404, foreign
+        assert_refused(await client.get(foreign, headers=other), 404, foreign)
 
 
 async def test_the_published_material_is_public_and_holds_no_personal_data(
@@ -388,16 +438,16 @@ async def test_only_the_issuing_school_corrects_or_revokes_a_certificate(
         ("revocation", {"reason": "fraud"}),
     ):
         path = f"/api/schools/751234/certificates/{number}/{action}"
-        assert (await client.post(path, json=body)).status_code == 401
-        other = seeded.school(seeded.private)
-        assert (await client.post(path, json=body, headers=other)).status_code == 403
+        key = {"Idempotency-Key": action}
+        assert_refused(await client.post(path, json=body, headers=key), 401)
+        other = {**seeded.school(seeded.private), **key}
+        assert_refused(await client.post(path, json=body, headers=other), 403)
         # The other school on its own path: the certificate is not its to touch.
         foreign = path.replace("751234", "863410")
         response = await client.post(foreign, json=body, headers=other)
-        assert response.status_code == 404
-        assert response.headers["content-type"].startswith(PROBLEM)
-        participant = await login(client, ASE)
-        assert (await client.post(path, json=body, headers=participant)).status_code == 401
+        assert_refused(response, 404)
+        participant = {**await login(client, ASE), **key}
+        assert_refused(await client.post(path, json=body, headers=participant), 401)
     assert await conn.fetchval("SELECT count(*) FROM certificate_events") == 1
 
 
@@ -407,6 +457,9 @@ async def test_status_lists_are_public_and_hold_no_personal_data(
     assert (await post_team(client, seeded.public, team_body())).status_code == 201
     status = await client.get("/api/status/1")
     assert status.status_code == 200
+    # Really the list (an error page would hold no personal data either).
+    assert "BitstringStatusListCredential" in status.json()["type"]
+    assert status.json()["credentialSubject"]["encodedList"]
     assert ASE not in status.text
     assert "Åse" not in status.text
 
@@ -422,19 +475,20 @@ async def test_a_school_declares_and_sees_only_its_own_composite_courses(
     body = {"reference": "SF-1", "teams": teams}
     own = {**seeded.school(seeded.public), "Idempotency-Key": "c"}
     other = {**seeded.school(seeded.private), "Idempotency-Key": "c"}
-    assert (await client.post(base, json=body)).status_code == 401
-    assert (await client.post(base, json=body, headers=other)).status_code == 403
+    assert_refused(await client.post(base, json=body), 401)
+    assert_refused(await client.post(base, json=body, headers=other), 403)
     participant = {**await login(client, ASE), "Idempotency-Key": "c"}
-    assert (await client.post(base, json=body, headers=participant)).status_code == 401
+    assert_refused(await client.post(base, json=body, headers=participant), 401)
     # On its own path the other school cannot take this school's teams into a course.
     foreign = await client.post(base.replace("751234", "863410"), json=body, headers=other)
     assert foreign.status_code == 422
     assert foreign.json()["invalid-params"][0]["name"] == "teams[0]"
     assert await conn.fetchval("SELECT count(*) FROM composite_courses") == 0
     assert (await client.post(base, json=body, headers=own)).status_code == 201
-    assert (await client.get(f"{base}/SF-1")).status_code == 401
-    assert (await client.get(f"{base}/SF-1", headers=other)).status_code == 403
-    assert (await client.get(f"{base}/SF-1", headers=own)).status_code == 200
+    assert_refused(await client.get(f"{base}/SF-1"), 401)
+    assert_refused(await client.get(f"{base}/SF-1", headers=other), 403)
+    course = await client.get(f"{base}/SF-1", headers=own)
+    assert course.status_code == 200
+    assert course.json()["reference"] == "SF-1"
     foreign_view = await client.get("/api/schools/863410/composite-courses/SF-1", headers=other)
-    assert foreign_view.status_code == 404
-    assert foreign_view.headers["content-type"].startswith(PROBLEM)
+    assert_refused(foreign_view, 404)

@@ -79,7 +79,7 @@ async def test_reusing_an_idempotency_key_for_another_request_is_refused(
 ) -> None:
     await post_team(client, seeded.public, team_body(), key="same")
     other = await post_team(client, seeded.public, team_body(reference="H-999"), key="same")
-    assert other.status_code == 409
+    assert other.status_code == 422
     assert other.json()["invalid-params"][0]["name"] == "Idempotency-Key"
     assert await conn.fetchval("SELECT count(*) FROM teams") == 1
 

@@ -18,8 +18,8 @@ import httpx
 from formats.pdf_layout import render_unsigned
 from formats.record import CertificateRecord
 from issuers.delivery.backoff import Backoff
-from issuers.delivery.digitalpost import HttpDigitalPost
-from issuers.delivery.eboks import HttpEboks
+from issuers.delivery.digitalpost import GatewayDigitalPost
+from issuers.delivery.eboks import GatewayEboks
 from issuers.delivery.ports import Documents
 from issuers.delivery.spool import FolderPrintSpool
 from issuers.delivery.worker import Channels, Worker, WorkerPolicy
@@ -129,8 +129,8 @@ class Harness:
         clock: Callable[[], dt.datetime] = real_clock,
     ) -> Worker:
         channels = Channels(
-            digital_post=HttpDigitalPost(self.http, self.url),
-            eboks=HttpEboks(self.http, f"{self.url}/eboks"),
+            digital_post=GatewayDigitalPost(self.http, self.url),
+            eboks=GatewayEboks(self.http, f"{self.url}/eboks"),
             spool=FolderPrintSpool(self.spool_dir),
         )
         return Worker(

@@ -118,7 +118,13 @@ class LiveServer:
         )
         app = create_app(settings, keys=self.keys, clock=clock)
         config = uvicorn.Config(
-            app, log_level="warning", ws="none", lifespan="on", loop="asyncio", http="h11"
+            app,
+            log_level="warning",
+            ws="none",
+            lifespan="on",
+            loop="asyncio",
+            http="h11",
+            proxy_headers=False,  # as `amu-bevis serve` runs it (service/proxies.py)
         )
         self._server = uvicorn.Server(config)
         self._loop = asyncio.new_event_loop()

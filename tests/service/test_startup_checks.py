@@ -1,0 +1,218 @@
+"""Defaults that could fake production are refused at start outside demo mode, each by the
+variable that fixes it (issue 19); a gateway channel's client certificate is checked."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from service.adapters import memo_schema_for
+from service.settings import Settings
+from service.startup_checks import client_certificate_refusals, refusals
+from tests.externals import require_shared
+from tests.service.certificates import DAY, NOW, issue, make_ca, write_key
+
+SCHEMA = "memo-xsd/Version1.2/MeMo_core.xsd"
+PASSWORD = "s3cret-pw"
+
+
+@pytest.fixture
+def safe_env(tmp_path: Path) -> dict[str, str]:
+    """A production configuration that passes every check."""
+    ca = make_ca(tmp_path)
+    post = issue(tmp_path, "digital-post-client", ca=ca)
+    eboks = issue(tmp_path, "eboks-client", ca=ca)
+    return {
+        "DATABASE_URL": f"postgresql://amu:{PASSWORD}@db.example/amu",
+        "AMU_PUBLIC_BASE_URL": "https://bevis.example",
+        "AMU_DIGITAL_POST": "gateway",
+        "AMU_DIGITAL_POST_URL": "https://digital-post-gateway.example",
+        "AMU_DIGITAL_POST_CLIENT_CERT": str(post.cert),
+        "AMU_DIGITAL_POST_CLIENT_KEY": str(post.key),
+        "AMU_EBOKS": "gateway",
+        "AMU_EBOKS_URL": "https://eboks-gateway.example/eboks",
+        "AMU_EBOKS_CLIENT_CERT": str(eboks.cert),
+        "AMU_EBOKS_CLIENT_KEY": str(eboks.key),
+        "AMU_MEMO_SCHEMA": str(require_shared(SCHEMA)),
+    }
+
+
+def test_a_safe_production_configuration_starts(safe_env: dict[str, str]) -> None:
+    settings = Settings.from_env(safe_env)
+    assert settings.demo is False
+    assert refusals(settings, now=NOW) == []
+    assert memo_schema_for(settings) == require_shared(SCHEMA)
+
+
+# (what is changed, the variable the refusal must name). None removes the variable.
+UNSAFE: list[tuple[dict[str, str | None], str]] = [
+    ({"DATABASE_URL": None}, "DATABASE_URL"),
+    ({"AMU_PUBLIC_BASE_URL": None}, "AMU_PUBLIC_BASE_URL"),
+    ({"AMU_PUBLIC_BASE_URL": "http://bevis.example"}, "AMU_PUBLIC_BASE_URL"),
+    ({"AMU_PUBLIC_BASE_URL": "https://127.0.0.1:8000"}, "AMU_PUBLIC_BASE_URL"),
+    ({"AMU_PUBLIC_BASE_URL": "https://localhost"}, "AMU_PUBLIC_BASE_URL"),
+    ({"AMU_PUBLIC_BASE_URL": "https://[::1]:8000"}, "AMU_PUBLIC_BASE_URL"),
+    ({"AMU_DIGITAL_POST": None}, "AMU_DIGITAL_POST=test-server"),  # the default
+    ({"AMU_DIGITAL_POST": "test-server"}, "AMU_DIGITAL_POST=test-server"),
+    ({"AMU_DIGITAL_POST": "memory"}, "AMU_DIGITAL_POST=memory"),
+    ({"AMU_EBOKS": "test-server"}, "AMU_EBOKS=test-server"),
+    ({"AMU_EBOKS": "memory"}, "AMU_EBOKS=memory"),
+    ({"AMU_DIGITAL_POST_URL": None}, "AMU_DIGITAL_POST_URL"),  # default: the test server's
+    ({"AMU_DIGITAL_POST_URL": "https://127.0.0.1:8025"}, "AMU_DIGITAL_POST_URL"),
+    ({"AMU_DIGITAL_POST_URL": "http://digital-post-gateway.example"}, "AMU_DIGITAL_POST_URL"),
+    ({"AMU_EBOKS_URL": "https://127.0.0.2/eboks"}, "AMU_EBOKS_URL"),
+    ({"AMU_DIGITAL_POST_CLIENT_CERT": None}, "AMU_DIGITAL_POST_CLIENT_CERT"),
+    ({"AMU_DIGITAL_POST_CLIENT_KEY": None}, "AMU_DIGITAL_POST_CLIENT_KEY"),
+    ({"AMU_EBOKS_CLIENT_CERT": "/nonexistent/eboks.pem"}, "AMU_EBOKS_CLIENT_CERT"),
+    ({"AMU_EBOKS_CLIENT_KEY": None}, "AMU_EBOKS_CLIENT_KEY"),
+    ({"AMU_SERVE_TEST_SERVER": "1"}, "AMU_SERVE_TEST_SERVER"),
+    ({"AMU_KEY_STORE": "memory"}, "AMU_KEY_STORE"),
+    ({"AMU_MEMO_SCHEMA": None}, "AMU_MEMO_SCHEMA"),
+    ({"AMU_MEMO_SCHEMA": "/nonexistent/MeMo_core.xsd"}, "AMU_MEMO_SCHEMA"),
+]
+
+
+@pytest.mark.parametrize(("change", "variable"), UNSAFE, ids=[str(c) for c, _ in UNSAFE])
+def test_each_unsafe_setting_is_refused_by_name(
+    safe_env: dict[str, str], change: dict[str, str | None], variable: str
+) -> None:
+    env = {**safe_env, **{k: v for k, v in change.items() if v is not None}}
+    for name in (k for k, v in change.items() if v is None):
+        del env[name]
+    found = refusals(Settings.from_env(env), now=NOW)
+    assert len(found) == 1, found
+    assert variable in found[0]
+    assert PASSWORD not in found[0]
+
+
+def test_a_schema_that_is_no_xml_schema_is_refused(
+    safe_env: dict[str, str], tmp_path: Path
+) -> None:
+    not_xsd = tmp_path / "MeMo_core.xsd"
+    not_xsd.write_text("<html>the download page, not the schema</html>")
+    found = refusals(Settings.from_env({**safe_env, "AMU_MEMO_SCHEMA": str(not_xsd)}), now=NOW)
+    assert found == [
+        (
+            "AMU_MEMO_SCHEMA names a file that does not load as an XML schema; point "
+            "AMU_MEMO_SCHEMA at MeMo_core.xsd of the official MeMo 1.2 schema set "
+            "(docs/operations.md)"
+        )
+    ]
+
+
+def test_nothing_set_lists_every_refusal_at_once() -> None:
+    found = refusals(Settings.from_env({}), now=NOW)
+    named = [
+        "DATABASE_URL",
+        "AMU_PUBLIC_BASE_URL",
+        "AMU_DIGITAL_POST=test-server",
+        "AMU_EBOKS=test-server",
+        "AMU_MEMO_SCHEMA",
+    ]
+    assert len(found) == len(named), found
+    for message, variable in zip(found, named, strict=True):
+        assert variable in message
+
+
+def test_a_password_in_a_refused_url_is_never_shown(safe_env: dict[str, str]) -> None:
+    env = {
+        **safe_env,
+        "AMU_DIGITAL_POST_URL": f"http://user:{PASSWORD}@127.0.0.1:8025",
+        "AMU_PUBLIC_BASE_URL": f"http://user:{PASSWORD}@bevis.example",
+    }
+    found = refusals(Settings.from_env(env), now=NOW)
+    assert len(found) == 2, found
+    assert all(PASSWORD not in message for message in found)
+
+
+def test_demo_mode_allows_the_development_defaults() -> None:
+    settings = Settings.from_env({}, demo=True)
+    assert settings.database_url is None
+    assert settings.public_base_url == "http://127.0.0.1:8000"
+    assert settings.delivery.digital_post == "test-server"
+    assert settings.delivery.serve_test_server is True
+    assert settings.delivery.memo_schema == require_shared(SCHEMA)
+    assert refusals(settings, now=NOW) == []
+    # AMU_DEMO=1 is the same as `serve --demo` (apart from the random session secret).
+    from_variable = Settings.from_env({"AMU_DEMO": "1"})
+    assert replace(from_variable, session_secret=b"") == replace(settings, session_secret=b"")
+
+
+def test_the_test_server_is_off_outside_demo_mode_unless_asked() -> None:
+    assert Settings.from_env({}).delivery.serve_test_server is False
+    assert Settings.from_env({"AMU_DEMO": "1"}).delivery.serve_test_server is True
+
+
+def test_demo_mode_still_refuses_a_missing_schema() -> None:
+    env = {"AMU_MEMO_SCHEMA": "/nonexistent/MeMo_core.xsd"}
+    found = refusals(Settings.from_env(env, demo=True), now=NOW)
+    assert len(found) == 1
+    assert "AMU_MEMO_SCHEMA names no readable file" in found[0]
+
+
+def test_only_the_loud_setting_turns_validation_off() -> None:
+    env = {
+        "AMU_MEMO_SCHEMA": "/nonexistent/MeMo_core.xsd",
+        "AMU_MEMO_VALIDATION": "off-unvalidated",
+    }
+    settings = Settings.from_env(env, demo=True)
+    assert refusals(settings, now=NOW) == []
+    assert memo_schema_for(settings) is None
+    with pytest.raises(ValueError, match="AMU_MEMO_VALIDATION must be one of on, off-unvalidated"):
+        Settings.from_env({"AMU_MEMO_VALIDATION": "off"})
+
+
+def test_a_valid_client_certificate_passes(tmp_path: Path) -> None:
+    client = issue(tmp_path, "client", ca=make_ca(tmp_path))
+    assert client_certificate_refusals("AMU_EBOKS", client.cert, client.key, now=NOW) == []
+
+
+def test_an_expired_certificate_is_refused(tmp_path: Path) -> None:
+    old = issue(tmp_path, "old", not_before=NOW - 40 * DAY, not_after=NOW - DAY)
+    assert client_certificate_refusals("AMU_EBOKS", old.cert, old.key, now=NOW) == [
+        "AMU_EBOKS_CLIENT_CERT has expired"
+    ]
+
+
+def test_a_certificate_not_yet_valid_is_refused(tmp_path: Path) -> None:
+    early = issue(tmp_path, "early", not_before=NOW + DAY, not_after=NOW + 40 * DAY)
+    assert client_certificate_refusals("AMU_EBOKS", early.cert, early.key, now=NOW) == [
+        "AMU_EBOKS_CLIENT_CERT is not valid yet"
+    ]
+
+
+def test_a_key_of_another_certificate_is_refused(tmp_path: Path) -> None:
+    client = issue(tmp_path, "client")
+    other = write_key(tmp_path / "other.key", ec.generate_private_key(ec.SECP256R1()))
+    assert client_certificate_refusals("AMU_DIGITAL_POST", client.cert, other, now=NOW) == [
+        (
+            "AMU_DIGITAL_POST_CLIENT_KEY is not the key of the certificate in "
+            "AMU_DIGITAL_POST_CLIENT_CERT"
+        )
+    ]
+
+
+def test_missing_files_are_refused(tmp_path: Path) -> None:
+    found = client_certificate_refusals(
+        "AMU_DIGITAL_POST", tmp_path / "absent.pem", tmp_path / "absent.key", now=NOW
+    )
+    assert found == [
+        "AMU_DIGITAL_POST_CLIENT_CERT names no readable file",
+        "AMU_DIGITAL_POST_CLIENT_KEY names no readable file",
+    ]
+
+
+def test_files_that_do_not_parse_are_refused(tmp_path: Path) -> None:
+    client = issue(tmp_path, "client")
+    encrypted = write_key(tmp_path / "encrypted.key", client.private_key, password=b"pw")
+    garbage = tmp_path / "garbage.pem"
+    garbage.write_text("-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n")
+    assert client_certificate_refusals("AMU_EBOKS", garbage, encrypted, now=NOW) == [
+        "AMU_EBOKS_CLIENT_CERT is not a PEM X.509 certificate",
+        "AMU_EBOKS_CLIENT_KEY is not an unencrypted PEM private key",
+    ]
+    # The key itself was right: unencrypted, it passes.
+    assert client_certificate_refusals("AMU_EBOKS", client.cert, client.key, now=NOW) == []

@@ -72,7 +72,7 @@ def served(tmp_path: Path) -> Iterator[Served]:
     }
     with output.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "service.cli", "serve"], env=env, stdout=out, stderr=out
+            [sys.executable, "-m", "service.cli", "serve", "--demo"], env=env, stdout=out, stderr=out
         )
     base = f"http://127.0.0.1:{port}"
     try:

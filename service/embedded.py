@@ -10,6 +10,8 @@ from pathlib import Path
 
 import psutil
 
+from registry.db import QUIET_LOGGING
+
 log = logging.getLogger(__name__)
 
 
@@ -25,6 +27,16 @@ def start_embedded(data_dir: Path, *, stop_at_exit: bool = True) -> str:
         server = get_server(
             (data_dir / "pg").resolve(), cleanup_mode="stop" if stop_at_exit else None
         )
+    # Server-wide, for every connection (migrations, tests, psql too): PostgreSQL's log keeps no
+    # DETAIL line, statement or parameter, which would quote CPR numbers and names. Applied on
+    # every start, so an existing data folder gets it as well. The server's own messages (start,
+    # checkpoints) stay: only the service's sessions drop their errors entirely.
+    statements = [
+        f"ALTER SYSTEM SET {name} = '{value}';"
+        for name, value in QUIET_LOGGING.items()
+        if name != "log_min_messages"
+    ]
+    server.psql("\\set ON_ERROR_STOP on\n" + "\n".join([*statements, "SELECT pg_reload_conf();"]))
     uri: str = server.get_uri()
     return uri
 

@@ -403,3 +403,27 @@ async def test_retrying_needs_a_school_session_and_csrf(client: Client, seeded: 
         follow_redirects=False,
     )
     assert ok.status_code == 303
+
+
+async def test_the_verify_form_posts_so_the_code_is_in_no_url(
+    client: Client, seeded: Demo, conn: asyncpg.Connection
+) -> None:
+    number, code = await _issue(client, seeded)
+    form = await client.get("/tjek")
+    assert 'method="post" action="/tjek"' in form.text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
+    assert csrf
+    answer = await client.post(
+        "/tjek",
+        data={"csrf": csrf.group(1), "nummer": number, "kode": code.lower()},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 200  # answered in place: no redirect to a URL with the code
+    assert "Beviset er gyldigt" in answer.text
+    assert "Åse Ødegård" in answer.text
+    assert code not in str(answer.url)
+    missing = await client.post("/tjek", data={"csrf": csrf.group(1), "nummer": number})
+    assert missing.status_code == 400
+    assert "Udfyld både bevisnummer og kontrolkode" in missing.text
+    channels = [r["channel"] for r in await conn.fetch("SELECT channel FROM access_events")]
+    assert channels == ["verify-page"]

@@ -72,7 +72,8 @@ class AuditReport:
 
 async def tree_size(conn: Connection) -> int:
     """The number of leaves the audit will read (for a progress bar)."""
-    return (await audit_store.head(conn))[0]
+    head = await audit_store.head(conn)
+    return head[0] if head else 0
 
 
 async def audit(
@@ -113,7 +114,10 @@ class _Audit:
         self, note: bytes, verifier: NoteVerifier | None, outside: Sequence[bytes]
     ) -> AuditReport:
         report = self.report
-        size, head_edge = await audit_store.head(self.conn)
+        head = await audit_store.head(self.conn)
+        if head is None:
+            self.fail("the log head is missing: every leaf is read as beyond it")
+        size, head_edge = head or (0, [])
         report.tree_size = size
         self.keys = {k.kid: k for k in await certificate_store.all_keys(self.conn)}
         self.key_history = await audit_store.key_history(self.conn)
@@ -123,13 +127,16 @@ class _Audit:
         if checkpoint is not None and checkpoint.size > size:
             self.fail(f"the saved checkpoint has {checkpoint.size} leaves, the log only {size}")
         stored_roots = await audit_store.stored_checkpoint_roots(self.conn)
+        await self._check_stored_notes()
         await self._check_outside(outside, stored_roots, size)
+        for index in await audit_store.leaves_beyond(self.conn, size):
+            self.fail("a leaf is stored beyond the log head", leaf=index)
 
         edge, checkpoint_root = await self._walk(
             size, checkpoint.size if checkpoint else None, stored_roots
         )
         root = edge.root()
-        if edge.size != size or RightEdge(size, tuple(Hash(h) for h in head_edge)).root() != root:
+        if edge.size != size or _head_root(size, head_edge) != root:
             self.fail("the log head does not match the tree recomputed from the leaves")
         if checkpoint is not None and checkpoint.size <= edge.size:
             await self._check_consistency(checkpoint, checkpoint_root, root, edge.size)
@@ -148,6 +155,24 @@ class _Audit:
                 )
             )
         return report
+
+    async def _check_stored_notes(self) -> None:
+        """Each stored checkpoint is the note its key signed over its size and root."""
+        keys = {k.kid: k for k in await log.log_keys(self.conn)}
+        for stored in await audit_store.stored_checkpoints(self.conn):
+            key = keys.get(stored.kid)
+            opened = None
+            if key is not None:
+                public = Ed25519PublicKey.from_public_bytes(key.public_key)
+                opened = _open_with_any(stored.note, [NoteVerifier(key.name, public)])
+            if opened is None or (opened.size, opened.root_hash) != (
+                stored.size,
+                stored.root_hash,
+            ):
+                self.fail(
+                    f"the stored checkpoint of size {stored.size} is not a note log key "
+                    f"{stored.kid} signed over its size and root"
+                )
 
     async def _check_outside(
         self, notes: Sequence[bytes], stored_roots: dict[int, list[bytes]], size: int
@@ -369,6 +394,11 @@ class _Audit:
             self.fail("the signing key differs from the log entry's", number, row.index)
         if row.erased:
             self.report.erased += 1
+            # Retention may blank a row only after its date (the date the leaf binds, below).
+            if row.erased_at is None or (
+                row.retain_until is not None and row.erased_at.date() <= row.retain_until
+            ):
+                self.fail("it was erased before its retention date", number, row.index)
         elif row.jws is None or row.payload is None:
             self.fail("the certificate row is missing", number, row.index)
             return
@@ -435,6 +465,14 @@ class _Audit:
             )
         elif state is not KeyState.VALID:
             self.fail(f"signed by key {key.kid} while it was {state.value}", number, row.index)
+
+
+def _head_root(size: int, edge: Sequence[bytes]) -> Hash | None:
+    """The root the head's edge gives; None when the edge is not one of a tree of ``size``."""
+    try:
+        return RightEdge(size, tuple(Hash(h) for h in edge)).root()
+    except ValueError:
+        return None
 
 
 def _open_with_any(note: bytes, verifiers: Sequence[NoteVerifier]) -> Checkpoint | None:

@@ -8,6 +8,7 @@ tests are the four edits and the CPR swap that passed main's audit as consistent
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ import pytest
 from registry import audit, retention, status_list
 from registry.transparency import copies
 from registry.transparency.copies import FileCheckpointCopies
+from service import cli
 from tests.conftest import Demo
 from tests.helpers import Client, issue_passing, login
 
@@ -328,3 +330,27 @@ async def test_a_column_no_answer_reads_changes_no_answer(
     await _tamper(conn, statement.format(**_names(register)))
     assert (await _verify(client, victim), await _mine(client, cpr)) == before
     assert before[0] == "valid"
+
+
+async def test_the_cli_audits_against_the_checkpoints_kept_in_the_data_folder(
+    client: Client,
+    seeded: Demo,
+    conn: asyncpg.Connection,
+    cli_env: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    register = await _register(client, seeded, conn)
+    saved = cli_env / "checkpoint.txt"
+    saved.write_bytes(register.note)
+    assert await asyncio.to_thread(cli.main, ["audit", "--checkpoint", str(saved)]) == 0
+    assert "no checkpoints kept outside" not in capsys.readouterr().out
+    await _tamper(conn, "DELETE FROM log_checkpoints WHERE size > 6")
+    assert await asyncio.to_thread(cli.main, ["audit", "--checkpoint", str(saved)]) == 1
+    printed = " ".join(capsys.readouterr().out.split())  # the console wraps long lines
+    assert "kept outside the database is missing from log_checkpoints" in printed
+    elsewhere = cli_env / "nothing-here.txt"
+    args = ["audit", "--checkpoint", str(saved), "--outside-checkpoints", str(elsewhere)]
+    assert await asyncio.to_thread(cli.main, args) == 0
+    assert f"no checkpoints kept outside at {elsewhere}" in "".join(
+        capsys.readouterr().out.split("\n")
+    )

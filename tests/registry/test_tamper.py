@@ -17,7 +17,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from registry import audit, retention, status_list
+from registry import access_store, audit, retention, status_list
 from registry.transparency import copies
 from registry.transparency.copies import FileCheckpointCopies
 from service import cli
@@ -186,8 +186,13 @@ async def test_a_changed_cpr_column_hands_the_certificate_to_nobody(
     before = await _mine(client, thief)
     assert other in before
     assert victim not in before
+    assert await _verify(client, register.victim) == "valid"  # an access the victim can read
+    assert [
+        e.certificate_number for e in await access_store.access_log_of(conn, register.cprs[victim])
+    ] == [victim]
     await _tamper(conn, f"UPDATE certificates SET cpr = '{thief}' WHERE number = '{victim}'")
     assert await _mine(client, thief) == before
+    assert await access_store.access_log_of(conn, thief) == []
     headers = await login(client, thief)
     response = await client.get(f"/api/me/certificates/{victim}", headers=headers)
     assert response.status_code == 404, response.text

@@ -35,7 +35,8 @@ from registry import db
 from registry.clock import Clock, system_clock
 from registry.keys import KeyStore
 from registry.ratelimit import GuardedVerifier, VerifyLimits
-from registry.transparency import log
+from registry.transparency import copies, log
+from registry.transparency.copies import FileCheckpointCopies
 from service import api, logging_setup, migrations, pages
 from service.adapters import (
     documents_for,
@@ -163,6 +164,8 @@ def create_app(
         "clock": _value(clock),
         "identity": _value(identity),
         "keys": _value(key_store),
+        # Every checkpoint the service signs, also kept outside the database for the audit.
+        "checkpoint_copies": _value(FileCheckpointCopies(settings.data_dir / copies.FILE_NAME)),
         "documents": _value(documents),
         "public_base_url": _value(settings.public_base_url),
     }

@@ -23,6 +23,7 @@ from registry.db import Connection
 from registry.keys import KeyStore, ed25519_key
 from registry.transparency import log, merkle
 from registry.transparency.checkpoint import NoteVerifier
+from registry.transparency.copies import CheckpointCopies
 
 # Leaf indexes and tree sizes are PostgreSQL bigints: a larger number is a 400, not a 500.
 BIGINT_MAX = 2**63 - 1
@@ -71,12 +72,15 @@ async def checkpoint(
     pool: NamedDependency[asyncpg.Pool],
     keys: NamedDependency[KeyStore],
     clock: NamedDependency[Clock],
+    checkpoint_copies: NamedDependency[CheckpointCopies],
 ) -> Response[bytes]:
     async with pool.acquire() as conn:
         key = await log.active_log_key(conn)
         if key is None:
             raise NotFoundException("The register has no log key yet")
-        note = await log.checkpoint(conn, ed25519_key(keys, key.kid), key, now=clock())
+        note = await log.checkpoint(
+            conn, ed25519_key(keys, key.kid), key, now=clock(), copies=checkpoint_copies
+        )
     return Response(note, media_type="text/plain")
 
 

@@ -45,13 +45,13 @@ async def _register(client: Client, demo: Demo, conn: asyncpg.Connection) -> Reg
     corrected = await client.post(
         f"/api/schools/751234/certificates/{first[0]['number']}/corrections",
         json={"reason": "participant-data", "name": "Rettet"},
-        headers=school,
+        headers={**school, "Idempotency-Key": "tamper-correction"},
     )
     assert corrected.status_code == 201, corrected.text
     revoked = await client.post(
         f"/api/schools/751234/certificates/{later[0]['number']}/revocation",
         json={"reason": "fraud"},
-        headers=school,
+        headers={**school, "Idempotency-Key": "tamper-revocation"},
     )
     assert revoked.status_code == 201, revoked.text
     # The latest checkpoint, signed now, is also kept outside the database.

@@ -120,7 +120,7 @@ def test_a_revoked_certificate_is_shown_as_revoked(live: LiveServer, browser: Br
     revoked = httpx.post(
         f"{live.base_url}/api/schools/751234/certificates/{certificate['number']}/revocation",
         json={"reason": "issued-in-error"},
-        headers={"Authorization": f"Bearer {tokens.public}"},
+        headers={"Authorization": f"Bearer {tokens.public}", "Idempotency-Key": "browser-revoke"},
         timeout=30,
     )
     assert revoked.status_code == 201, revoked.text

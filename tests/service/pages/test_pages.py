@@ -262,7 +262,7 @@ async def test_verify_unknown_revoked_and_cancelled(
     revoked = await client.post(
         f"/api/schools/751234/certificates/{number}/revocation",
         json={"reason": "issued-in-error"},
-        headers=school,
+        headers={**school, "Idempotency-Key": "pages-revocation"},
     )
     assert revoked.status_code == 201, revoked.text
     revoked = await client.get(f"/tjek/{number}", params={"kode": code})
@@ -273,7 +273,7 @@ async def test_verify_unknown_revoked_and_cancelled(
     corrected = await client.post(
         f"/api/schools/751234/certificates/{second}/corrections",
         json={"reason": "result-data", "name": "Rettet"},
-        headers=school,
+        headers={**school, "Idempotency-Key": "pages-correction"},
     )
     assert corrected.status_code == 201, corrected.text
     other = corrected.json()["replacement"]["number"]

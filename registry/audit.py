@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import hashlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -30,7 +29,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from formats.errors import FormatError
 from formats.jws import read_header, verify_record
 from formats.record import CertificateRecord
-from registry import audit_store, certificate_store, keyhistory
+from registry import audit_store, binding, certificate_store, keyhistory
 from registry.audit_store import AuditRow
 from registry.db import Connection
 from registry.errors import CheckpointError, NotFoundError, ProofError
@@ -73,7 +72,8 @@ class AuditReport:
 
 async def tree_size(conn: Connection) -> int:
     """The number of leaves the audit will read (for a progress bar)."""
-    return (await audit_store.head(conn))[0]
+    head = await audit_store.head(conn)
+    return head[0] if head else 0
 
 
 async def audit(
@@ -82,15 +82,18 @@ async def audit(
     *,
     verifier: NoteVerifier | None = None,
     progress: Callable[[int], object] | None = None,
+    outside: Sequence[bytes] = (),
 ) -> AuditReport:
     """Audit the register from the signed checkpoint ``note``.
 
     ``verifier`` is the log key the auditor trusts; by default any key of the register's log
     key history may have signed the note. ``progress`` is called with the number of leaves
-    checked after each batch. Reads one snapshot of the database (repeatable read).
+    checked after each batch. ``outside`` are the checkpoints the service kept outside the
+    database (``registry.transparency.copies``): each must be in ``log_checkpoints`` and a
+    prefix of today's tree. Reads one snapshot of the database (repeatable read).
     """
     async with conn.transaction(isolation="repeatable_read", readonly=True):
-        return await _Audit(conn, progress).run(note, verifier)
+        return await _Audit(conn, progress).run(note, verifier, outside)
 
 
 class _Audit:
@@ -99,13 +102,22 @@ class _Audit:
         self.progress = progress
         self.report = AuditReport()
         self.keys: dict[str, certificate_store.SchoolKey] = {}
+        self.pre_binding: list[str] = []  # certificates whose 'issued' leaf is entry v1
+        self.outside_roots: dict[int, set[bytes]] = {}
 
     def fail(self, problem: str, certificate: str | None = None, leaf: int | None = None) -> None:
-        self.report.findings.append(Finding(problem, certificate, leaf))
+        finding = Finding(problem, certificate, leaf)
+        if finding not in self.report.findings:  # two checks may see one edit the same way
+            self.report.findings.append(finding)
 
-    async def run(self, note: bytes, verifier: NoteVerifier | None) -> AuditReport:
+    async def run(
+        self, note: bytes, verifier: NoteVerifier | None, outside: Sequence[bytes]
+    ) -> AuditReport:
         report = self.report
-        size, head_edge = await audit_store.head(self.conn)
+        head = await audit_store.head(self.conn)
+        if head is None:
+            self.fail("the log head is missing: every leaf is read as beyond it")
+        size, head_edge = head or (0, [])
         report.tree_size = size
         self.keys = {k.kid: k for k in await certificate_store.all_keys(self.conn)}
         self.key_history = await audit_store.key_history(self.conn)
@@ -115,12 +127,16 @@ class _Audit:
         if checkpoint is not None and checkpoint.size > size:
             self.fail(f"the saved checkpoint has {checkpoint.size} leaves, the log only {size}")
         stored_roots = await audit_store.stored_checkpoint_roots(self.conn)
+        await self._check_stored_notes()
+        await self._check_outside(outside, stored_roots, size)
+        for index in await audit_store.leaves_beyond(self.conn, size):
+            self.fail("a leaf is stored beyond the log head", leaf=index)
 
         edge, checkpoint_root = await self._walk(
             size, checkpoint.size if checkpoint else None, stored_roots
         )
         root = edge.root()
-        if edge.size != size or RightEdge(size, tuple(Hash(h) for h in head_edge)).root() != root:
+        if edge.size != size or _head_root(size, head_edge) != root:
             self.fail("the log head does not match the tree recomputed from the leaves")
         if checkpoint is not None and checkpoint.size <= edge.size:
             await self._check_consistency(checkpoint, checkpoint_root, root, edge.size)
@@ -129,7 +145,66 @@ class _Audit:
         for number in await audit_store.unissued_certificates(self.conn):
             self.fail("it has no 'issued' event", number)
         self._check_key_history_logged()
+        if self.pre_binding:
+            shown = ", ".join(self.pre_binding[:5]) + (" ..." if len(self.pre_binding) > 5 else "")
+            report.warnings.append(
+                Finding(
+                    f"{len(self.pre_binding)} certificate(s) were logged before entry v2 bound "
+                    f"their verification code, status position and retention date ({shown}): "
+                    "for these the log binds the signed record only"
+                )
+            )
         return report
+
+    async def _check_stored_notes(self) -> None:
+        """Each stored checkpoint is the note its key signed over its size and root."""
+        keys = {k.kid: k for k in await log.log_keys(self.conn)}
+        for stored in await audit_store.stored_checkpoints(self.conn):
+            key = keys.get(stored.kid)
+            opened = None
+            if key is not None:
+                public = Ed25519PublicKey.from_public_bytes(key.public_key)
+                opened = _open_with_any(stored.note, [NoteVerifier(key.name, public)])
+            if opened is None or (opened.size, opened.root_hash) != (
+                stored.size,
+                stored.root_hash,
+            ):
+                self.fail(
+                    f"the stored checkpoint of size {stored.size} is not a note log key "
+                    f"{stored.kid} signed over its size and root"
+                )
+
+    async def _check_outside(
+        self, notes: Sequence[bytes], stored_roots: dict[int, list[bytes]], size: int
+    ) -> None:
+        """Every checkpoint kept outside the database must still be in log_checkpoints, and the
+        log must not have shrunk below it (its root is compared in the walk)."""
+        verifiers = [
+            NoteVerifier(k.name, Ed25519PublicKey.from_public_bytes(k.public_key))
+            for k in await log.log_keys(self.conn)
+        ]
+        for note in notes:
+            checkpoint = _open_with_any(note, verifiers)
+            if checkpoint is None:
+                self.fail("a checkpoint kept outside the database is not signed by a log key")
+                continue
+            self.outside_roots.setdefault(checkpoint.size, set()).add(checkpoint.root_hash)
+            if checkpoint.root_hash not in stored_roots.get(checkpoint.size, []):
+                self.fail(
+                    f"the checkpoint of size {checkpoint.size} kept outside the database is "
+                    "missing from log_checkpoints"
+                )
+            if checkpoint.size > size:
+                self.fail(
+                    f"a checkpoint kept outside the database has {checkpoint.size} leaves, the "
+                    f"log only {size}: the log was rewound"
+                )
+        latest = await audit_store.latest_checkpoint_size(self.conn)
+        if self.outside_roots and (latest or 0) < max(self.outside_roots):
+            self.fail(
+                f"log_checkpoints ends at size {latest or 0}, below the {max(self.outside_roots)} "
+                "of the checkpoints kept outside the database"
+            )
 
     async def _walk(
         self, size: int, checkpoint_size: int | None, stored_roots: dict[int, list[bytes]]
@@ -156,6 +231,13 @@ class _Audit:
                 if any(root != edge.root() for root in stored_roots.get(edge.size, [])):
                     self.fail(
                         f"a stored checkpoint of size {edge.size} has another root",
+                        number,
+                        row.index,
+                    )
+                if any(r != edge.root() for r in self.outside_roots.get(edge.size, set())):
+                    self.fail(
+                        f"the checkpoint of size {edge.size} kept outside the database has "
+                        "another root: the log was rewritten",
                         number,
                         row.index,
                     )
@@ -312,12 +394,34 @@ class _Audit:
             self.fail("the signing key differs from the log entry's", number, row.index)
         if row.erased:
             self.report.erased += 1
-            return
-        if row.jws is None or row.payload is None:
+            # Retention may blank a row only after its date (the date the leaf binds, below).
+            if row.erased_at is None or (
+                row.retain_until is not None and row.erased_at.date() <= row.retain_until
+            ):
+                self.fail("it was erased before its retention date", number, row.index)
+        elif row.jws is None or row.payload is None:
             self.fail("the certificate row is missing", number, row.index)
             return
-        if entry.get("recordSha256") != hashlib.sha256(row.jws.encode()).hexdigest():
-            self.fail("the stored JWS is not the one the log recorded", number, row.index)
+        # What the leaf binds: the record's digest, the CPR number against the record, and from
+        # entry v2 the code (salted hash), the status position and the retention date. Retention
+        # blanks cpr, payload and jws together; nothing else.
+        bound = binding.read_issued(row.entry)
+        if bound is not None and not bound.binds_row and number is not None:
+            self.pre_binding.append(number)
+        facts = binding.RowFacts(
+            number=number or "",
+            jws=row.jws,
+            payload=row.payload,
+            cpr=row.cpr,
+            binding_salt=row.binding_salt,
+            verification_code=row.verification_code,
+            status_list=row.status_list,
+            retain_until=row.retain_until,
+        )
+        for problem in binding.mismatches(bound, facts):
+            self.fail(problem, number, row.index)
+        if row.erased or row.jws is None:
+            return
         key = self.keys.get(row.kid or "")
         try:
             header_kid = read_header(row.jws).get("kid")
@@ -361,6 +465,23 @@ class _Audit:
             )
         elif state is not KeyState.VALID:
             self.fail(f"signed by key {key.kid} while it was {state.value}", number, row.index)
+
+
+def _head_root(size: int, edge: Sequence[bytes]) -> Hash | None:
+    """The root the head's edge gives; None when the edge is not one of a tree of ``size``."""
+    try:
+        return RightEdge(size, tuple(Hash(h) for h in edge)).root()
+    except ValueError:
+        return None
+
+
+def _open_with_any(note: bytes, verifiers: Sequence[NoteVerifier]) -> Checkpoint | None:
+    for verifier in verifiers:
+        try:
+            return open_checkpoint(note, verifier)
+        except CheckpointError:
+            continue
+    return None
 
 
 def _utc(moment: dt.datetime) -> str:

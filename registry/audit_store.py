@@ -33,6 +33,12 @@ class AuditRow:
     issued_at: dt.datetime | None
     erased: bool
     key_kid: str | None = None  # set instead of the event for a key history leaf
+    # What the 'issued' leaf binds beyond the record (registry.binding).
+    binding_salt: bytes | None = None
+    verification_code: str | None = None
+    status_list: tuple[int, int] | None = None
+    retain_until: dt.date | None = None
+    erased_at: dt.datetime | None = None
 
 
 async def audit_rows(conn: Connection, start: int, limit: int) -> list[AuditRow]:
@@ -40,7 +46,8 @@ async def audit_rows(conn: Connection, start: int, limit: int) -> list[AuditRow]
         """SELECT l.idx, l.entry, l.leaf_hash, l.certificate_number AS leaf_certificate,
                   l.event_id, e.certificate_number AS event_certificate, e.kind, e.reason,
                   e.replaced_by, e.at, c.school_id, c.kid, c.cpr, c.payload, c.jws, c.issued_at,
-                  c.erased_at IS NOT NULL AS erased, l.key_kid
+                  c.erased_at IS NOT NULL AS erased, c.erased_at, l.key_kid, c.binding_salt,
+                  c.verification_code, c.status_list_id, c.status_list_index, c.retain_until
            FROM log_leaves l
            LEFT JOIN certificate_events e ON e.id = l.event_id
            LEFT JOIN certificates c ON c.number = e.certificate_number
@@ -68,6 +75,15 @@ async def audit_rows(conn: Connection, start: int, limit: int) -> list[AuditRow]
             issued_at=r["issued_at"],
             erased=bool(r["erased"]),
             key_kid=r["key_kid"],
+            binding_salt=bytes(r["binding_salt"]) if r["binding_salt"] is not None else None,
+            verification_code=r["verification_code"],
+            status_list=(
+                (r["status_list_id"], r["status_list_index"])
+                if r["status_list_id"] is not None
+                else None
+            ),
+            retain_until=r["retain_until"],
+            erased_at=r["erased_at"],
         )
         for r in rows
     ]
@@ -108,6 +124,33 @@ async def unissued_certificates(conn: Connection) -> list[str]:
     return [r["number"] for r in rows]
 
 
+async def latest_checkpoint_size(conn: Connection) -> int | None:
+    """The size of the largest stored checkpoint; None when none is stored."""
+    size: int | None = await conn.fetchval("SELECT max(size) FROM log_checkpoints")
+    return size
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCheckpoint:
+    size: int
+    root_hash: bytes
+    kid: str
+    note: bytes
+
+
+async def stored_checkpoints(conn: Connection) -> list[StoredCheckpoint]:
+    rows = await conn.fetch("SELECT size, root_hash, kid, note FROM log_checkpoints ORDER BY size")
+    return [
+        StoredCheckpoint(r["size"], bytes(r["root_hash"]), r["kid"], bytes(r["note"])) for r in rows
+    ]
+
+
+async def leaves_beyond(conn: Connection, size: int) -> list[int]:
+    """Indexes of stored leaves at or past the head's size: no tree includes them."""
+    rows = await conn.fetch("SELECT idx FROM log_leaves WHERE idx >= $1 ORDER BY idx", size)
+    return [r["idx"] for r in rows]
+
+
 async def stored_checkpoint_roots(conn: Connection) -> dict[int, list[bytes]]:
     """The root hash of every stored checkpoint, by tree size."""
     found: dict[int, list[bytes]] = {}
@@ -116,10 +159,11 @@ async def stored_checkpoint_roots(conn: Connection) -> dict[int, list[bytes]]:
     return found
 
 
-async def head(conn: Connection) -> tuple[int, list[bytes]]:
+async def head(conn: Connection) -> tuple[int, list[bytes]] | None:
+    """The log head's size and right edge; None when the row is gone."""
     row = await conn.fetchrow("SELECT size, edge FROM log_head")
     if row is None:
-        raise LookupError("the log head is missing; run the migrations")
+        return None
     return row["size"], [bytes(h) for h in row["edge"]]
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from registry import binding
 from registry.db import Connection
 from registry.errors import NotFoundError
 from registry.transparency import log
@@ -74,6 +75,29 @@ class StoredCertificate:
     verification_code: str
     issued_at: dt.datetime
     status: Status | None
+    # What the 'issued' leaf binds beyond the record (registry.binding), and that leaf's entry.
+    binding_salt: bytes | None = None
+    status_list: tuple[int, int] | None = None
+    retain_until: dt.date | None = None
+    issued_entry: bytes | None = None
+
+    def facts(self) -> binding.RowFacts:
+        """The row as `registry.binding` compares it with its leaf."""
+        return binding.RowFacts(
+            number=self.number,
+            jws=self.jws,
+            payload=self.payload,
+            cpr=self.cpr,
+            binding_salt=self.binding_salt,
+            verification_code=self.verification_code,
+            status_list=self.status_list,
+            retain_until=self.retain_until,
+        )
+
+    def leaf_mismatches(self) -> list[str]:
+        """How the row differs from its 'issued' leaf; empty when it is what the log recorded."""
+        bound = binding.read_issued(self.issued_entry) if self.issued_entry is not None else None
+        return binding.mismatches(bound, self.facts())
 
 
 _KEY_COLUMNS = """k.kid, k.school_id, s.name AS school_name, k.public_key, k.valid_from,
@@ -159,29 +183,46 @@ async def next_serials(conn: Connection, count: int) -> list[int]:
     return [row["n"] for row in rows]
 
 
+@dataclass(frozen=True, slots=True)
+class InsertedCertificate:
+    """A certificate as inserted, with what the database assigned and its leaf must bind."""
+
+    event_id: int  # its 'issued' event
+    certificate: NewCertificate
+    binding_salt: bytes
+    status_list: tuple[int, int]  # (list, index), assigned by the insert trigger
+    retain_until: dt.date  # computed by the insert trigger from the signed record
+
+
 async def insert_certificates(
     conn: Connection, rows: Sequence[NewCertificate]
-) -> list[tuple[int, NewCertificate]]:
+) -> list[InsertedCertificate]:
     """Insert certificates and their 'issued' events in the caller's transaction.
 
-    Returns each certificate with the id of its 'issued' event, for the log. Certificates enter
-    the register through ``registry.intake``, which also queues and logs them.
+    Returns each certificate with the id of its 'issued' event and what the database assigned
+    (status position, retention date) and the fresh binding salt: all of it goes into the leaf.
+    Certificates enter the register through ``registry.intake``, which also queues and logs them.
     """
     if not rows:
         return []
+    salts = [binding.new_salt() for _ in rows]
     # One statement, one round trip: the events are made from what the insert returns (the
     # foreign key is checked at the end of the statement, when both rows exist).
     events = await conn.fetch(
         """WITH c AS (
                INSERT INTO certificates (number, school_id, participation_id, cpr, kid, payload,
-                                         jws, verification_code, issued_at, kind, goal_number)
+                                         jws, verification_code, issued_at, kind, goal_number,
+                                         binding_salt)
                SELECT * FROM unnest($1::text[], $2::text[], $3::uuid[], $4::text[], $5::text[],
                                     $6::bytea[], $7::text[], $8::text[], $9::timestamptz[],
-                                    $10::text[], $11::text[])
-               RETURNING number, issued_at)
-           INSERT INTO certificate_events (certificate_number, kind, at)
-           SELECT number, 'issued', issued_at FROM c
-           RETURNING id, certificate_number""",
+                                    $10::text[], $11::text[], $12::bytea[])
+               RETURNING number, issued_at, status_list_id, status_list_index, retain_until),
+           e AS (
+               INSERT INTO certificate_events (certificate_number, kind, at)
+               SELECT number, 'issued', issued_at FROM c
+               RETURNING id, certificate_number)
+           SELECT e.id, c.number, c.status_list_id, c.status_list_index, c.retain_until
+           FROM e JOIN c ON c.number = e.certificate_number ORDER BY e.id""",
         [r.number for r in rows],
         [r.school_id for r in rows],
         [r.participation_id for r in rows],
@@ -193,14 +234,29 @@ async def insert_certificates(
         [r.issued_at for r in rows],
         [r.kind for r in rows],
         [r.goal_number for r in rows],
+        salts,
     )
-    by_number = {r.number: r for r in rows}
-    return [(e["id"], by_number[e["certificate_number"]]) for e in events]
+    by_number = {r.number: (r, salt) for r, salt in zip(rows, salts, strict=True)}
+    return [
+        InsertedCertificate(
+            event_id=e["id"],
+            certificate=by_number[e["number"]][0],
+            binding_salt=by_number[e["number"]][1],
+            status_list=(e["status_list_id"], e["status_list_index"]),
+            retain_until=e["retain_until"],
+        )
+        for e in events
+    ]
 
 
+# The certificate's first leaf is its 'issued' leaf: read by the leaves' own index on the
+# certificate number, not through the events, so an edited event row cannot point elsewhere.
 _CERTIFICATE_QUERY = """
     SELECT c.number, c.school_id, c.cpr, c.kid, c.payload, c.jws, c.verification_code,
-           c.issued_at, e.kind, e.reason, e.at, e.replaced_by
+           c.issued_at, e.kind, e.reason, e.at, e.replaced_by, c.binding_salt,
+           c.status_list_id, c.status_list_index, c.retain_until,
+           (SELECT l.entry FROM log_leaves l WHERE l.certificate_number = c.number
+            ORDER BY l.idx LIMIT 1) AS issued_entry
     FROM certificates c
     LEFT JOIN LATERAL (
         SELECT kind, reason, at, replaced_by FROM certificate_events
@@ -224,15 +280,27 @@ def _certificate(row: asyncpg.Record) -> StoredCertificate:
         verification_code=row["verification_code"],
         issued_at=row["issued_at"],
         status=status,
+        binding_salt=bytes(row["binding_salt"]) if row["binding_salt"] is not None else None,
+        status_list=(row["status_list_id"], row["status_list_index"]),
+        retain_until=row["retain_until"],
+        issued_entry=bytes(row["issued_entry"]) if row["issued_entry"] is not None else None,
     )
+
+
+def _bound(row: asyncpg.Record) -> StoredCertificate | None:
+    """The certificate if its row is what its 'issued' leaf recorded, else None: a row edited
+    behind the register's back (its CPR number, record, code, position) is never handed out."""
+    stored = _certificate(row)
+    return None if stored.leaf_mismatches() else stored
 
 
 async def certificate(conn: Connection, number: str) -> StoredCertificate | None:
-    """The certificate, or None if there is none or its personal data is past retention."""
+    """The certificate, or None if there is none, its personal data is past retention, or its
+    row no longer matches its 'issued' leaf (the audit names it)."""
     row = await conn.fetchrow(
         _CERTIFICATE_QUERY + " WHERE c.number = $1 AND c.erased_at IS NULL", number
     )
-    return _certificate(row) if row else None
+    return _bound(row) if row else None
 
 
 async def lock_certificate(
@@ -276,11 +344,14 @@ async def insert_status_event(
 
 
 async def certificates_of(conn: Connection, cpr: str) -> list[StoredCertificate]:
-    """Every certificate of one participant, newest first."""
+    """Every certificate of one participant, newest first.
+
+    The ``cpr`` column only finds candidates: a row is this person's only if its signed record
+    names them and the record is the one its leaf recorded; any other row is left out."""
     rows = await conn.fetch(
         _CERTIFICATE_QUERY + " WHERE c.cpr = $1 ORDER BY c.issued_at DESC, c.number DESC", cpr
     )
-    return [_certificate(row) for row in rows]
+    return [stored for row in rows if (stored := _bound(row)) is not None]
 
 
 async def certificates_of_participations(
@@ -311,11 +382,15 @@ class VerificationLookup:
     log_size: int  # the log head: its size and right edge
     log_edge: tuple[Hash, ...]
     siblings: dict[NodeId, Hash]  # the stored perfect subtrees next to the leaf's path
+    last_entry: bytes | None = None  # the certificate's latest leaf: its status in the log
 
 
 VERIFICATION_LOOKUP = """
     SELECT c.number, c.school_id, c.cpr, c.kid, c.payload, c.jws, c.verification_code,
-           c.issued_at, e.kind, e.reason, e.at, e.replaced_by,
+           c.issued_at, e.kind, e.reason, e.at, e.replaced_by, c.binding_salt,
+           c.status_list_id, c.status_list_index, c.retain_until, lf.entry AS issued_entry,
+           (SELECT l.entry FROM log_leaves l WHERE l.certificate_number = c.number
+            ORDER BY l.idx DESC LIMIT 1) AS last_entry,
            k.school_id AS key_school_id, s.name AS school_name, k.public_key, k.valid_from,
            k.retired_at, k.revoked_from,
            lf.idx AS leaf_index, lf.entry AS leaf_entry, lf.leaf_hash,
@@ -340,10 +415,8 @@ VERIFICATION_LOOKUP = """
         ORDER BY id DESC LIMIT 1
     ) e ON true
     LEFT JOIN LATERAL (
-        SELECT l.idx, l.entry, l.leaf_hash
-        FROM certificate_events i JOIN log_leaves l ON l.event_id = i.id
-        WHERE i.certificate_number = c.number AND i.kind = 'issued'
-        ORDER BY i.id LIMIT 1
+        SELECT l.idx, l.entry, l.leaf_hash FROM log_leaves l
+        WHERE l.certificate_number = c.number ORDER BY l.idx LIMIT 1
     ) lf ON true
 """
 """One row for the certificate numbered ``$1`` (text; NULL finds none): see `VerificationLookup`.
@@ -399,4 +472,5 @@ def verification_lookup_of(row: asyncpg.Record | None) -> VerificationLookup:
         log_size=row["log_size"],
         log_edge=tuple(Hash(bytes(h)) for h in row["log_edge"]),
         siblings=siblings,
+        last_entry=bytes(row["last_entry"]) if row["last_entry"] is not None else None,
     )

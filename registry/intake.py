@@ -20,8 +20,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from registry import certificate_store
-from registry.certificate_store import NewCertificate
+from registry import binding, certificate_store
+from registry.certificate_store import InsertedCertificate, NewCertificate
 from registry.db import Connection
 from registry.transparency import log
 
@@ -72,7 +72,7 @@ async def enter_certificates(
     await outbox.enqueue(conn, certificates)
     changed = [await _insert(conn, change) for change in then]
     await log.append(conn, [*_issued_events(stored), *changed])
-    return stored
+    return [(s.event_id, s.certificate) for s in stored]
 
 
 async def enter_status_changes(conn: Connection, changes: Sequence[StatusChange]) -> list[int]:
@@ -105,15 +105,20 @@ async def _insert(conn: Connection, change: StatusChange) -> log.Event:
     )
 
 
-def _issued_events(stored: Sequence[tuple[int, NewCertificate]]) -> list[log.Event]:
+def _issued_events(stored: Sequence[InsertedCertificate]) -> list[log.Event]:
+    """The 'issued' leaves (entry v2): the record's digest and what the row holds beyond it,
+    as the database assigned it (registry.binding)."""
     return [
         log.Event(
-            event_id=event_id,
-            certificate_number=c.number,
+            event_id=s.event_id,
+            certificate_number=s.certificate.number,
             kind="issued",
-            at=c.issued_at,
-            jws=c.jws,
-            kid=c.kid,
+            at=s.certificate.issued_at,
+            jws=s.certificate.jws,
+            kid=s.certificate.kid,
+            code_sha256=binding.code_digest(s.binding_salt, s.certificate.verification_code),
+            status_list=s.status_list,
+            retain_until=s.retain_until,
         )
-        for event_id, c in stored
+        for s in stored
     ]

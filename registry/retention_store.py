@@ -7,6 +7,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from registry import binding
 from registry.db import Connection
 
 
@@ -19,12 +20,24 @@ class Due:
 
 
 async def due_certificates(conn: Connection, as_of: dt.date) -> list[Due]:
+    """Certificates past their date on ``as_of``, by a date their 'issued' leaf agrees with: a
+    retain_until moved behind the register's back does not make a live certificate due (the
+    audit names it). Leaves before entry v2 state no date; their column stands."""
     rows = await conn.fetch(
-        """SELECT number, retain_until FROM certificates
-           WHERE erased_at IS NULL AND retain_until < $1 ORDER BY retain_until, number""",
+        """SELECT c.number, c.retain_until,
+                  (SELECT l.entry FROM log_leaves l WHERE l.certificate_number = c.number
+                   ORDER BY l.idx LIMIT 1) AS entry
+           FROM certificates c
+           WHERE c.erased_at IS NULL AND c.retain_until < $1
+           ORDER BY c.retain_until, c.number""",
         as_of,
     )
-    return [Due(r["number"], r["retain_until"]) for r in rows]
+    due = []
+    for r in rows:
+        bound = binding.read_issued(bytes(r["entry"])) if r["entry"] is not None else None
+        if bound is not None and (not bound.binds_row or bound.retain_until == r["retain_until"]):
+            due.append(Due(r["number"], r["retain_until"]))
+    return due
 
 
 async def erase_certificates(

@@ -11,6 +11,7 @@ in the log's current tree. Everything is read in one round trip, then checked in
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import json
@@ -62,10 +63,23 @@ def verification_of(found: certificate_store.VerificationLookup, code: str) -> V
     No I/O: the code, the signature, the key history and the inclusion proof, in memory.
     """
     stored, key = found.certificate, found.key
+    # The column decides "unknown", as the access log's match does (registry.ratelimit); a code
+    # that matches the column but not the code the leaf binds is a row edited behind the
+    # register's back, and answers "invalid" below.
     if stored is None or not codes.code_matches(code, stored.verification_code):
         return Verification(VerificationStatus.UNKNOWN)
     record = record_signed_by(stored, key)
-    if record is None or key is None or not is_included(stored, found):
+    # Beyond its signature and inclusion, the row must be what its 'issued' leaf recorded
+    # (code, status position, retention date, CPR number), and its status what the log's latest
+    # leaf for it says: a row edited behind the register's back is "invalid", never "valid".
+    stored = dataclasses.replace(stored, issued_entry=found.leaf.entry if found.leaf else None)
+    if (
+        record is None
+        or key is None
+        or not is_included(stored, found)
+        or stored.leaf_mismatches()
+        or not _status_is_logged(stored, found)
+    ):
         return Verification(VerificationStatus.INVALID)
     # The key history: the key must have been valid when the record says it was signed.
     key_state = keyhistory.key_state(key, at=record.issued_at)
@@ -87,6 +101,35 @@ def verification_of(found: certificate_store.VerificationLookup, code: str) -> V
         status_reason=stored.status.reason,
         replaced_by=stored.status.replaced_by,
     )
+
+
+def _status_is_logged(
+    stored: certificate_store.StoredCertificate, found: certificate_store.VerificationLookup
+) -> bool:
+    """Whether the status the event rows give is the one the certificate's latest leaf states
+    (an 'issued' leaf: still valid), so a deleted or edited revocation never reads as valid."""
+    if found.last_entry is None:
+        return False
+    try:
+        entry = json.loads(found.last_entry)
+    except ValueError:
+        return False
+    if not isinstance(entry, dict) or entry.get("certificate") != stored.number:
+        return False
+    status = stored.status
+    if entry.get("event") == "issued":
+        return status is None
+    stated = (entry.get("event"), entry.get("reason"), entry.get("at"), entry.get("replacedBy"))
+    return status is not None and stated == (
+        status.kind,
+        status.reason,
+        _utc(status.at),
+        status.replaced_by,
+    )
+
+
+def _utc(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 async def verified_record(

@@ -35,7 +35,8 @@ from registry import db
 from registry.clock import Clock, system_clock
 from registry.keys import KeyStore
 from registry.ratelimit import GuardedVerifier, VerifyLimits
-from registry.transparency import log
+from registry.transparency import copies, log
+from registry.transparency.copies import FileCheckpointCopies
 from service import api, logging_setup, migrations, pages
 from service.adapters import (
     documents_for,
@@ -43,8 +44,9 @@ from service.adapters import (
     key_store_for,
     print_spool_for,
 )
-from service.api import problems
+from service.api import inputs, problems
 from service.api.guards import ParticipantGuard, SchoolGuard
+from service.api.head import HeadAsGet
 from service.demo import DEMO_PEOPLE
 from service.identity import DevelopmentIdentityProvider
 from service.proxies import trusted_proxy_headers
@@ -163,6 +165,8 @@ def create_app(
         "clock": _value(clock),
         "identity": _value(identity),
         "keys": _value(key_store),
+        # Every checkpoint the service signs, also kept outside the database for the audit.
+        "checkpoint_copies": _value(FileCheckpointCopies(settings.data_dir / copies.FILE_NAME)),
         "documents": _value(documents),
         "public_base_url": _value(settings.public_base_url),
     }
@@ -189,6 +193,7 @@ def create_app(
         middleware=[trusted_proxy_headers(settings.trusted_proxies)]
         if settings.trusted_proxies
         else [],
+        before_request=inputs.refuse_unacceptable,
         openapi_config=OpenAPIConfig(
             title="AMU-bevis",
             version="0.1.0",
@@ -206,6 +211,7 @@ def create_app(
         ),
         debug=settings.debug,
     )
+    app.asgi_handler = HeadAsGet(app.asgi_handler)
     # After the app is made: making it configures logging and replaces the root's handlers.
     logging_setup.install_filter()
     return app

@@ -33,7 +33,7 @@ from service import demo, logging_setup, migrations, roles, startup_checks, trus
 from service.adapters import key_store_for
 from service.app import create_app, issuer_for
 from service.delivery import run_worker_process, start_local_delivery
-from service.embedded import start_embedded
+from service.embedded import EmbeddedSupervisor, start_embedded
 from service.settings import Settings
 
 log = logging.getLogger("amu-bevis")
@@ -159,7 +159,10 @@ def _announce_unsafe(settings: Settings) -> None:
 
 def serve(settings: Settings) -> None:
     """Migrate (and in demo mode seed the demo), then serve until stopped."""
+    embedded = settings.database_url is None
     settings = resolve_database(settings)
+    # Restarts the embedded PostgreSQL if it dies; meanwhile requests are 503 with Retry-After.
+    supervisor = EmbeddedSupervisor(settings.data_dir).start() if embedded else None
     made = asyncio.run(_prepare(settings, seed=settings.demo))
     if settings.demo:
         _print_credentials(made, settings.data_dir)
@@ -182,6 +185,8 @@ def serve(settings: Settings) -> None:
         )
     finally:
         delivery.stop()
+        if supervisor is not None:
+            supervisor.stop()  # before the atexit handler stops the server for good
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -7,22 +7,31 @@ broker sends it back to ``redirect_uri`` with ``code`` and ``state``, and ``rede
 code into a ``Person`` (a broker adapter calls its token endpoint there).
 ``DevelopmentIdentityProvider`` issues such tokens itself for any CPR number (demo and tests
 only; the settings never choose it in production); its "broker" is the demo-person page at
-``/udvikling/log-ind``.
+``/udvikling/log-ind``. Its tokens are sealed (AES-256-GCM), not merely signed: whoever holds
+one, or finds it in a log, cannot read the CPR number inside.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
+import json
 import secrets
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 from urllib.parse import urlencode
 
-import jwt
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from registry.clock import Clock
 
-_AUDIENCE = "amu-bevis"
+_TOKEN_PREFIX = "dev1."  # noqa: S105 - a format tag, not a secret
+_TOKEN_AAD = b"amu-bevis development token v1"
+_NONCE_BYTES = 12
 DEVELOPMENT_LOGIN_PATH = "/udvikling/log-ind"
 
 
@@ -45,7 +54,7 @@ class IdentityProvider(Protocol):
 
 
 class DevelopmentIdentityProvider:
-    """Issues and checks short-lived HS256 tokens for any CPR number. Never for production."""
+    """Issues and checks short-lived sealed tokens for any CPR number. Never for production."""
 
     def __init__(
         self,
@@ -54,31 +63,34 @@ class DevelopmentIdentityProvider:
         *,
         lifetime: dt.timedelta = dt.timedelta(hours=1),
     ) -> None:
-        self._secret = secret
+        key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_TOKEN_AAD).derive(secret)
+        self._aead = AESGCM(key)
         self._clock = clock
         self._lifetime = lifetime
         self._codes: dict[str, tuple[str, dt.datetime]] = {}
 
     def issue(self, cpr: str) -> str:
-        now = self._clock()
-        claims = {"cpr": cpr, "aud": _AUDIENCE, "exp": int((now + self._lifetime).timestamp())}
-        return jwt.encode(claims, self._secret, algorithm="HS256")
+        """``dev1.<base64url(nonce || AES-GCM(cpr, expiry))>``: opaque to its holder."""
+        expires = int((self._clock() + self._lifetime).timestamp())
+        payload = json.dumps({"cpr": cpr, "exp": expires}, separators=(",", ":")).encode()
+        nonce = secrets.token_bytes(_NONCE_BYTES)
+        sealed = nonce + self._aead.encrypt(nonce, payload, _TOKEN_AAD)
+        return _TOKEN_PREFIX + base64.urlsafe_b64encode(sealed).rstrip(b"=").decode()
 
     def authenticate(self, token: str) -> Person | None:
+        if not token.startswith(_TOKEN_PREFIX) or len(token) > 512:
+            return None
+        body = token.removeprefix(_TOKEN_PREFIX)
         try:
-            claims = jwt.decode(
-                token,
-                self._secret,
-                algorithms=["HS256"],
-                audience=_AUDIENCE,
-                options={"verify_exp": False, "require": ["exp", "aud", "cpr"]},
-            )
-        except jwt.InvalidTokenError:
+            sealed = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+            payload = self._aead.decrypt(sealed[:_NONCE_BYTES], sealed[_NONCE_BYTES:], _TOKEN_AAD)
+            claims = json.loads(payload)
+        except (binascii.Error, ValueError, InvalidTag):
             return None
+        cpr, expires = claims.get("cpr"), claims.get("exp")
         # Expiry is checked against our clock, not the machine's, so tests can move time.
-        if not isinstance(claims["exp"], int) or claims["exp"] <= self._clock().timestamp():
+        if not isinstance(expires, int) or expires <= self._clock().timestamp():
             return None
-        cpr = claims.get("cpr")
         return Person(cpr) if isinstance(cpr, str) else None
 
     def authorization_url(self, *, state: str, redirect_uri: str) -> str:

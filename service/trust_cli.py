@@ -5,6 +5,7 @@ amu-bevis rotate-log-key                       the same for the register's check
 amu-bevis revoke-key KID --from 2026-05-01     a compromised key: mark what it signed since
 amu-bevis retention [--apply]                  what is past 30 years; --apply erases it
 amu-bevis audit --checkpoint FILE              check everything from a saved checkpoint
+    [--outside-checkpoints FILE]               and against the checkpoints kept outside
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ from registry.clock import system_clock
 from registry.errors import RegistryError
 from registry.keyhistory_store import KeyTable
 from registry.keys import FileKeyStore
+from registry.transparency import copies
 from registry.transparency.checkpoint import NoteVerifier
+from registry.transparency.copies import FileCheckpointCopies
 from service import migrations
 from service.settings import Settings
 
@@ -53,6 +56,12 @@ def add_commands(commands: Any) -> None:
     check.add_argument("--checkpoint", required=True, type=Path, help="a saved signed checkpoint")
     check.add_argument(
         "--verifier-key", help="the log key to trust (C2SP vkey); default: the register's keys"
+    )
+    check.add_argument(
+        "--outside-checkpoints",
+        type=Path,
+        help=f"the checkpoints the service kept outside the database; default: "
+        f"{copies.FILE_NAME} in the data folder",
     )
 
 
@@ -96,7 +105,8 @@ async def _dispatch(
 ) -> int:
     now = system_clock()
     if args.command == "audit":
-        return await _audit(conn, args, console)
+        outside = args.outside_checkpoints or settings.data_dir / copies.FILE_NAME
+        return await _audit(conn, args, outside, console)
     if args.command == "retention":
         report = await retention.run_retention(
             conn,
@@ -140,9 +150,15 @@ async def _dispatch(
     return 0
 
 
-async def _audit(conn: asyncpg.Connection, args: argparse.Namespace, console: Console) -> int:
+async def _audit(
+    conn: asyncpg.Connection, args: argparse.Namespace, outside: Path, console: Console
+) -> int:
     verifier = NoteVerifier.parse(args.verifier_key) if args.verifier_key else None
     note = args.checkpoint.read_bytes()
+    kept = FileCheckpointCopies(outside).notes()
+    if not kept:
+        # Without them a truncated or rewound checkpoints table goes unseen: say so.
+        console.print(f"[yellow]warning:[/yellow] no checkpoints kept outside at {outside}")
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -152,7 +168,11 @@ async def _audit(conn: asyncpg.Connection, args: argparse.Namespace, console: Co
     with Progress(*columns, console=Console(stderr=True)) as bar:
         task = bar.add_task("Auditing leaves", total=await audit.tree_size(conn))
         report = await audit.audit(
-            conn, note, verifier=verifier, progress=lambda n: bar.advance(task, n)
+            conn,
+            note,
+            verifier=verifier,
+            progress=lambda n: bar.advance(task, n),
+            outside=kept,
         )
     checkpoint = report.checkpoint
     saved = f"saved checkpoint of size {checkpoint.size}" if checkpoint else "no valid checkpoint"

@@ -2,8 +2,13 @@
 
 Every registry event becomes a leaf whose entry is canonical JSON holding no personal data::
 
-    {"at": "...", "certificate": "2026-0000001", "event": "issued", "kid": "...",
-     "recordSha256": "<hex SHA-256 of the compact JWS>", "v": 1}
+    {"at": "...", "certificate": "2026-0000001", "codeSha256": "<hex>", "event": "issued",
+     "kid": "...", "recordSha256": "<hex SHA-256 of the compact JWS>", "retainUntil": "2056-...",
+     "statusList": {"index": 17, "list": 1}, "v": 2}
+
+Entry v2 of 'issued' binds what answers depend on beyond the signed record (``registry.binding``:
+the status-list position, the retention date, the salted code hash); v1 entries, written before
+migration 0013, carry only the record's digest and stay readable. Other events are v1.
 
 ``append`` runs inside the caller's transaction and locks the log head, so the certificate, its
 event and its leaf commit together and concurrent writers get consecutive indexes.
@@ -26,6 +31,7 @@ from registry.errors import NotFoundError
 from registry.keys import KeyStore, public_bytes
 from registry.transparency import merkle
 from registry.transparency.checkpoint import Checkpoint, NoteSigner, sign_checkpoint
+from registry.transparency.copies import CheckpointCopies
 from registry.transparency.merkle import Hash, NodeId, RightEdge
 
 
@@ -41,6 +47,10 @@ class Event:
     kid: str | None = None
     reason: str | None = None
     replaced_by: str | None = None
+    # For 'issued' since entry v2 (registry.binding): what the row holds beyond the record.
+    code_sha256: str | None = None
+    status_list: tuple[int, int] | None = None  # (list, index)
+    retain_until: dt.date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,8 +85,9 @@ def entry_bytes(event: Event | KeyEvent) -> bytes:
     """The canonical JSON entry of an event (no personal data)."""
     if isinstance(event, KeyEvent):
         return key_entry_bytes(event)
-    entry: dict[str, str | int] = {
-        "v": 1,
+    bound = event.code_sha256 is not None
+    entry: dict[str, str | int | dict[str, int]] = {
+        "v": 2 if bound else 1,
         "event": event.kind,
         "certificate": event.certificate_number,
         "at": _utc(event.at),
@@ -89,6 +100,12 @@ def entry_bytes(event: Event | KeyEvent) -> bytes:
         entry["reason"] = event.reason
     if event.replaced_by is not None:
         entry["replacedBy"] = event.replaced_by
+    if event.code_sha256 is not None:
+        entry["codeSha256"] = event.code_sha256
+    if event.status_list is not None:
+        entry["statusList"] = {"list": event.status_list[0], "index": event.status_list[1]}
+    if event.retain_until is not None:
+        entry["retainUntil"] = event.retain_until.isoformat()
     return canonical_json(entry)
 
 
@@ -275,9 +292,18 @@ async def insert_log_key(conn: Connection, key: LogKey) -> None:
 
 
 async def checkpoint(
-    conn: Connection, signing_key: Ed25519PrivateKey, key: LogKey, *, now: dt.datetime
+    conn: Connection,
+    signing_key: Ed25519PrivateKey,
+    key: LogKey,
+    *,
+    now: dt.datetime,
+    copies: CheckpointCopies | None = None,
 ) -> bytes:
-    """The signed checkpoint of the log as it stands, signed once per size and stored."""
+    """The signed checkpoint of the log as it stands, signed once per size and stored.
+
+    A newly signed one is also handed to ``copies`` (kept outside the database, for the audit)
+    before the transaction commits; raises OSError, storing nothing, if that fails.
+    """
     async with conn.transaction():
         head = await conn.fetchrow("SELECT size, edge FROM log_head")
         if head is None:
@@ -293,15 +319,18 @@ async def checkpoint(
             Checkpoint(origin=key.name, size=head["size"], root_hash=root),
             NoteSigner(key.name, signing_key),
         )
-        await conn.execute(
+        inserted = await conn.fetchval(
             """INSERT INTO log_checkpoints (size, root_hash, kid, note, signed_at)
-               VALUES ($1, $2, $3, $4, $5) ON CONFLICT (size, kid) DO NOTHING""",
+               VALUES ($1, $2, $3, $4, $5) ON CONFLICT (size, kid) DO NOTHING
+               RETURNING true""",
             head["size"],
             root,
             key.kid,
             note,
             now,
         )
+        if inserted and copies is not None:
+            await copies.keep(note)
         final = await conn.fetchval(
             "SELECT note FROM log_checkpoints WHERE size = $1 AND kid = $2", head["size"], key.kid
         )

@@ -22,6 +22,7 @@ from litestar import Router
 from litestar.types import Guard
 
 from service.api import development, log, participants, schools, verification
+from service.api.openapi import document_problems
 
 
 def routers(
@@ -29,11 +30,11 @@ def routers(
 ) -> list[Router]:
     """The API's routers; ``development_login`` mounts the development login."""
     out = [
-        schools.router(school_guard),
-        participants.router(participant_guard),
-        verification.router(),
-        log.router(),
+        document_problems(schools.router(school_guard), [401, 403]),
+        document_problems(participants.router(participant_guard), [401]),
+        document_problems(verification.router(), [429]),
+        document_problems(log.router(), []),
     ]
     if development_login:
-        out.append(development.router())
+        out.append(document_problems(development.router(), []))
     return out

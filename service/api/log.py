@@ -16,15 +16,19 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from litestar import Response, Router, get
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, QueryParameter
+from litestar.params import FromPath, PathParameter, QueryParameter
 
 from registry.clock import Clock
 from registry.db import Connection
 from registry.keys import KeyStore, ed25519_key
 from registry.transparency import log, merkle
 from registry.transparency.checkpoint import NoteVerifier
+from registry.transparency.copies import CheckpointCopies
 
-NON_NEGATIVE = QueryParameter(ge=0)
+# Leaf indexes and tree sizes are PostgreSQL bigints: a larger number is a 400, not a 500.
+BIGINT_MAX = 2**63 - 1
+NON_NEGATIVE = QueryParameter(ge=0, le=BIGINT_MAX)
+TREE_SIZE = QueryParameter(name="treeSize", ge=1, le=BIGINT_MAX)
 
 
 def _b64(data: bytes) -> str:
@@ -59,18 +63,25 @@ class ConsistencyOut(msgspec.Struct, rename="camel"):
     hashes: list[str]
 
 
-@get("/checkpoint", summary="The latest signed checkpoint (C2SP signed note)")
+@get(
+    "/checkpoint",
+    media_type="text/plain",  # Litestar adds "; charset=utf-8" to text types
+    summary="The latest signed checkpoint (C2SP signed note)",
+)
 async def checkpoint(
     pool: NamedDependency[asyncpg.Pool],
     keys: NamedDependency[KeyStore],
     clock: NamedDependency[Clock],
+    checkpoint_copies: NamedDependency[CheckpointCopies],
 ) -> Response[bytes]:
     async with pool.acquire() as conn:
         key = await log.active_log_key(conn)
         if key is None:
             raise NotFoundException("The register has no log key yet")
-        note = await log.checkpoint(conn, ed25519_key(keys, key.kid), key, now=clock())
-    return Response(note, media_type="text/plain; charset=utf-8")
+        note = await log.checkpoint(
+            conn, ed25519_key(keys, key.kid), key, now=clock(), copies=checkpoint_copies
+        )
+    return Response(note, media_type="text/plain")
 
 
 @get("/keys", summary="The register's checkpoint keys, retired ones included")
@@ -92,7 +103,10 @@ async def keys(pool: NamedDependency[asyncpg.Pool]) -> list[LogKeyOut]:
 
 
 @get("/leaves/{index:int}", summary="One leaf of the log")
-async def leaf(pool: NamedDependency[asyncpg.Pool], index: FromPath[int]) -> LeafOut:
+async def leaf(
+    pool: NamedDependency[asyncpg.Pool],
+    index: Annotated[int, PathParameter(ge=0, le=BIGINT_MAX)],
+) -> LeafOut:
     async with pool.acquire() as conn:
         found = await log.leaf(conn, index)
     if found is None:
@@ -104,7 +118,7 @@ async def leaf(pool: NamedDependency[asyncpg.Pool], index: FromPath[int]) -> Lea
 async def inclusion(
     pool: NamedDependency[asyncpg.Pool],
     index: Annotated[int, NON_NEGATIVE],
-    tree_size: Annotated[int, QueryParameter(name="treeSize", ge=1)],
+    tree_size: Annotated[int, TREE_SIZE],
 ) -> InclusionOut:
     async with pool.acquire() as conn:
         return await _inclusion(conn, index, tree_size)
@@ -114,7 +128,7 @@ async def inclusion(
 async def certificate_inclusion(
     pool: NamedDependency[asyncpg.Pool],
     number: FromPath[str],
-    tree_size: Annotated[int | None, QueryParameter(name="treeSize", ge=1)] = None,
+    tree_size: Annotated[int | None, TREE_SIZE] = None,
 ) -> InclusionOut:
     async with pool.acquire() as conn:
         found = await log.issued_leaf(conn, number)
@@ -126,8 +140,8 @@ async def certificate_inclusion(
 @get("/proof/consistency", summary="Consistency proof between two tree sizes")
 async def consistency(
     pool: NamedDependency[asyncpg.Pool],
-    first: Annotated[int, QueryParameter(ge=1)],
-    second: Annotated[int, QueryParameter(ge=1)],
+    first: Annotated[int, QueryParameter(ge=1, le=BIGINT_MAX)],
+    second: Annotated[int, QueryParameter(ge=1, le=BIGINT_MAX)],
 ) -> ConsistencyOut:
     async with pool.acquire() as conn:
         await _require_size(conn, second)

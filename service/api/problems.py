@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
@@ -42,6 +43,7 @@ from issuers.errors import (
 )
 from registry.errors import NotFoundError, RegistryError
 from registry.keys import KeyMissingError
+from service.api.inputs import UnacceptableInputError
 
 MEDIA_TYPE = "application/problem+json"
 TYPE_BASE = "https://amu-bevis.example/problems/"
@@ -240,6 +242,7 @@ def _domain_error(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[st
 def _validation_error(
     _: Request[Any, Any, Any], exc: ValidationException
 ) -> Response[dict[str, Any]]:
+    """400 for a request of the wrong shape; 422 for a value no record may hold (NUL)."""
     # Litestar's extra is a list of {"message", "key", "source"}; msgspec's messages name the
     # expected type or pattern, never the submitted value.
     params = []
@@ -254,10 +257,14 @@ def _validation_error(
     if not params and missing:
         params = [{"name": missing.group(1), "reason": "is required"}]
     detail = "; ".join(f"{p['name']}: {p['reason']}" for p in params) or "the request is malformed"
+    if isinstance(exc, UnacceptableInputError):
+        slug, title = "unacceptable-input", "A value no record may hold (a NUL character)"
+    else:
+        slug, title = "invalid-request", "The request is malformed"
     return problem(
-        400,
-        "invalid-request",
-        "The request is malformed",
+        exc.status_code,
+        slug,
+        title,
         detail=detail,
         invalid_params=params or [{"name": "body", "reason": "malformed"}],
     )
@@ -279,6 +286,43 @@ def _http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[
     return problem(exc.status_code, slug, str(exc.detail), headers=exc.headers)
 
 
+RETRY_AFTER_SECONDS = 5
+"""How long a client should wait when the database is away: about what ``serve``'s
+supervisor needs to notice a dead embedded PostgreSQL and start it again."""
+
+DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
+    OSError,  # refused, reset, no socket file, timed out (TimeoutError is an OSError)
+    asyncpg.PostgresConnectionError,  # class 08: the connection is gone or never was
+    asyncpg.exceptions.OperatorInterventionError,  # 57P: shutting down, cannot connect now
+    asyncpg.TooManyConnectionsError,
+    asyncpg.InterfaceError,  # only a closed pool or connection (see _unavailable)
+)
+"""Errors that mean the database cannot be reached now, not that the request was wrong.
+
+The pool needs no help to recover: each ``acquire`` replaces a closed connection with a new
+one, so the first request after the database is back succeeds.
+"""
+
+
+def _unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    if isinstance(exc, asyncpg.InterfaceError) and not _closed(exc):
+        return _unexpected(request, exc)  # a misuse of a live connection is our bug
+    log.warning("database unavailable (%s); answering 503", type(exc).__name__)
+    return problem(
+        503,
+        "database-unavailable",
+        "The register's database cannot be reached just now; try again shortly",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
+def _closed(exc: asyncpg.InterfaceError) -> bool:
+    # asyncpg has no type for these: "pool is closed", "connection is closed", "... was
+    # closed in the middle of operation".
+    message = str(exc).lower()
+    return "closed" in message or "closing" in message
+
+
 def _unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     # Only the type is logged: messages of library errors (asyncpg's DETAIL lines) can carry
     # row values, CPR numbers among them.
@@ -290,5 +334,6 @@ exception_handlers: dict[type[Exception] | int, Any] = {
     **dict.fromkeys(PROBLEMS, _domain_error),
     ValidationException: _validation_error,
     HTTPException: _http_error,
+    **dict.fromkeys(DATABASE_UNAVAILABLE, _unavailable),
     Exception: _unexpected,
 }

@@ -26,6 +26,7 @@ from issuers.corrections import (
     RevocationIn,
     RevocationOut,
 )
+from issuers.errors import InvalidInputError
 from issuers.idempotency import IdempotentRequest
 from issuers.issuing import Issuer
 from issuers.requests import (
@@ -174,6 +175,9 @@ async def revoke(
     return answered(await corrections.revoke(write, number, data.reason), 201)
 
 
+REPORT_YEARS = (1990, 2999)
+"""A report's quarter and the three before it must be real dates (year 0000 was a 500)."""
+
 # -- its quarterly report (the certificates it issued, in every form: ``forms``) --------------
 
 
@@ -191,6 +195,10 @@ async def report(
     """Every participation ended in the quarter and the three before it, retakes as rows of
     their own (docs/formats.md, "Quarterly results report")."""
     wanted = reports.parse_quarter(quarter)
+    if not REPORT_YEARS[0] <= wanted.year <= REPORT_YEARS[1]:
+        raise InvalidInputError(
+            f"a report covers a quarter of {REPORT_YEARS[0]} to {REPORT_YEARS[1]}", field="quarter"
+        )
     async with pool.acquire() as conn:
         body = await reports.quarterly_report(
             conn, school_id, wanted, today=today_in_denmark(clock())

@@ -17,10 +17,11 @@ from typing import Annotated, Any
 import asyncpg
 import msgspec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from litestar import Request, Response, Router, get
+from litestar import Request, Response, Router, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException, TooManyRequestsException
-from litestar.params import FromPath, QueryParameter
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
 
 from formats.multibase import did_key_verification_method
 from formats.vc import AMU_CONTEXT, load_context, sign_credential
@@ -92,17 +93,16 @@ def _verification_out(number: str, v: Verification) -> VerificationOut:
     )
 
 
-@get("/api/verify/{number:str}", summary="Verify a certificate by number and verification code")
-async def verify(
-    *,
-    request: Request[Any, Any, Any],
-    verifier: NamedDependency[GuardedVerifier],
-    number: FromPath[str],
-    code: Annotated[str, QueryParameter(name="code", min_length=1, max_length=20)],
+class VerifyIn(msgspec.Struct, forbid_unknown_fields=True):
+    code: Annotated[
+        str,
+        msgspec.Meta(min_length=1, max_length=20, description="The verification code, XXXX-XXXX"),
+    ]
+
+
+async def _verify(
+    request: Request[Any, Any, Any], verifier: GuardedVerifier, number: str, code: str
 ) -> VerificationOut:
-    """Wrong codes are rate-limited per client and per number (429 with Retry-After); the right
-    code always answers unless this client itself has guessed too often. A match is written to
-    the holder's access log (docs/pages.md)."""
     try:
         result = await verifier.verify(
             number,
@@ -117,6 +117,39 @@ async def verify(
             headers={"Retry-After": str(e.retry_after)},
         ) from e
     return _verification_out(number, result)
+
+
+@post(
+    "/api/verify/{number:str}",
+    status_code=200,
+    summary="Verify a certificate by number and verification code (the code in the body)",
+)
+async def verify_posted(
+    *,
+    request: Request[Any, Any, Any],
+    verifier: NamedDependency[GuardedVerifier],
+    number: FromPath[str],
+    data: JSONBody[VerifyIn],
+) -> VerificationOut:
+    """As ``GET``, with the code kept out of the URL (and so out of every access log and proxy
+    log on the way). Wrong codes are rate-limited per client and per number (429 with
+    Retry-After); the right code always answers unless this client itself has guessed too
+    often. A match is written to the holder's access log (docs/pages.md)."""
+    return await _verify(request, verifier, number, data.code)
+
+
+@get("/api/verify/{number:str}", summary="Verify a certificate by number and verification code")
+async def verify(
+    *,
+    request: Request[Any, Any, Any],
+    verifier: NamedDependency[GuardedVerifier],
+    number: FromPath[str],
+    code: Annotated[str, QueryParameter(name="code", min_length=1, max_length=20)],
+) -> VerificationOut:
+    """Kept for links and scripts that put the code in the query; prefer ``POST``, which keeps
+    the code out of URLs (our access log prints no query string). Rate-limited and recorded
+    as ``POST``."""
+    return await _verify(request, verifier, number, code)
 
 
 @get("/api/keys", summary="The schools' published signing keys (JWKS)")
@@ -150,7 +183,7 @@ async def status_list(
     keys: NamedDependency[KeyStore],
     clock: NamedDependency[Clock],
     public_base_url: NamedDependency[str],
-    list_id: FromPath[int],
+    list_id: Annotated[int, PathParameter(le=2**31 - 1)],  # a PostgreSQL integer
 ) -> dict[str, Any]:
     async with pool.acquire() as conn:
         if list_id < 1 or not await status_store.status_list_exists(conn, list_id):
@@ -176,7 +209,16 @@ async def status_list(
     )
 
 
-@get("/contexts/amu-bevis-v1.jsonld", media_type=CONTEXT_MEDIA_TYPE, summary="Our JSON-LD context")
+@get(
+    "/contexts/amu-bevis-v1.jsonld",
+    media_type=CONTEXT_MEDIA_TYPE,
+    summary="Our JSON-LD context",
+    responses={
+        200: ResponseSpec(
+            data_container=dict[str, Any], media_type=CONTEXT_MEDIA_TYPE, description="The context"
+        )
+    },
+)
 async def context() -> Response[bytes]:
     """Our terms (annotations, course dates, team) at the URL the credentials name."""
     body = json.dumps(load_context(AMU_CONTEXT), ensure_ascii=False, indent=2).encode()
@@ -217,6 +259,7 @@ def router() -> Router:
         tags=["Verification"],
         route_handlers=[
             verify,
+            verify_posted,
             keys,
             status_list,
             context,

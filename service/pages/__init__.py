@@ -38,6 +38,8 @@ from service.pages.verify import VerifyPages
 from service.pages.web import PageContext, exception_handlers, provide_page, provide_session
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
+FORM_MAX_BYTES = 64 * 1024
+"""Our largest form is a few hundred bytes; anything bigger is answered 413 unread."""
 
 
 def routers(
@@ -79,6 +81,7 @@ def routers(
             "page": Provide(provide_page, sync_to_thread=False),
         },
         exception_handlers=exception_handlers(context, clock),
+        request_max_body_size=FORM_MAX_BYTES,
         include_in_schema=False,
     )
     static = create_static_files_router(path="/static", directories=[STATIC])

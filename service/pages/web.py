@@ -62,6 +62,10 @@ _ERRORS = {
     ),
     404: ("Siden findes ikke", "Vi kunne ikke finde det, du leder efter."),
     405: ("Handlingen er ikke tilladt", "Siden kan ikke bruges på den måde."),
+    413: (
+        "Formularen er for stor",
+        "Det, der blev sendt, er større end nogen af vores formularer.",
+    ),
     410: ("Linket virker ikke længere", "Linket er udløbet eller trukket tilbage af ejeren."),
     429: ("For mange forsøg", "Vent lidt, og prøv så igen."),
     500: ("Der skete en fejl", "Prøv igen om lidt. Fejlen er registreret."),
@@ -257,5 +261,7 @@ def exception_handlers(pages: PageContext, clock: Clock) -> dict[type[Exception]
         LoginRequiredError: login_required,
         RateLimitedError: rate_limited,
         HTTPException: http_error,
+        # Listed on its own: the app's handler for it (a JSON problem) would otherwise win.
+        ValidationException: http_error,
         Exception: unexpected,
     }

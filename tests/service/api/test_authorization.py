@@ -75,6 +75,7 @@ ROUTES = {
     ("GET", "/api/document-authorities"): "anyone: CA certificates only",
     ("GET", "/api/me/certificates/{number}"): "participant token, own certificate only",
     ("GET", "/api/verify/{number}"): "anyone with number and code",
+    ("POST", "/api/verify/{number}"): "anyone with number and code",
     ("GET", "/api/keys"): "anyone",
     ("POST", "/api/dev/login"): "anyone, development identity provider only",
     ("GET", "/api/log/checkpoint"): "anyone: the log holds no personal data",
@@ -92,6 +93,7 @@ ROUTES = {
     ("GET", "/"): "anyone",
     ("GET", "/static/{file_path}"): "anyone",
     ("GET", "/tjek"): "anyone",
+    ("POST", "/tjek"): "anyone with the form's CSRF token, rate-limited",
     ("GET", "/tjek/{number}"): "anyone with number and code, rate-limited",
     ("GET", "/delt/{token}"): "anyone with an open share link",
     ("GET", "/mine-beviser/log-ind"): "anyone",
@@ -359,6 +361,7 @@ async def test_pages_need_their_session_and_forms_their_csrf_token(
         "/udvikling/log-ind",
         "/skole/log-ind",
         "/skole/log-ud",
+        "/tjek",
     ):
         refused = await client.post(path, data={}, follow_redirects=False)
         assert refused.status_code == 403, path

@@ -15,6 +15,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import asyncpg
 import httpx
 import psutil
 import pytest
@@ -22,6 +23,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from registry.keys import MemoryKeyStore
+from service import migrations, roles
 from service.app import create_app
 from service.embedded import EmbeddedSupervisor, start_embedded
 from service.settings import Settings
@@ -57,8 +59,15 @@ def _stop(supervisor: EmbeddedSupervisor) -> None:
 async def own_client(
     own_server: tuple[str, EmbeddedSupervisor], tmp_path: Path
 ) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    # As demo mode sets it up: migrated by the owner role, served as the service role.
+    owner_url, service_url = await roles.embedded_roles(own_server[0])
+    owner = await asyncpg.connect(owner_url)
+    try:
+        await migrations.apply(owner, service_role=roles.EMBEDDED_SERVICE)
+    finally:
+        await owner.close()
     settings = Settings(
-        database_url=own_server[0],
+        database_url=service_url,
         database_pool_size=2,
         data_dir=tmp_path,
         key_store="memory",

@@ -30,10 +30,10 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from registry.keys import MemoryKeyStore
-from service import demo
+from service import demo, migrations
 from service.app import create_app
 from service.settings import Settings
-from tests.conftest import NOW, FixedClock
+from tests.conftest import NOW, DatabaseRoles, FixedClock
 from tests.helpers import ASE
 
 EXAMPLES_PER_OPERATION = 25
@@ -54,18 +54,27 @@ class Tally:
 
 
 @pytest.fixture
-def fuzzed(database_url: str, tmp_path: Path) -> Iterator[tuple[TestClient[Litestar], str, str]]:
+def fuzzed(
+    database_url: str, database_roles: DatabaseRoles, tmp_path: Path
+) -> Iterator[tuple[TestClient[Litestar], str, str]]:
     """A served app on a fresh schema with the demo seeded: (client, school token, participant
-    token)."""
+    token). The owner role migrates the schema; the app connects as the service role."""
     name = f"t_{secrets.token_hex(6)}"
     keys = MemoryKeyStore()
 
     async def create() -> None:
         conn = await asyncpg.connect(database_url)
         try:
-            await conn.execute(f"CREATE SCHEMA {name}")
+            await conn.execute(f"CREATE SCHEMA {name} AUTHORIZATION {database_roles.owner}")
         finally:
             await conn.close()
+        owner = await asyncpg.connect(
+            database_roles.owner_url, server_settings={"search_path": name}
+        )
+        try:
+            await migrations.apply(owner, service_role=database_roles.service)
+        finally:
+            await owner.close()
 
     async def seed() -> str:
         conn = await asyncpg.connect(database_url, server_settings={"search_path": name})
@@ -84,7 +93,7 @@ def fuzzed(database_url: str, tmp_path: Path) -> Iterator[tuple[TestClient[Lites
 
     asyncio.run(create())
     settings = Settings(
-        database_url=database_url,
+        database_url=database_roles.service_url,
         database_schema=name,
         database_pool_size=2,
         data_dir=tmp_path,

@@ -93,10 +93,7 @@ async def test_status_events_are_leaves_of_the_log(client: Client, seeded: Demo)
     other = await _issue_one(client, seeded, "H-2")
     corrected = await client.post(
         f"/api/schools/751234/certificates/{old['number']}/corrections",
-        json={
-            "reason": "result-data",
-            "annotations": {"examPassed": True, "dispensation": True, "ikv": False},
-        },
+        json={"reason": "course-data", "team": "H-1b"},
         headers=_school(seeded),
     )
     assert corrected.status_code == 201, corrected.text

@@ -115,8 +115,10 @@ def review_attempts(
             attempt.kind is AttemptKind.ORDINARY
             and not attempt.postponed
             and attempt.held_on > course_end + RETAKE_WINDOW
+            and not any(r.outcome is AttemptOutcome.POSTPONED for r in reports)
         ):
-            # The exam closes the course; one held later was moved (rescheduled) or is a retake.
+            # The exam closes the course: one held later was postponed first, rescheduled, or
+            # is a retake, and each of those says so.
             raise ExamOutsideWindowError(
                 f"an ordinary exam must be held by {course_end + RETAKE_WINDOW}; "
                 "report a later one as rescheduled or as a retake",

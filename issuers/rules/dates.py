@@ -1,9 +1,8 @@
 """The range of dates the register accepts, and the checks of a participation's dates.
 
-``EARLIEST`` is 1990-01-01: a school reports a course when it ends, and certificates are kept
-for 30 years (docs/registry.md, retention), so a course older than that would be erased as soon
-as it was issued; 1990 leaves room for late reports of old courses, well short of the absurd
-(year 1 was certified before this rule). ``latest(today)`` is one year ahead: a team may be
+``EARLIEST`` is 1990-01-01: certificates are kept 30 years after the exam (docs/registry.md,
+retention), so nothing the register must hold today is older than 1996; 1990 leaves room for
+old records reissued or corrected, and refuses the absurd (year 1 was certified before this). ``latest(today)`` is one year ahead: a team may be
 reported with its planned dates and a postponed exam may be planned, but nothing is planned
 further ahead, and far-future dates (9999-12-31) overflow the working-day arithmetic.
 """

@@ -2,9 +2,10 @@
 
 ``EARLIEST`` is 1990-01-01: certificates are kept 30 years after the exam (docs/registry.md,
 retention), so nothing the register must hold today is older than 1996; 1990 leaves room for
-old records reissued or corrected, and refuses the absurd (year 1 was certified before this). ``latest(today)`` is one year ahead: a team may be
-reported with its planned dates and a postponed exam may be planned, but nothing is planned
-further ahead, and far-future dates (9999-12-31) overflow the working-day arithmetic.
+old records reissued or corrected, and refuses the absurd (year 1 was certified before this).
+``latest(today)`` is one year ahead: a team may be reported with its planned dates and a
+postponed exam may be planned, but nothing is planned further ahead, and far-future dates
+(9999-12-31) overflow the working-day arithmetic.
 """
 
 from __future__ import annotations

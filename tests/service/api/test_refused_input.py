@@ -9,7 +9,7 @@ could write, before and after.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -66,7 +66,7 @@ class Row:
     attempt: dict[str, Any] | None = None  # POST .../attempts on the set-up participation
     facts: dict[str, Any] | None = None  # PATCH the set-up participation
     correction: dict[str, Any] | None = None  # POST .../corrections of the set-up certificate
-    setup: dict[str, Any] = field(default_factory=dict)
+    setup: dict[str, Any] | None = None
 
 
 FAILED = {"cpr": ASE, "name": "Åse Ødegård", "exam": "failed"}

@@ -191,7 +191,8 @@ def test_a_malformed_cpr_is_refused_without_echoing_it() -> None:
 
 def test_control_characters_are_a_format_error() -> None:
     record = dataclasses.replace(RECORD, goal=dataclasses.replace(RECORD.goal, title="bad\x01"))
-    with pytest.raises(FormatError, match="characters"):
+    # Refused by the text rules every form shares (formats.text), naming the kind of character.
+    with pytest.raises(FormatError, match="control character"):
         build(record)
 
 

@@ -201,6 +201,18 @@ _REFUSALS: dict[type[rules.RuleViolation], str] = {
     rules.JudgementOnIkvGoalError: (
         "40080/40081 are judged by the IKV outcome, not by a teacher's judgement"
     ),
+    rules.IkvOutcomeForIkvGoalError: (
+        "An IKV outcome is given for 40080/40081 themselves: an IKV assesses other goals"
+    ),
+    rules.DuplicateIkvOutcomeError: "An IKV gives two outcomes for one goal",
+    rules.ResultBeforeCourseEndError: (
+        "A result, judgement or IKV outcome is recorded for a course that ends after today"
+    ),
+    rules.ExamBeforeCourseStartError: "An exam attempt is dated before the course starts",
+    rules.ExamOutsideWindowError: (
+        "An ordinary exam is held more than four weeks after the course ended"
+    ),
+    rules.DateOutOfRangeError: "A date lies before 1990 or more than a year after today",
     rules.InvalidPeriodError: (
         "A participation has no teaching period, or a period ends before it starts"
     ),

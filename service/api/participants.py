@@ -19,12 +19,12 @@ from litestar.params import FromPath, JSONBody
 from litestar.types import Guard
 
 from formats.record import CertificateRecord
-from issuers.delivery.desk import REASONS, DeliveryDesk, reason_text
+from issuers.delivery.desk import REASONS, DeliveryDesk, delivered_at, reason_text
 from issuers.delivery.worker import ON_REQUEST
 from registry import certificate_store, codes
 from registry.verification import verified_record, verified_records
 from service.api import forms
-from service.api.deliveries import PaperRequestIn, delivered_at
+from service.api.deliveries import PaperRequestIn
 from service.api.guards import provide_person
 from service.api.parameters import IdempotencyKey
 from service.identity import Person

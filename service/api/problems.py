@@ -303,9 +303,15 @@ one, so the first request after the database is back succeeds.
 """
 
 
+def database_unavailable(exc: Exception) -> bool:
+    """Whether ``exc`` (one of ``DATABASE_UNAVAILABLE``) means the database is away, not that
+    we misused a live connection (our bug, a 500)."""
+    return not isinstance(exc, asyncpg.InterfaceError) or _closed(exc)
+
+
 def _unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
-    if isinstance(exc, asyncpg.InterfaceError) and not _closed(exc):
-        return _unexpected(request, exc)  # a misuse of a live connection is our bug
+    if not database_unavailable(exc):
+        return _unexpected(request, exc)
     log.warning("database unavailable (%s); answering 503", type(exc).__name__)
     return problem(
         503,

@@ -38,6 +38,11 @@ from registry.verification import verified_record
 Text = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 
 
+def _doc(description: str) -> msgspec.Meta:
+    # A field's description for the OpenAPI document (as ``issuers.requests.doc``).
+    return msgspec.Meta(description=description)
+
+
 class CancelReason(StrEnum):
     """Why a certificate was cancelled and replaced: which part of it was wrong."""
 
@@ -61,25 +66,44 @@ class _In(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
 
 
 class AnnotationsIn(_In):
-    exam_passed: bool | None
-    dispensation: bool
-    ikv: bool
+    exam_passed: Annotated[
+        bool | None, msgspec.Meta(description="Whether the exam was passed; null: no exam")
+    ]
+    dispensation: Annotated[
+        bool, msgspec.Meta(description="The participant had a dispensation from the exam")
+    ]
+    ikv: Annotated[
+        bool,
+        msgspec.Meta(description="The goal was shown in an individual competence assessment"),
+    ]
 
 
 class CorrectionIn(_In):
     """What was wrong; absent members are copied from the cancelled certificate."""
 
-    reason: CancelReason
-    name: Text | None = None
-    team: Text | None = None
-    course_start: dt.date | None = None
-    course_end: dt.date | None = None
-    exam_date: dt.date | None = None
-    annotations: AnnotationsIn | None = None
+    reason: Annotated[
+        CancelReason,
+        msgspec.Meta(description="Which part of the certificate was wrong"),
+    ]
+    name: Annotated[Text, _doc("The participant's corrected full name")] | None = None
+    team: Annotated[Text, _doc("The corrected team reference")] | None = None
+    course_start: (
+        Annotated[dt.date, _doc("The corrected first day of the course (ISO date)")] | None
+    ) = None
+    course_end: (
+        Annotated[dt.date, _doc("The corrected last day of the course (ISO date)")] | None
+    ) = None
+    exam_date: Annotated[dt.date, _doc("The corrected exam day (ISO date)")] | None = None
+    annotations: (
+        Annotated[AnnotationsIn, _doc("The corrected annotations, all three together")] | None
+    ) = None
 
 
 class RevocationIn(_In):
-    reason: RevocationReason
+    reason: Annotated[
+        RevocationReason,
+        msgspec.Meta(description="Why the certificate should not exist at all"),
+    ]
 
 
 class ReplacementOut(msgspec.Struct, rename="camel"):

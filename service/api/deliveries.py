@@ -15,18 +15,24 @@ from litestar import Response, Router, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import JSONBody, QueryParameter
 
 from issuers.delivery import job_store
 from issuers.delivery.desk import ConsentOut, DeliveryDesk, DeliveryOut, RetryOut, delivery_out
 from issuers.idempotency import IdempotentRequest
-from service.api.parameters import answered, provide_write
+from service.api.parameters import CertificateNumber, SchoolId, answered, provide_write
 
 
 class PaperRequestIn(msgspec.Struct, forbid_unknown_fields=True):
     # The authority or organisation that demands paper, as the print room should read it.
     # Missing or blank is refused by ``desk.paper_reason``, which names the field.
-    reason: Annotated[str, msgspec.Meta(max_length=200)] = ""
+    reason: Annotated[
+        str,
+        msgspec.Meta(
+            max_length=200,
+            description="The authority or organisation that demands paper (required, not blank)",
+        ),
+    ] = ""
 
 
 class AtRiskOut(msgspec.Struct, rename="camel", omit_defaults=True):
@@ -40,8 +46,17 @@ class AtRiskOut(msgspec.Struct, rename="camel", omit_defaults=True):
 
 
 class ConsentIn(msgspec.Struct, forbid_unknown_fields=True):
-    cpr: Annotated[str, msgspec.Meta(min_length=10, max_length=11)]
-    consented: bool = True
+    cpr: Annotated[
+        str,
+        msgspec.Meta(
+            min_length=10,
+            max_length=11,
+            description="The participant's CPR number, DDMMYY-SSSS (the hyphen may be left out)",
+        ),
+    ]
+    consented: Annotated[
+        bool, msgspec.Meta(description="true records consent, false its withdrawal")
+    ] = True
 
 
 class PrintListEntryOut(msgspec.Struct, rename="camel"):
@@ -55,9 +70,17 @@ class PrintListEntryOut(msgspec.Struct, rename="camel"):
 @get("/deliveries", summary="The school's deliveries, nearest deadline first")
 async def list_deliveries(
     delivery_desk: NamedDependency[DeliveryDesk],
-    school_id: FromPath[str],
-    job_state: Annotated[job_store.JobState | None, QueryParameter(name="state")] = None,
-    limit: Annotated[int, QueryParameter(name="limit", ge=1, le=1000)] = 200,
+    school_id: SchoolId,
+    job_state: Annotated[
+        job_store.JobState | None,
+        QueryParameter(
+            name="state", description="Only deliveries in this state (dead: dead letters)"
+        ),
+    ] = None,
+    limit: Annotated[
+        int,
+        QueryParameter(name="limit", ge=1, le=1000, description="At most this many, 1 to 1000"),
+    ] = 200,
 ) -> list[DeliveryOut]:
     """``state=dead`` lists the dead letters, each with its last error."""
     jobs = await delivery_desk.deliveries(school_id, state=job_state, limit=limit)
@@ -66,7 +89,7 @@ async def list_deliveries(
 
 @get("/deliveries/{number:str}", summary="Where one certificate went, attempt by attempt")
 async def certificate_deliveries(
-    delivery_desk: NamedDependency[DeliveryDesk], school_id: FromPath[str], number: FromPath[str]
+    delivery_desk: NamedDependency[DeliveryDesk], school_id: SchoolId, number: CertificateNumber
 ) -> list[DeliveryOut]:
     histories = await delivery_desk.certificate_deliveries(school_id, number)
     if not histories:
@@ -83,7 +106,7 @@ async def certificate_deliveries(
 async def retry(
     delivery_desk: NamedDependency[DeliveryDesk],
     write: NamedDependency[IdempotentRequest],
-    number: FromPath[str],
+    number: CertificateNumber,
 ) -> Response[bytes]:
     """Puts the certificate's dead-lettered jobs back in the queue with a fresh count of
     failures; the message UUID stays the same. 409 when nothing is dead-lettered. Repeating
@@ -96,7 +119,7 @@ async def retry(
     summary="The overdue list: certificates not yet delivered whose deadline is near or past",
 )
 async def delivery_deadlines(
-    delivery_desk: NamedDependency[DeliveryDesk], school_id: FromPath[str]
+    delivery_desk: NamedDependency[DeliveryDesk], school_id: SchoolId
 ) -> list[AtRiskOut]:
     """At risk from ``warn_working_days`` working days before the 10-working-day deadline
     (Danish working days), overdue after it."""
@@ -135,8 +158,11 @@ async def record_consent(
 @get("/print-list", summary="The school's daily print list of paper certificates")
 async def print_list(
     delivery_desk: NamedDependency[DeliveryDesk],
-    school_id: FromPath[str],
-    day: Annotated[dt.date | None, QueryParameter(name="date")] = None,
+    school_id: SchoolId,
+    day: Annotated[
+        dt.date | None,
+        QueryParameter(name="date", description="The day (ISO date); default today in Denmark"),
+    ] = None,
 ) -> list[PrintListEntryOut]:
     """``date`` defaults to today (Copenhagen)."""
     return [
@@ -160,7 +186,7 @@ async def print_list(
 async def order_paper(
     delivery_desk: NamedDependency[DeliveryDesk],
     write: NamedDependency[IdempotentRequest],
-    number: FromPath[str],
+    number: CertificateNumber,
     data: JSONBody[PaperRequestIn],
 ) -> Response[bytes]:
     """Queues a 'paper-on-request' delivery: the worker puts the school's signed PDF on

@@ -38,6 +38,7 @@ from formats.record import (
     Participant,
     School,
 )
+from formats.text import printable
 
 CertificateXml = NewType("CertificateXml", bytes)  # unsigned: a view, never proof
 SignedCertificateXml = NewType("SignedCertificateXml", bytes)
@@ -110,6 +111,8 @@ def _bool_text(value: bool) -> str:
 
 
 def _build(record: CertificateRecord) -> etree._Element:
+    for text in (record.participant.name, record.goal.title, record.school.name, record.team):
+        printable(text)  # the rules every form shares (formats.text)
     try:
         issued_at = record.to_json()["issuedAt"]
     except ValueError as e:

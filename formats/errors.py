@@ -11,3 +11,10 @@ class InvalidSignatureError(FormatError):
 
 class MalformedDocumentError(FormatError):
     """Bytes that should be a document of a known format are not."""
+
+
+class UnprintableTextError(FormatError):
+    """Text a certificate cannot carry faithfully in every form (PDF, XML, MeMo, JSON).
+
+    The message says what is wrong, never the text itself: it may hold a person's name.
+    """

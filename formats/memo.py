@@ -29,6 +29,7 @@ from lxml import etree
 
 from formats.errors import FormatError, MalformedDocumentError
 from formats.record import CertificateRecord
+from formats.text import printable
 
 MemoMessage = NewType("MemoMessage", bytes)
 
@@ -68,7 +69,8 @@ def build_memo(
 
     Raises FormatError if an input cannot be carried by MeMo: a message UUID that is not
     version 4 (the schema's pattern), a sender CVR that is not eight digits, a participant CPR
-    that is not ten digits, a naive ``created_at``, or text with characters XML cannot hold.
+    that is not ten digits, a naive ``created_at``, or text with characters XML cannot hold;
+    UnprintableTextError (a FormatError) for text that ``formats.text.printable`` refuses.
     """
     if message_uuid.version != 4:
         raise FormatError("message_uuid must be a version 4 UUID (MeMo memoUuidType)")
@@ -77,6 +79,10 @@ def build_memo(
     cpr = record.participant.cpr.replace("-", "")
     if not (len(cpr) == 10 and cpr.isascii() and cpr.isdigit()):
         raise FormatError("participant.cpr is not a CPR number")  # never echo the value
+    # The same text rules as every other form: the school's input parsing applied them before
+    # signing, so this only refuses records made some other way.
+    for text in (record.participant.name, record.goal.title, sender.name):
+        printable(text)
     title = f"AMU-bevis: {record.goal.title}"
     stem = _filename_stem(record.number)
     try:

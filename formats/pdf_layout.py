@@ -30,6 +30,7 @@ from formats import pdf_text
 from formats.errors import FormatError
 from formats.pdf_pdfa import to_pdfa
 from formats.record import CertificateRecord
+from formats.text import printable
 
 FONTS = Path(__file__).parent / "fonts"
 REGULAR = "AmuDejaVuSans"
@@ -69,8 +70,11 @@ def render_unsigned(
     """The certificate as an unsigned one-page PDF/A-2b document.
 
     Raises FormatError if the record cannot be shown (a malformed CPR number or duration,
-    or text too long for one page).
+    or text too long for one page); UnprintableTextError (a FormatError) for text the page
+    cannot draw as given (``formats.text.printable``: no glyph, right-to-left, invisible).
     """
+    for text in (record.participant.name, record.goal.title, record.school.name, record.team):
+        printable(text)
     register_fonts()
     url = pdf_text.verification_url(verify_base_url, record.number, code)
     out = io.BytesIO()

@@ -24,17 +24,23 @@ import asyncpg
 import msgspec
 
 from formats.record import Annotations, CertificateRecord, Participant
-from issuers import idempotency
+from issuers import idempotency, inputs, participations, rules, school_store
 from issuers.certifying import Certifier
 from issuers.errors import ConflictError, InvalidInputError, IssuingError
 from issuers.idempotency import Answered, IdempotentRequest
+from issuers.requests import PeriodIn
 from registry import certificate_store, codes, intake
-from registry.clock import Clock, to_the_second
+from registry.clock import Clock, to_the_second, today_in_denmark
 from registry.db import Connection
 from registry.intake import StatusChange
 from registry.verification import verified_record
 
 Text = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+
+
+def _doc(description: str) -> msgspec.Meta:
+    # A field's description for the OpenAPI document (as ``issuers.requests.doc``).
+    return msgspec.Meta(description=description)
 
 
 class CancelReason(StrEnum):
@@ -60,25 +66,44 @@ class _In(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
 
 
 class AnnotationsIn(_In):
-    exam_passed: bool | None
-    dispensation: bool
-    ikv: bool
+    exam_passed: Annotated[
+        bool | None, msgspec.Meta(description="Whether the exam was passed; null: no exam")
+    ]
+    dispensation: Annotated[
+        bool, msgspec.Meta(description="The participant had a dispensation from the exam")
+    ]
+    ikv: Annotated[
+        bool,
+        msgspec.Meta(description="The goal was shown in an individual competence assessment"),
+    ]
 
 
 class CorrectionIn(_In):
     """What was wrong; absent members are copied from the cancelled certificate."""
 
-    reason: CancelReason
-    name: Text | None = None
-    team: Text | None = None
-    course_start: dt.date | None = None
-    course_end: dt.date | None = None
-    exam_date: dt.date | None = None
-    annotations: AnnotationsIn | None = None
+    reason: Annotated[
+        CancelReason,
+        msgspec.Meta(description="Which part of the certificate was wrong"),
+    ]
+    name: Annotated[Text, _doc("The participant's corrected full name")] | None = None
+    team: Annotated[Text, _doc("The corrected team reference")] | None = None
+    course_start: (
+        Annotated[dt.date, _doc("The corrected first day of the course (ISO date)")] | None
+    ) = None
+    course_end: (
+        Annotated[dt.date, _doc("The corrected last day of the course (ISO date)")] | None
+    ) = None
+    exam_date: Annotated[dt.date, _doc("The corrected exam day (ISO date)")] | None = None
+    annotations: (
+        Annotated[AnnotationsIn, _doc("The corrected annotations, all three together")] | None
+    ) = None
 
 
 class RevocationIn(_In):
-    reason: RevocationReason
+    reason: Annotated[
+        RevocationReason,
+        msgspec.Meta(description="Why the certificate should not exist at all"),
+    ]
 
 
 class ReplacementOut(msgspec.Struct, rename="camel"):
@@ -151,8 +176,24 @@ class Corrections:
     ) -> CorrectionOut:
         """The correction, in the caller's transaction."""
         record, participation_id = await self._valid_record(conn, school_id, number)
-        corrected = _apply(record, change)
         now = to_the_second(self._clock())
+        today = today_in_denmark(now)
+        corrected = _apply(record, change, today=today)
+        # The rules decide the replacement's annotations, exactly as at issue.
+        annotations = await _annotations_by_the_rules(
+            conn, school_id, participation_id, record, corrected, today=today
+        )
+        if change.annotations is not None and annotations != corrected.annotations:
+            raise InvalidInputError(
+                "the AMU rules give this certificate other annotations on the corrected "
+                "facts; leave annotations out to take theirs",
+                field="annotations",
+            )
+        corrected = dataclasses.replace(
+            corrected,
+            annotations=annotations,
+            exam_date=corrected.exam_date if annotations.exam_passed else None,
+        )
         (serial,) = await certificate_store.next_serials(conn, 1)
         replacement = dataclasses.replace(
             corrected,
@@ -209,8 +250,92 @@ class Corrections:
         return record, participation_id
 
 
-def _apply(record: CertificateRecord, change: CorrectionIn) -> CertificateRecord:
-    """The record with the correction's members; raises InvalidInputError naming the field."""
+async def _annotations_by_the_rules(
+    conn: Connection,
+    school_id: str,
+    participation_id: uuid.UUID | None,
+    record: CertificateRecord,
+    corrected: CertificateRecord,
+    *,
+    today: dt.date,
+) -> Annotations:
+    """The annotations the rules engine gives the certificate on the corrected facts.
+
+    The certificate's participation is assessed through ``participations.assess``, as at issue,
+    with the corrected course period and exam date. Raises the engine's RuleViolation naming
+    the correction's field, and InvalidInputError when the rules would issue no such
+    certificate on the corrected facts.
+    """
+    state = (
+        await school_store.participation_for_update(conn, school_id, participation_id)
+        if participation_id is not None
+        else None
+    )
+    if state is None:
+        # Nothing recorded to assess (a certificate entered without a participation): its
+        # annotations cannot be corrected, only what it says of the person and the course.
+        if corrected.annotations != record.annotations:
+            raise InvalidInputError(
+                "no recorded participation to assess; the annotations cannot change",
+                field="annotations",
+            )
+        return record.annotations
+    subject = participations.subject_of(state)
+    periods = subject.periods
+    if (corrected.course_start, corrected.course_end) != (record.course_start, record.course_end):
+        periods = [PeriodIn(corrected.course_start, corrected.course_end)]
+    attempts = [
+        msgspec.structs.replace(a, held_on=corrected.exam_date)
+        if corrected.exam_date is not None and a.held_on == record.exam_date and not a.postponed
+        else a
+        for a in subject.attempts
+    ]
+    goals = await school_store.goals(
+        conn, [subject.goal, *(g.goal for g in subject.facts.ikv or [])]
+    )
+    found = participations.participation(
+        goal=subject.goal,
+        team_reference=corrected.team,
+        periods=periods,
+        facts=subject.facts,
+        attempts=attempts,
+    )
+    try:
+        assessment = participations.assess(
+            found, {n: g.to_catalogue() for n, g in goals.items()}, today=today
+        )
+    except rules.RuleViolation as e:
+        e.field = _correction_field(e)
+        raise
+    for kind, goal, doc in participations.certificates_due(assessment):
+        if kind == record.kind.value and goal == record.goal.number:
+            return doc.annotations or assessment.certificate or record.annotations
+    raise InvalidInputError(
+        "on the corrected facts the AMU rules issue no such certificate", field="body"
+    )
+
+
+def _correction_field(violation: rules.RuleViolation) -> str:
+    """The correction's member a refusal on the corrected facts is about."""
+    if isinstance(violation, rules.ResultBeforeCourseEndError):
+        return "courseEnd"  # the certificate's result exists, so the course cannot end later
+    if violation.field.startswith("periods"):
+        return "courseEnd" if violation.field.endswith(".end") else "courseStart"
+    if violation.field.endswith(".heldOn"):
+        return "examDate"
+    return violation.field
+
+
+def _apply(record: CertificateRecord, change: CorrectionIn, *, today: dt.date) -> CertificateRecord:
+    """The record with the correction's members; raises InvalidInputError (or the rules'
+    DateOutOfRangeError) naming the field."""
+    for field, day in (
+        ("courseStart", change.course_start),
+        ("courseEnd", change.course_end),
+        ("examDate", change.exam_date),
+    ):
+        if day is not None:
+            rules.check_in_range(day, field=field, today=today)
     annotations = (
         Annotations(
             exam_passed=change.annotations.exam_passed,
@@ -222,8 +347,11 @@ def _apply(record: CertificateRecord, change: CorrectionIn) -> CertificateRecord
     )
     corrected = dataclasses.replace(
         record,
-        participant=Participant(record.participant.cpr, change.name or record.participant.name),
-        team=change.team or record.team,
+        participant=Participant(
+            record.participant.cpr,
+            inputs.name(change.name, field="name") if change.name else record.participant.name,
+        ),
+        team=inputs.text(change.team, field="team") if change.team else record.team,
         course_start=change.course_start or record.course_start,
         course_end=change.course_end or record.course_end,
         exam_date=change.exam_date or record.exam_date,

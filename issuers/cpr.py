@@ -14,7 +14,8 @@ from issuers.errors import InvalidInputError
 
 Cpr = NewType("Cpr", str)  # always DDMMYY-SSSS
 
-_SHAPE = re.compile(r"^(\d{2})(\d{2})(\d{2})-?(\d{4})$")
+# ASCII digits only: ``\d`` (and ``str.isdigit``) also match Arabic-Indic or full-width digits.
+_SHAPE = re.compile(r"^([0-9]{2})([0-9]{2})([0-9]{2})-?([0-9]{4})$")
 
 
 def birth_date(cpr: str) -> dt.date | None:
@@ -32,15 +33,20 @@ def birth_date(cpr: str) -> dt.date | None:
         return None
 
 
-def parse_cpr(value: str, *, field: str) -> Cpr:
+def parse_cpr(value: str, *, field: str, today: dt.date | None = None) -> Cpr:
     """Normalise a CPR number to DDMMYY-SSSS.
 
-    Raises InvalidInputError naming ``field`` (never the value) when it is not one.
+    Raises InvalidInputError naming ``field`` (never the value) when it is not one, or when
+    ``today`` is given and the birth date it encodes (century from the seventh digit) is later.
     """
-    if birth_date(value) is None:
+    born = birth_date(value)
+    if born is None:
         raise InvalidInputError(
-            "must be a CPR number, DDMMYY-SSSS with a real birth date", field=field
+            "must be a CPR number, DDMMYY-SSSS in ASCII digits with a real birth date",
+            field=field,
         )
+    if today is not None and born > today:
+        raise InvalidInputError("encodes a birth date in the future", field=field)
     digits = value.replace("-", "")
     return Cpr(f"{digits[:6]}-{digits[6:]}")
 

@@ -20,12 +20,11 @@ from collections.abc import Callable, Sequence
 import asyncpg
 import msgspec
 
-from issuers import idempotency, participations, rules, school_store
+from issuers import idempotency, inputs, participations, rules, school_store
 from issuers.certifying import Certifier
 from issuers.cpr import parse_cpr
 from issuers.errors import (
     ConflictError,
-    InvalidInputError,
     IssuingError,
     NotFoundIssuingError,
     UnknownGoalError,
@@ -70,7 +69,7 @@ class Issuer:
         request (``issuers.idempotency``), RuleViolation when the facts break an AMU rule, and
         IssuingError subtypes (naming the field) for other bad input.
         """
-        _check_team(request)
+        request = inputs.checked_team(request, today=today_in_denmark(self._clock()))
 
         async def work(conn: Connection) -> TeamResultsOut:
             return await self._issue_team(conn, write.school_id, request)
@@ -86,6 +85,7 @@ class Issuer:
         participation, RuleViolation, and ConflictError when a certificate already issued
         would no longer be due.
         """
+        attempt = inputs.checked_attempt(attempt)
 
         async def work(conn: Connection) -> ParticipationOut:
             return await self._change(
@@ -355,19 +355,3 @@ def _require_ikv_goals(
 
 def _own(issued: Sequence[IssuedCertificate], goal: str) -> IssuedCertificate | None:
     return next((c for c in issued if c.goal == goal), None)
-
-
-def _check_team(request: TeamResultsIn) -> None:
-    """Checks of meaning that need no database; raise InvalidInputError naming the field."""
-    team = request.team
-    if team.end < team.start:
-        raise InvalidInputError("must not be before team.start", field="team.end")
-    seen: dict[str, int] = {}
-    for index, participant in enumerate(request.participants):
-        cpr = parse_cpr(participant.cpr, field=f"participants[{index}].cpr")
-        if cpr in seen:
-            raise InvalidInputError(
-                f"is the same person as participants[{seen[cpr]}]",
-                field=f"participants[{index}].cpr",
-            )
-        seen[cpr] = index

@@ -16,14 +16,31 @@ from issuers.rules import AttemptKind, Enrolment, IkvResult, Judgement, PartResu
 
 MAX_PARTICIPANTS = 1000
 
+
+def doc(description: str) -> msgspec.Meta:
+    """A field's description for the OpenAPI document: ``Annotated[T, doc("...")]``.
+
+    An optional field is written ``Annotated[T, doc("...")] | None`` so the description and
+    T's own constraints both stay on the property.
+    """
+    return msgspec.Meta(description=description)
+
+
 Text = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-GoalNumber = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{5}$", examples=["45564"])]
+GoalNumber = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=r"^[0-9]{5}$",
+        examples=["45564"],
+        description="AMU goal number (målnummer): five digits, as in the goal catalogue",
+    ),
+]
 CprText = Annotated[
     str,
     msgspec.Meta(
         min_length=10,
         max_length=11,
-        description="CPR number, DDMMYY-SSSS",
+        description="The participant's CPR number, DDMMYY-SSSS (the hyphen may be left out)",
         examples=["010190-1234"],
     ),
 ]
@@ -34,85 +51,170 @@ class _In(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
 
 
 class PeriodIn(_In):
-    start: dt.date
-    end: dt.date
+    start: Annotated[dt.date, doc("First day of teaching in this period (ISO date, YYYY-MM-DD)")]
+    end: Annotated[dt.date, doc("Last day of teaching in this period (ISO date, YYYY-MM-DD)")]
 
 
 class TeamIn(_In):
-    reference: Text
+    reference: Annotated[
+        Text, doc("The school's own reference for the team (hold), 1 to 200 characters")
+    ]
     goal: GoalNumber
-    start: dt.date
-    end: dt.date
+    start: Annotated[dt.date, doc("First day of the course (ISO date, YYYY-MM-DD)")]
+    end: Annotated[dt.date, doc("Last day of the course (ISO date, YYYY-MM-DD)")]
     # A course split into several periods (still one participation with one result).
-    periods: list[PeriodIn] | None = None
+    periods: (
+        Annotated[
+            list[PeriodIn],
+            doc(
+                "The teaching periods of a course split in several; still one participation "
+                "with one result. Absent: one period from start to end"
+            ),
+        ]
+        | None
+    ) = None
 
 
 class AttemptIn(_In):
     """One exam attempt. ``parts``: one result per exam part; empty only when postponed."""
 
-    held_on: dt.date
-    parts: Annotated[list[PartResult], msgspec.Meta(max_length=5)] = []
-    kind: AttemptKind = AttemptKind.ORDINARY
-    postponed: bool = False
-    notified_on: dt.date | None = None
-    retake_reason: Text | None = None
-    complaint_decision: Text | None = None
+    held_on: Annotated[dt.date, doc("The day the exam was held (ISO date, YYYY-MM-DD)")]
+    parts: Annotated[
+        list[PartResult],
+        msgspec.Meta(
+            max_length=5,
+            description="One result per exam part, in the exam's order; empty only when postponed",
+        ),
+    ] = []
+    kind: Annotated[
+        AttemptKind,
+        doc("Ordinary exam, rescheduled exam (not a retake) or retake (omprøve); default ordinary"),
+    ] = AttemptKind.ORDINARY
+    postponed: Annotated[
+        bool, doc("The exam was postponed and not held: no result yet (parts empty)")
+    ] = False
+    notified_on: (
+        Annotated[
+            dt.date,
+            doc("The day the participant received the assessment (ISO date); default: heldOn"),
+        ]
+        | None
+    ) = None
+    retake_reason: (
+        Annotated[Text, doc("The special reason that allows a second retake, in plain words")]
+        | None
+    ) = None
+    complaint_decision: (
+        Annotated[
+            Text,
+            doc("Reference to the complaint decision that allows a third or later retake"),
+        ]
+        | None
+    ) = None
 
 
 class DispensationIn(_In):
-    applied_by_participant: bool
-    assessment_replaces_exam: bool
+    applied_by_participant: Annotated[
+        bool, doc("The participant applied for the dispensation from the exam (required)")
+    ]
+    assessment_replaces_exam: Annotated[
+        bool, doc("The school judges that its assessment can replace the exam (required)")
+    ]
 
 
 class IkvGoalIn(_In):
     goal: GoalNumber
-    result: IkvResult
-    exam_passed: bool | None = None
+    result: Annotated[
+        IkvResult,
+        doc("What the individual competence assessment (IKV) concluded for this goal"),
+    ]
+    exam_passed: (
+        Annotated[bool, doc("Whether the goal's exam was passed; absent: no exam taken")] | None
+    ) = None
+
+
+ENROLMENT = (
+    "On which footing the participant takes the goal: amu (default), vocational-elective "
+    "(a vocational pupil's elective: no AMU certificate) or drivers-eu-module"
+)
+COLLECTIVE_SHORTENING = "The team's course was shortened collectively (§ 17 stk. 8)"
+SPECIAL_CONDITIONS = (
+    "Special exam conditions (særlige prøvevilkår) granted; recorded, never shown on a certificate"
+)
+DISPENSATION = "A dispensation from the exam, with the two conditions it needs"
+JUDGEMENT = "The teacher's judgement of whether the participant reached the goal"
+DROPPED_OUT = "The participant left the course before it ended"
+EXAM_SKIPPED = "The exam was not held (emergency teaching); no attempts may be given"
+AUTHORITY_EXAM_PASSED = (
+    "For a course whose exam another authority holds: whether that exam was passed"
+)
+IKV = (
+    "Outcomes of an individual competence assessment (IKV), one per assessed goal; only on a "
+    "team of goal 40080 or 40081"
+)
 
 
 class FactsIn(_In):
     """What a school may record about a participation besides exam attempts."""
 
-    enrolment: Enrolment = Enrolment.AMU
-    collective_shortening: bool = False
+    enrolment: Annotated[Enrolment, doc(ENROLMENT)] = Enrolment.AMU
+    collective_shortening: Annotated[bool, doc(COLLECTIVE_SHORTENING)] = False
     # Accepted so a school can record them; they never reach a certificate (001).
-    special_conditions: list[SpecialCondition] = []
-    dispensation: DispensationIn | None = None
-    judgement: Judgement | None = None
-    dropped_out: bool = False
-    exam_skipped: bool = False
-    authority_exam_passed: bool | None = None
-    ikv: list[IkvGoalIn] | None = None
+    special_conditions: Annotated[list[SpecialCondition], doc(SPECIAL_CONDITIONS)] = []
+    dispensation: Annotated[DispensationIn, doc(DISPENSATION)] | None = None
+    judgement: Annotated[Judgement, doc(JUDGEMENT)] | None = None
+    dropped_out: Annotated[bool, doc(DROPPED_OUT)] = False
+    exam_skipped: Annotated[bool, doc(EXAM_SKIPPED)] = False
+    authority_exam_passed: Annotated[bool, doc(AUTHORITY_EXAM_PASSED)] | None = None
+    ikv: Annotated[list[IkvGoalIn], doc(IKV)] | None = None
 
 
 class ParticipantIn(FactsIn, kw_only=True):
     cpr: CprText
-    name: Text
+    name: Annotated[Text, doc("The participant's full name, as on the certificate")]
     # Shortcut for the common case: one ordinary one-part exam on examDate (default: team end).
-    exam: PartResult | None = None
-    exam_date: dt.date | None = None
-    attempts: list[AttemptIn] = []
+    exam: (
+        Annotated[
+            PartResult,
+            doc("Shortcut for one ordinary one-part exam: its result (use attempts otherwise)"),
+        ]
+        | None
+    ) = None
+    exam_date: (
+        Annotated[
+            dt.date, doc("The day of the exam shortcut's exam (ISO date); default: the team's end")
+        ]
+        | None
+    ) = None
+    attempts: Annotated[
+        list[AttemptIn], doc("Every exam attempt, in the order held; empty when exam is given")
+    ] = []
 
 
 class TeamResultsIn(_In):
-    team: TeamIn
+    team: Annotated[TeamIn, doc("The team (hold): its reference, goal and course dates")]
     participants: Annotated[
-        list[ParticipantIn], msgspec.Meta(min_length=1, max_length=MAX_PARTICIPANTS)
+        list[ParticipantIn],
+        msgspec.Meta(
+            min_length=1,
+            max_length=MAX_PARTICIPANTS,
+            description="The team's participants with their facts and exam attempts",
+        ),
     ]
 
 
 class FactsUpdateIn(_In):
     """A change of recorded facts; absent members stay as they were."""
 
-    enrolment: Enrolment | None = None
-    collective_shortening: bool | None = None
-    special_conditions: list[SpecialCondition] | None = None
-    dispensation: DispensationIn | None = None
-    judgement: Judgement | None = None
-    dropped_out: bool | None = None
-    exam_skipped: bool | None = None
-    authority_exam_passed: bool | None = None
-    ikv: list[IkvGoalIn] | None = None
+    enrolment: Annotated[Enrolment, doc(ENROLMENT)] | None = None
+    collective_shortening: Annotated[bool, doc(COLLECTIVE_SHORTENING)] | None = None
+    special_conditions: Annotated[list[SpecialCondition], doc(SPECIAL_CONDITIONS)] | None = None
+    dispensation: Annotated[DispensationIn, doc(DISPENSATION)] | None = None
+    judgement: Annotated[Judgement, doc(JUDGEMENT)] | None = None
+    dropped_out: Annotated[bool, doc(DROPPED_OUT)] | None = None
+    exam_skipped: Annotated[bool, doc(EXAM_SKIPPED)] | None = None
+    authority_exam_passed: Annotated[bool, doc(AUTHORITY_EXAM_PASSED)] | None = None
+    ikv: Annotated[list[IkvGoalIn], doc(IKV)] | None = None
 
 
 class IssuedCertificate(msgspec.Struct, rename="camel"):
@@ -200,8 +302,17 @@ MAX_COMPOSITE_GOALS = 20
 class CompositeCourseIn(_In):
     """A composite course: the school's teams, each one goal of the course, in course order."""
 
-    reference: Text
-    teams: Annotated[list[uuid.UUID], msgspec.Meta(min_length=2, max_length=MAX_COMPOSITE_GOALS)]
+    reference: Annotated[
+        Text, doc("The school's own reference for the composite course, 1 to 200 characters")
+    ]
+    teams: Annotated[
+        list[uuid.UUID],
+        msgspec.Meta(
+            min_length=2,
+            max_length=MAX_COMPOSITE_GOALS,
+            description="Team ids (UUIDs from POST /teams), one per goal, in course order",
+        ),
+    ]
 
 
 class CompositeGoalOut(msgspec.Struct, rename="camel"):

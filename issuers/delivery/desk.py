@@ -2,14 +2,18 @@
 
     desk = DeliveryDesk(pool, clock, spool, max_failures=8, warn_working_days=3)
     dead = await desk.deliveries("751234", state=JobState.DEAD, limit=200)
-    await desk.retry("751234", number)                       # a dead letter back in the queue
-    job = await desk.order_paper("751234", number, key="k-1", reason="Politiet")
+    retried = await desk.retry(write, number)  # a dead letter back in the queue, once per key
+    ordered = await desk.order_paper(write, number, reason="Politiet")
+    ordered.body  # the JSON to send, byte for byte the same when the request is repeated
 
 The school sees its deliveries with their reasons and attempts, retries dead letters, sees the
 certificates whose issue deadline is near or past, records e-Boks consents, reads its daily
-print list and orders paper an authority demands. The participant sees where their own
-certificate went and may order paper for it as well. Refusals are ``IssuingError`` subtypes
-naming the offending field; "not yours" is ``None``, so the caller decides what to tell.
+print list and orders paper an authority demands. Its three writes are idempotent requests
+(``issuers.idempotency``): each runs in its Idempotency-Key's transaction, a repeat gets the
+first answer's bytes and changes nothing, and the key used for another request is refused.
+The participant sees where their own certificate went and may order paper for it as well.
+Refusals are ``IssuingError`` subtypes naming the offending field; "not yours" is ``None``, so
+the caller decides what to tell.
 """
 
 from __future__ import annotations
@@ -21,8 +25,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import asyncpg
+import msgspec
 
-from issuers import school_store
+from issuers import idempotency, school_store
 from issuers.corrections import CertificateNotFoundError
 from issuers.cpr import parse_cpr
 from issuers.delivery import consent_store, history_store, job_store
@@ -31,6 +36,7 @@ from issuers.delivery.errors import DeliveryError
 from issuers.delivery.ports import PrintListEntry, PrintSpool
 from issuers.delivery.worker import EXEMPT, NO_CONSENT, ON_REQUEST
 from issuers.errors import IdempotencyConflictError, InvalidInputError
+from issuers.idempotency import Answered, IdempotentRequest
 from registry import certificate_store
 from registry.clock import Clock, today_in_denmark
 from registry.db import Connection
@@ -83,11 +89,92 @@ class AtRisk:
     working_days_left: int  # negative: working days overdue
 
 
-@dataclass(frozen=True, slots=True)
-class ConsentRecorded:
+# -- the school's answers: stored with the Idempotency-Key and sent as stored -------------------
+
+
+class AttemptOut(msgspec.Struct, rename="camel", omit_defaults=True):
+    number: int
+    started_at: dt.datetime
+    outcome: str  # delivered, failed, dead, rescheduled, abandoned, superseded, running
+    finished_at: dt.datetime | None = None
+    channel: str | None = None
+    detail: str | None = None
+    receipt: str | None = None
+
+
+class DeliveryOut(msgspec.Struct, rename="camel", omit_defaults=True):
+    certificate_number: str
+    purpose: str  # issue, digital-after-paper, paper-on-request
+    state: str  # pending, running, delivered, dead
+    due_on: dt.date
+    attempts: int
+    failures: int
+    max_failures: int
+    created_at: dt.datetime
+    channel: str | None = None
+    reason: str | None = None  # why it went where it went (exempt, no consent)
+    reason_text: str | None = None
+    next_attempt_at: dt.datetime | None = None
+    last_error: str | None = None
+    receipt: str | None = None
+    delivered_at: dt.datetime | None = None
+    requested_by: str | None = None  # paper on request: school, participant
+    request_reason: str | None = None  # paper on request: who demands paper
+    history: list[AttemptOut] | None = None
+
+
+class RetryOut(msgspec.Struct, rename="camel"):
+    certificate_number: str
+    requeued: int
+
+
+class ConsentOut(msgspec.Struct, rename="camel"):
     consented: bool
     recorded_at: dt.datetime
     deliveries_resumed: int  # certificates on paper now due to go to e-Boks as well
+
+
+def delivered_at(job: history_store.Job) -> dt.datetime | None:
+    return job.finished_at if job.state is job_store.JobState.DELIVERED else None
+
+
+def delivery_out(
+    job: history_store.Job, attempts: list[history_store.Attempt] | None = None
+) -> DeliveryOut:
+    """A job as the school sees it; with ``attempts``, its history as well."""
+    return DeliveryOut(
+        certificate_number=job.certificate_number,
+        purpose=job.purpose.value,
+        state=job.state.value,
+        due_on=job.due_on,
+        attempts=job.attempts,
+        failures=job.failures,
+        max_failures=job.max_failures,
+        created_at=job.created_at,
+        channel=job.channel.value if job.channel else None,
+        reason=job.note,
+        reason_text=reason_text(job.note),
+        next_attempt_at=job.run_after if job.state is job_store.JobState.PENDING else None,
+        last_error=job.last_error,
+        receipt=job.receipt,
+        delivered_at=delivered_at(job),
+        requested_by=job.requested_by.value if job.requested_by else None,
+        request_reason=job.request_reason,
+        history=None
+        if attempts is None
+        else [
+            AttemptOut(
+                number=a.number,
+                started_at=a.started_at,
+                outcome=a.outcome or "running",
+                finished_at=a.finished_at,
+                channel=a.channel.value if a.channel else None,
+                detail=a.detail,
+                receipt=a.receipt,
+            )
+            for a in attempts
+        ],
+    )
 
 
 class DeliveryDesk:
@@ -131,19 +218,24 @@ class DeliveryDesk:
             ]
             return await job_histories(conn, jobs)
 
-    async def retry(self, school_id: str, number: str) -> int:
+    async def retry(self, write: IdempotentRequest, number: str) -> Answered[RetryOut]:
         """Put the certificate's dead-lettered jobs back in the queue with a fresh count of
-        failures (the message UUID stays); returns how many.
+        failures (the message UUID stays), in the Idempotency-Key's transaction: a repeat of
+        the request gets the first answer and requeues nothing, even if the job died again.
 
-        Raises DeliveryError naming ``number`` when nothing is dead-lettered.
+        Raises DeliveryError naming ``number`` when nothing is dead-lettered (the key stays
+        unused), IdempotencyConflictError when the key was used for another request.
         """
-        async with self._pool.acquire() as conn:
+
+        async def work(conn: Connection) -> RetryOut:
             requeued = await job_store.retry_dead(
-                conn, school_id=school_id, number=number, now=self._clock()
+                conn, school_id=write.school_id, number=number, now=self._clock()
             )
-        if not requeued:
-            raise DeliveryError("has no dead-lettered delivery to retry", field="number")
-        return requeued
+            if not requeued:
+                raise DeliveryError("has no dead-lettered delivery to retry", field="number")
+            return RetryOut(certificate_number=number, requeued=requeued)
+
+        return await idempotency.run(self._pool, write, RetryOut, work)
 
     async def at_risk(self, school_id: str) -> list[AtRisk]:
         """Certificates not yet delivered whose 10-working-day deadline is at most
@@ -160,16 +252,22 @@ class DeliveryDesk:
                 out.append(AtRisk(job, risk, left))
         return out
 
-    async def record_consent(self, school_id: str, cpr: str, *, consented: bool) -> ConsentRecorded:
+    async def record_consent(
+        self, write: IdempotentRequest, cpr: str, *, consented: bool
+    ) -> Answered[ConsentOut]:
         """Record a participant's e-Boks consent at a private school. A consent makes the
-        certificates that went on paper for want of it go to e-Boks as well.
+        certificates that went on paper for want of it go to e-Boks as well. Idempotent like
+        ``retry``: a repeat gets the first answer (its ``recordedAt``) and records nothing.
 
         Raises InvalidInputError naming ``cpr`` for a malformed CPR number, DeliveryError
-        naming ``school_id`` for a public school (it delivers through Digital Post).
+        naming ``school_id`` for a public school (it delivers through Digital Post),
+        IdempotencyConflictError when the key was used for another request.
         """
         person = parse_cpr(cpr, field="cpr")
-        now = self._clock()
-        async with self._pool.acquire() as conn, conn.transaction():
+        school_id = write.school_id
+
+        async def work(conn: Connection) -> ConsentOut:
+            now = self._clock()
             school = await school_store.school(conn, school_id)
             if school is None or school.ownership != "private":
                 raise DeliveryError(
@@ -186,7 +284,9 @@ class DeliveryDesk:
                 if consented
                 else 0
             )
-        return ConsentRecorded(consented=consented, recorded_at=now, deliveries_resumed=resumed)
+            return ConsentOut(consented=consented, recorded_at=now, deliveries_resumed=resumed)
+
+        return await idempotency.run(self._pool, write, ConsentOut, work)
 
     async def print_list(self, school_id: str, day: dt.date | None) -> list[PrintListEntry]:
         """The school's print list of paper certificates for ``day`` (today, Copenhagen,
@@ -194,24 +294,30 @@ class DeliveryDesk:
         return await self._spool.daily_list(school_id, day or self._today())
 
     async def order_paper(
-        self, school_id: str, number: str, *, key: str, reason: str
-    ) -> history_store.Job:
+        self, write: IdempotentRequest, number: str, *, reason: str
+    ) -> Answered[DeliveryOut]:
         """Queue a paper copy of one of the school's certificates for an authority.
 
-        The same ``key`` returns the same job. Raises InvalidInputError naming ``reason``,
+        Idempotent like ``retry``: the key is bound to this certificate and this reason, so a
+        repeat gets the first answer and queues nothing, and the key reused for another
+        certificate or reason is refused. Raises InvalidInputError naming ``reason``,
         CertificateNotFoundError naming ``number`` (not the school's), DeliveryError naming
-        ``number`` (cancelled or revoked), IdempotencyConflictError (the key, another reason).
+        ``number`` (cancelled or revoked), IdempotencyConflictError (the key, another request).
         """
         wanted = paper_reason(reason)
-        async with self._pool.acquire() as conn, conn.transaction():
+
+        async def work(conn: Connection) -> DeliveryOut:
             stored = await certificate_store.certificate(conn, number)
-            if stored is None or stored.school_id != school_id:
+            if stored is None or stored.school_id != write.school_id:
                 raise CertificateNotFoundError(
                     "the school has no certificate with this number", field="number"
                 )
-            return await self._order_paper(
-                conn, stored, requested_by=job_store.Requester.SCHOOL, key=key, reason=wanted
+            job = await self._order_paper(
+                conn, stored, requested_by=job_store.Requester.SCHOOL, key=write.key, reason=wanted
             )
+            return delivery_out(job)
+
+        return await idempotency.run(self._pool, write, DeliveryOut, work)
 
     # -- the participant ------------------------------------------------------------------
 

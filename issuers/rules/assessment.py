@@ -9,6 +9,7 @@ import datetime as dt
 
 from formats.record import Annotations
 from issuers.rules.attempts import NOT_PASSED, AttemptHistory, review_attempts
+from issuers.rules.dates import check_dates
 from issuers.rules.errors import (
     AttemptDespiteDispensationError,
     AuthorityExamNotApplicableError,
@@ -16,7 +17,9 @@ from issuers.rules.errors import (
     DispensationWithoutApplicationError,
     DispensationWithoutExamError,
     DispensationWithoutReplacingAssessmentError,
+    DuplicateIkvOutcomeError,
     ExamResultWithoutExamError,
+    IkvOutcomeForIkvGoalError,
     IkvOutcomeOutsideIkvGoalError,
     InvalidPeriodError,
     JudgementOnIkvGoalError,
@@ -85,9 +88,11 @@ def assess(
 
     Raises a ``RuleViolation`` subclass naming the rule and the offending field when the facts
     break a rule, e.g. ``DispensationAfterShorteningError``, ``RetakeOutsideWindowError``,
-    ``VocationalElectiveError`` or ``UnknownGoalInCatalogueError``.
+    ``VocationalElectiveError``, ``UnknownGoalInCatalogueError``, ``DateOutOfRangeError`` or
+    ``ResultBeforeCourseEndError``.
     """
     _check_periods(participation)
+    check_dates(participation, today=today)
     if participation.enrolment is Enrolment.VOCATIONAL_ELECTIVE:
         raise VocationalElectiveError(
             "a vocational-school pupil taking the goal as an elective follows the EUD rules "
@@ -103,12 +108,28 @@ def assess(
         raise IkvOutcomeOutsideIkvGoalError(
             "IKV outcomes belong on 40080 or 40081 only", field="ikv"
         )
+    _check_ikv_outcomes(participation)
     if result_group(participation, goal) is ResultGroup.EXAM:
         return _assess_exam(participation, goal, today=today, calendar=calendar)
     _refuse_exam_facts(participation)
     if participation.goal in IKV_GOALS:
         return _assess_ikv(participation, calendar=calendar)
     return _assess_no_exam(participation, goal, calendar=calendar)
+
+
+def _check_ikv_outcomes(participation: Participation) -> None:
+    seen: set[str] = set()
+    for index, outcome in enumerate(participation.ikv or ()):
+        if outcome.goal in IKV_GOALS:
+            raise IkvOutcomeForIkvGoalError(
+                "an IKV assesses other goals, not 40080/40081 themselves",
+                field=f"ikv[{index}].goal",
+            )
+        if outcome.goal in seen:
+            raise DuplicateIkvOutcomeError(
+                "an IKV gives one outcome per goal", field=f"ikv[{index}].goal"
+            )
+        seen.add(outcome.goal)
 
 
 def _check_periods(participation: Participation) -> None:

@@ -14,6 +14,7 @@ from issuers.rules.errors import (
     AttemptAfterPassError,
     AttemptInFutureError,
     AttemptsOutOfOrderError,
+    ExamOutsideWindowError,
     ExamPartsMismatchError,
     ResultForPostponedExamError,
     RetakeOutsideWindowError,
@@ -81,8 +82,8 @@ def review_attempts(
     Raises the ``RuleViolation`` subclass of the first broken rule: ``AttemptsOutOfOrderError``,
     ``ResultForPostponedExamError``, ``ExamPartsMismatchError``, ``AttemptInFutureError``,
     ``AttemptAfterPassError``, ``RetakeWithoutFailedExamError``,
-    ``SecondRetakeWithoutReasonError``, ``RetakeWithoutComplaintDecisionError`` or
-    ``RetakeOutsideWindowError``.
+    ``SecondRetakeWithoutReasonError``, ``RetakeWithoutComplaintDecisionError``,
+    ``RetakeOutsideWindowError`` or ``ExamOutsideWindowError``.
     """
     reports: list[AttemptReport] = []
     decisive: AttemptReport | None = None
@@ -110,6 +111,19 @@ def review_attempts(
                     f"a retake must be held by {window_anchor + RETAKE_WINDOW}",
                     field=f"{path}.held_on",
                 )
+        if (
+            attempt.kind is AttemptKind.ORDINARY
+            and not attempt.postponed
+            and attempt.held_on > course_end + RETAKE_WINDOW
+            and not any(r.outcome is AttemptOutcome.POSTPONED for r in reports)
+        ):
+            # The exam closes the course: one held later was postponed first, rescheduled, or
+            # is a retake, and each of those says so.
+            raise ExamOutsideWindowError(
+                f"an ordinary exam must be held by {course_end + RETAKE_WINDOW}; "
+                "report a later one as rescheduled or as a retake",
+                field=f"{path}.held_on",
+            )
         if attempt.kind is AttemptKind.RESCHEDULED and not attempt.postponed:
             # The rescheduled exam keeps the retake right, so the window cannot close before it.
             window_anchor = max(window_anchor, attempt.held_on)

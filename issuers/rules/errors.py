@@ -124,6 +124,30 @@ class SkippedExamWithAttemptsError(RuleViolation):
     rule = "skipped-exam-with-attempts"
 
 
+class ResultBeforeCourseEndError(RuleViolation):
+    """A result, judgement or IKV outcome is recorded for a course that ends after today."""
+
+    rule = "result-before-course-end"
+
+
+class ExamBeforeCourseStartError(RuleViolation):
+    """An exam attempt is dated before the course starts."""
+
+    rule = "exam-before-course-start"
+
+
+class ExamOutsideWindowError(RuleViolation):
+    """An ordinary exam is held more than four weeks after the course ended."""
+
+    rule = "exam-outside-window"
+
+
+class DateOutOfRangeError(RuleViolation):
+    """A date lies before 1990 or more than a year after today (docs/rules.md, "Dates")."""
+
+    rule = "date-out-of-range"
+
+
 # Who the participant is and which goal they take.
 
 
@@ -155,6 +179,18 @@ class JudgementOnIkvGoalError(RuleViolation):
     """40080/40081 are judged by the IKV outcome, not by a teacher's judgement."""
 
     rule = "teacher-judgement-on-ikv-goal"
+
+
+class IkvOutcomeForIkvGoalError(RuleViolation):
+    """An IKV outcome is given for 40080/40081 themselves: an IKV assesses other goals."""
+
+    rule = "ikv-outcome-for-ikv-goal"
+
+
+class DuplicateIkvOutcomeError(RuleViolation):
+    """An IKV gives two outcomes for one goal."""
+
+    rule = "duplicate-ikv-outcome"
 
 
 class InvalidPeriodError(RuleViolation):

@@ -11,56 +11,28 @@ import datetime as dt
 from typing import Annotated
 
 import msgspec
-from litestar import Router, get, post
-from litestar.di import NamedDependency
+from litestar import Response, Router, get, post
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import JSONBody, QueryParameter
 
-from issuers.delivery import history_store, job_store
-from issuers.delivery.desk import DeliveryDesk, reason_text
-from service.api.parameters import IdempotencyKey
-
-
-class AttemptOut(msgspec.Struct, rename="camel", omit_defaults=True):
-    number: int
-    started_at: dt.datetime
-    outcome: str  # delivered, failed, dead, rescheduled, abandoned, superseded, running
-    finished_at: dt.datetime | None = None
-    channel: str | None = None
-    detail: str | None = None
-    receipt: str | None = None
-
-
-class DeliveryOut(msgspec.Struct, rename="camel", omit_defaults=True):
-    certificate_number: str
-    purpose: str  # issue, digital-after-paper, paper-on-request
-    state: str  # pending, running, delivered, dead
-    due_on: dt.date
-    attempts: int
-    failures: int
-    max_failures: int
-    created_at: dt.datetime
-    channel: str | None = None
-    reason: str | None = None  # why it went where it went (exempt, no consent)
-    reason_text: str | None = None
-    next_attempt_at: dt.datetime | None = None
-    last_error: str | None = None
-    receipt: str | None = None
-    delivered_at: dt.datetime | None = None
-    requested_by: str | None = None  # paper on request: school, participant
-    request_reason: str | None = None  # paper on request: who demands paper
-    history: list[AttemptOut] | None = None
+from issuers.delivery import job_store
+from issuers.delivery.desk import ConsentOut, DeliveryDesk, DeliveryOut, RetryOut, delivery_out
+from issuers.idempotency import IdempotentRequest
+from service.api.parameters import CertificateNumber, SchoolId, answered, provide_write
 
 
 class PaperRequestIn(msgspec.Struct, forbid_unknown_fields=True):
     # The authority or organisation that demands paper, as the print room should read it.
     # Missing or blank is refused by ``desk.paper_reason``, which names the field.
-    reason: Annotated[str, msgspec.Meta(max_length=200)] = ""
-
-
-class RetryOut(msgspec.Struct, rename="camel"):
-    certificate_number: str
-    requeued: int
+    reason: Annotated[
+        str,
+        msgspec.Meta(
+            max_length=200,
+            description="The authority or organisation that demands paper (required, not blank)",
+        ),
+    ] = ""
 
 
 class AtRiskOut(msgspec.Struct, rename="camel", omit_defaults=True):
@@ -74,14 +46,17 @@ class AtRiskOut(msgspec.Struct, rename="camel", omit_defaults=True):
 
 
 class ConsentIn(msgspec.Struct, forbid_unknown_fields=True):
-    cpr: Annotated[str, msgspec.Meta(min_length=10, max_length=11)]
-    consented: bool = True
-
-
-class ConsentOut(msgspec.Struct, rename="camel"):
-    consented: bool
-    recorded_at: dt.datetime
-    deliveries_resumed: int  # certificates on paper now due to go to e-Boks as well
+    cpr: Annotated[
+        str,
+        msgspec.Meta(
+            min_length=10,
+            max_length=11,
+            description="The participant's CPR number, DDMMYY-SSSS (the hyphen may be left out)",
+        ),
+    ]
+    consented: Annotated[
+        bool, msgspec.Meta(description="true records consent, false its withdrawal")
+    ] = True
 
 
 class PrintListEntryOut(msgspec.Struct, rename="camel"):
@@ -92,78 +67,51 @@ class PrintListEntryOut(msgspec.Struct, rename="camel"):
     receipt: str
 
 
-def delivered_at(job: history_store.Job) -> dt.datetime | None:
-    return job.finished_at if job.state is job_store.JobState.DELIVERED else None
-
-
-def _delivery(
-    job: history_store.Job, attempts: list[history_store.Attempt] | None = None
-) -> DeliveryOut:
-    return DeliveryOut(
-        certificate_number=job.certificate_number,
-        purpose=job.purpose.value,
-        state=job.state.value,
-        due_on=job.due_on,
-        attempts=job.attempts,
-        failures=job.failures,
-        max_failures=job.max_failures,
-        created_at=job.created_at,
-        channel=job.channel.value if job.channel else None,
-        reason=job.note,
-        reason_text=reason_text(job.note),
-        next_attempt_at=job.run_after if job.state is job_store.JobState.PENDING else None,
-        last_error=job.last_error,
-        receipt=job.receipt,
-        delivered_at=delivered_at(job),
-        requested_by=job.requested_by.value if job.requested_by else None,
-        request_reason=job.request_reason,
-        history=None
-        if attempts is None
-        else [
-            AttemptOut(
-                number=a.number,
-                started_at=a.started_at,
-                outcome=a.outcome or "running",
-                finished_at=a.finished_at,
-                channel=a.channel.value if a.channel else None,
-                detail=a.detail,
-                receipt=a.receipt,
-            )
-            for a in attempts
-        ],
-    )
-
-
 @get("/deliveries", summary="The school's deliveries, nearest deadline first")
 async def list_deliveries(
     delivery_desk: NamedDependency[DeliveryDesk],
-    school_id: FromPath[str],
-    job_state: Annotated[job_store.JobState | None, QueryParameter(name="state")] = None,
-    limit: Annotated[int, QueryParameter(name="limit", ge=1, le=1000)] = 200,
+    school_id: SchoolId,
+    job_state: Annotated[
+        job_store.JobState | None,
+        QueryParameter(
+            name="state", description="Only deliveries in this state (dead: dead letters)"
+        ),
+    ] = None,
+    limit: Annotated[
+        int,
+        QueryParameter(name="limit", ge=1, le=1000, description="At most this many, 1 to 1000"),
+    ] = 200,
 ) -> list[DeliveryOut]:
     """``state=dead`` lists the dead letters, each with its last error."""
     jobs = await delivery_desk.deliveries(school_id, state=job_state, limit=limit)
-    return [_delivery(job) for job in jobs]
+    return [delivery_out(job) for job in jobs]
 
 
 @get("/deliveries/{number:str}", summary="Where one certificate went, attempt by attempt")
 async def certificate_deliveries(
-    delivery_desk: NamedDependency[DeliveryDesk], school_id: FromPath[str], number: FromPath[str]
+    delivery_desk: NamedDependency[DeliveryDesk], school_id: SchoolId, number: CertificateNumber
 ) -> list[DeliveryOut]:
     histories = await delivery_desk.certificate_deliveries(school_id, number)
     if not histories:
         raise NotFoundException("The school has no delivery of this certificate")
-    return [_delivery(h.job, h.attempts) for h in histories]
+    return [delivery_out(h.job, h.attempts) for h in histories]
 
 
-@post("/deliveries/{number:str}/retry", status_code=202, summary="Retry a dead-lettered delivery")
+@post(
+    "/deliveries/{number:str}/retry",
+    status_code=202,
+    summary="Retry a dead-lettered delivery",
+    responses={202: ResponseSpec(data_container=RetryOut, description="Requeued")},
+)
 async def retry(
-    delivery_desk: NamedDependency[DeliveryDesk], school_id: FromPath[str], number: FromPath[str]
-) -> RetryOut:
+    delivery_desk: NamedDependency[DeliveryDesk],
+    write: NamedDependency[IdempotentRequest],
+    number: CertificateNumber,
+) -> Response[bytes]:
     """Puts the certificate's dead-lettered jobs back in the queue with a fresh count of
-    failures; the message UUID stays the same. 409 when nothing is dead-lettered."""
-    requeued = await delivery_desk.retry(school_id, number)
-    return RetryOut(certificate_number=number, requeued=requeued)
+    failures; the message UUID stays the same. 409 when nothing is dead-lettered. Repeating
+    the request with the same Idempotency-Key returns the first answer and requeues nothing."""
+    return answered(await delivery_desk.retry(write, number), 202)
 
 
 @get(
@@ -171,7 +119,7 @@ async def retry(
     summary="The overdue list: certificates not yet delivered whose deadline is near or past",
 )
 async def delivery_deadlines(
-    delivery_desk: NamedDependency[DeliveryDesk], school_id: FromPath[str]
+    delivery_desk: NamedDependency[DeliveryDesk], school_id: SchoolId
 ) -> list[AtRiskOut]:
     """At risk from ``warn_working_days`` working days before the 10-working-day deadline
     (Danish working days), overdue after it."""
@@ -189,27 +137,32 @@ async def delivery_deadlines(
     ]
 
 
-@post("/eboks-consents", status_code=201, summary="Record a participant's e-Boks consent")
+@post(
+    "/eboks-consents",
+    status_code=201,
+    summary="Record a participant's e-Boks consent",
+    responses={201: ResponseSpec(data_container=ConsentOut, description="Recorded")},
+)
 async def record_consent(
     delivery_desk: NamedDependency[DeliveryDesk],
-    school_id: FromPath[str],
+    write: NamedDependency[IdempotentRequest],
     data: JSONBody[ConsentIn],
-) -> ConsentOut:
+) -> Response[bytes]:
     """Private schools only. The CPR number goes in the body, never in the URL. Recording a
-    consent makes certificates that went on paper for want of it go to e-Boks as well."""
-    recorded = await delivery_desk.record_consent(school_id, data.cpr, consented=data.consented)
-    return ConsentOut(
-        consented=recorded.consented,
-        recorded_at=recorded.recorded_at,
-        deliveries_resumed=recorded.deliveries_resumed,
-    )
+    consent makes certificates that went on paper for want of it go to e-Boks as well.
+    Repeating the request with the same Idempotency-Key returns the first answer."""
+    recorded = await delivery_desk.record_consent(write, data.cpr, consented=data.consented)
+    return answered(recorded, 201)
 
 
 @get("/print-list", summary="The school's daily print list of paper certificates")
 async def print_list(
     delivery_desk: NamedDependency[DeliveryDesk],
-    school_id: FromPath[str],
-    day: Annotated[dt.date | None, QueryParameter(name="date")] = None,
+    school_id: SchoolId,
+    day: Annotated[
+        dt.date | None,
+        QueryParameter(name="date", description="The day (ISO date); default today in Denmark"),
+    ] = None,
 ) -> list[PrintListEntryOut]:
     """``date`` defaults to today (Copenhagen)."""
     return [
@@ -228,29 +181,29 @@ async def print_list(
     "/certificates/{number:str}/paper",
     status_code=202,
     summary="Order a paper copy an authority demands",
+    responses={202: ResponseSpec(data_container=DeliveryOut, description="Queued")},
 )
 async def order_paper(
     delivery_desk: NamedDependency[DeliveryDesk],
-    school_id: FromPath[str],
-    number: FromPath[str],
-    idempotency_key: IdempotencyKey,
+    write: NamedDependency[IdempotentRequest],
+    number: CertificateNumber,
     data: JSONBody[PaperRequestIn],
-) -> DeliveryOut:
+) -> Response[bytes]:
     """Queues a 'paper-on-request' delivery: the worker puts the school's signed PDF on
     today's print list. A cancelled or revoked certificate is 409; another school's is 404.
-    Repeating the request with the same Idempotency-Key returns the same job."""
-    job = await delivery_desk.order_paper(
-        school_id, number, key=idempotency_key, reason=data.reason
-    )
-    return _delivery(job)
+    Repeating the request with the same Idempotency-Key returns the first answer and queues
+    nothing; the key used for another certificate or reason is 422."""
+    return answered(await delivery_desk.order_paper(write, number, reason=data.reason), 202)
 
 
 def router() -> Router:
     """The school's delivery routes, for the school router (which carries path, guard and
-    security)."""
+    security). Its writes are idempotent requests, as the school's other writes: ``write``
+    needs the Idempotency-Key header."""
     return Router(
         path="/",
         tags=["Delivery"],
+        dependencies={"write": Provide(provide_write)},
         route_handlers=[
             list_deliveries,
             certificate_deliveries,

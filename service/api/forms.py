@@ -18,7 +18,6 @@ from litestar import Response, get
 from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, NotFoundException
 from litestar.handlers import HTTPRouteHandler
-from litestar.params import FromPath
 
 from formats import certificate_xml
 from formats.memo import PDF_MEDIA_TYPE
@@ -32,6 +31,8 @@ from issuers.documents import (
 from registry import certificate_store, codes
 from registry.db import Connection
 from registry.verification import verified_record
+from service.api.openapi import problem_responses
+from service.api.parameters import CertificateNumber, SchoolId
 from service.identity import Person
 
 PRIVATE = {"Cache-Control": "no-store"}  # personal data: never kept by a shared cache
@@ -91,7 +92,7 @@ def _participant_handler(form: Form, summary: str) -> HTTPRouteHandler:
         pool: NamedDependency[asyncpg.Pool],
         documents: NamedDependency[CertificateDocuments],
         person: NamedDependency[Person],
-        number: FromPath[str],
+        number: CertificateNumber,
     ) -> Response[bytes]:
         return await _serve(pool, documents, number, lambda s: s.cpr == person.cpr, form)
 
@@ -102,8 +103,8 @@ def _school_handler(form: Form, summary: str) -> HTTPRouteHandler:
     async def handler(
         pool: NamedDependency[asyncpg.Pool],
         documents: NamedDependency[CertificateDocuments],
-        school_id: FromPath[str],
-        number: FromPath[str],
+        school_id: SchoolId,
+        number: CertificateNumber,
     ) -> Response[bytes]:
         return await _serve(pool, documents, number, lambda s: s.school_id == school_id, form)
 
@@ -121,6 +122,8 @@ def _route(
         f"/certificates/{{number:str}}/{form.value}",
         media_type=_MEDIA_TYPES[form],
         summary=summary,
+        # Only the signed record of a cancelled or revoked certificate is served (_serve).
+        responses=None if form is Form.SIGNED_RECORD else problem_responses([410]),
     )(handler)
 
 

@@ -32,11 +32,11 @@ _NOT_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
 class UnacceptableInputError(ValidationException):
     """A value no record may hold (a NUL character): 422, naming the field."""
 
-    def __init__(self, field: str, reason: str) -> None:
+    def __init__(self, field: str, reason: str, source: str = "body") -> None:
         super().__init__(
             detail=f"{field}: {reason}",
             status_code=422,
-            extra=[{"key": field, "message": reason, "source": "input"}],
+            extra=[{"key": field, "message": reason, "source": source}],
         )
 
 
@@ -94,8 +94,8 @@ async def refuse_unacceptable(request: Request[Any, Any, Any]) -> None:
     too deep. Raises UnacceptableInputError (422) or TooDeepError (400)."""
     for name, value in request.path_params.items():
         if isinstance(value, str) and "\x00" in value:
-            raise UnacceptableInputError(name, "contains a NUL character")
-    _refuse_nul_pairs(request.query_params.multi_items())
+            raise UnacceptableInputError(name, "contains a NUL character", "path")
+    _refuse_nul_pairs(request.query_params.multi_items(), "query")
     if request.method in ("GET", "HEAD", "DELETE", "OPTIONS"):
         return
     content_type = request.headers.get("content-type", "")
@@ -103,13 +103,13 @@ async def refuse_unacceptable(request: Request[Any, Any, Any]) -> None:
         _check_json(await request.body())
     elif content_type.startswith("application/x-www-form-urlencoded"):
         form = await request.form()
-        _refuse_nul_pairs((k, v) for k, v in form.multi_items() if isinstance(v, str))
+        _refuse_nul_pairs([(k, v) for k, v in form.multi_items() if isinstance(v, str)], "body")
 
 
-def _refuse_nul_pairs(pairs: Iterable[tuple[str, str]]) -> None:
+def _refuse_nul_pairs(pairs: Iterable[tuple[str, str]], source: str) -> None:
     for name, value in pairs:
         if "\x00" in name or "\x00" in value:
-            raise UnacceptableInputError(name, "contains a NUL character")
+            raise UnacceptableInputError(name, "contains a NUL character", source)
 
 
 def _check_json(body: bytes) -> None:

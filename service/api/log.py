@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from litestar import Response, Router, get
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, PathParameter, QueryParameter
+from litestar.params import PathParameter, QueryParameter
 
 from registry.clock import Clock
 from registry.db import Connection
@@ -24,11 +24,18 @@ from registry.keys import KeyStore, ed25519_key
 from registry.transparency import log, merkle
 from registry.transparency.checkpoint import NoteVerifier
 from registry.transparency.copies import CheckpointCopies
+from service.api.openapi import problem_responses
+from service.api.parameters import CertificateNumber
 
 # Leaf indexes and tree sizes are PostgreSQL bigints: a larger number is a 400, not a 500.
 BIGINT_MAX = 2**63 - 1
-NON_NEGATIVE = QueryParameter(ge=0, le=BIGINT_MAX)
-TREE_SIZE = QueryParameter(name="treeSize", ge=1, le=BIGINT_MAX)
+LEAF_INDEX = QueryParameter(ge=0, le=BIGINT_MAX, description="The leaf's index, from 0")
+TREE_SIZE = QueryParameter(
+    name="treeSize",
+    ge=1,
+    le=BIGINT_MAX,
+    description="The size of the tree (number of leaves) the proof is for",
+)
 
 
 def _b64(data: bytes) -> str:
@@ -67,6 +74,7 @@ class ConsistencyOut(msgspec.Struct, rename="camel"):
     "/checkpoint",
     media_type="text/plain",  # Litestar adds "; charset=utf-8" to text types
     summary="The latest signed checkpoint (C2SP signed note)",
+    responses=problem_responses([404]),  # no log key yet
 )
 async def checkpoint(
     pool: NamedDependency[asyncpg.Pool],
@@ -105,7 +113,9 @@ async def keys(pool: NamedDependency[asyncpg.Pool]) -> list[LogKeyOut]:
 @get("/leaves/{index:int}", summary="One leaf of the log")
 async def leaf(
     pool: NamedDependency[asyncpg.Pool],
-    index: Annotated[int, PathParameter(ge=0, le=BIGINT_MAX)],
+    index: Annotated[
+        int, PathParameter(ge=0, le=BIGINT_MAX, description="The leaf's index, from 0")
+    ],
 ) -> LeafOut:
     async with pool.acquire() as conn:
         found = await log.leaf(conn, index)
@@ -114,10 +124,14 @@ async def leaf(
     return LeafOut(found.index, found.entry.decode(), _b64(found.leaf_hash))
 
 
-@get("/proof/inclusion", summary="Inclusion proof of a leaf in a tree of a given size")
+@get(
+    "/proof/inclusion",
+    summary="Inclusion proof of a leaf in a tree of a given size",
+    responses=problem_responses([404]),  # a tree larger than the log, or no such leaf in it
+)
 async def inclusion(
     pool: NamedDependency[asyncpg.Pool],
-    index: Annotated[int, NON_NEGATIVE],
+    index: Annotated[int, LEAF_INDEX],
     tree_size: Annotated[int, TREE_SIZE],
 ) -> InclusionOut:
     async with pool.acquire() as conn:
@@ -127,7 +141,7 @@ async def inclusion(
 @get("/proof/certificate/{number:str}", summary="Inclusion proof of a certificate's issuing")
 async def certificate_inclusion(
     pool: NamedDependency[asyncpg.Pool],
-    number: FromPath[str],
+    number: CertificateNumber,
     tree_size: Annotated[int | None, TREE_SIZE] = None,
 ) -> InclusionOut:
     async with pool.acquire() as conn:
@@ -137,11 +151,20 @@ async def certificate_inclusion(
         return await _inclusion(conn, found.index, tree_size or await log.size(conn))
 
 
-@get("/proof/consistency", summary="Consistency proof between two tree sizes")
+@get(
+    "/proof/consistency",
+    summary="Consistency proof between two tree sizes",
+    responses=problem_responses([404]),  # a tree larger than the log
+)
 async def consistency(
     pool: NamedDependency[asyncpg.Pool],
-    first: Annotated[int, QueryParameter(ge=1, le=BIGINT_MAX)],
-    second: Annotated[int, QueryParameter(ge=1, le=BIGINT_MAX)],
+    first: Annotated[
+        int, QueryParameter(ge=1, le=BIGINT_MAX, description="The older tree size, from 1")
+    ],
+    second: Annotated[
+        int,
+        QueryParameter(ge=1, le=BIGINT_MAX, description="The newer tree size, at least first"),
+    ],
 ) -> ConsistencyOut:
     async with pool.acquire() as conn:
         await _require_size(conn, second)

@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated, Any
 
 from litestar import Request, Response
 from litestar.enums import MediaType
-from litestar.params import FromPath, HeaderParameter
+from litestar.params import HeaderParameter, PathParameter
 
 from issuers.idempotency import Answered, IdempotentRequest
+
+SchoolId = Annotated[
+    str,
+    PathParameter(description="The school's institution number (6 digits, e.g. 751234)"),
+]
+CertificateNumber = Annotated[
+    str,
+    PathParameter(description="The certificate number, YYYY-NNNNNNN (e.g. 2026-0000001)"),
+]
+ParticipationId = Annotated[
+    uuid.UUID,
+    PathParameter(description="The participation's id (a UUID, from POST /teams)"),
+]
 
 IdempotencyKey = Annotated[
     str,
@@ -28,7 +42,7 @@ IdempotencyKey = Annotated[
 
 
 async def provide_write(
-    request: Request[Any, Any, Any], school_id: FromPath[str], idempotency_key: IdempotencyKey
+    request: Request[Any, Any, Any], school_id: SchoolId, idempotency_key: IdempotencyKey
 ) -> IdempotentRequest:
     """The ``write`` dependency of a school's idempotent request: the school of the path, the
     Idempotency-Key header (documented and required through this signature), the body, and

@@ -15,18 +15,18 @@ import msgspec
 from litestar import Router, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, JSONBody
+from litestar.params import JSONBody
 from litestar.types import Guard
 
 from formats.record import CertificateRecord
-from issuers.delivery.desk import REASONS, DeliveryDesk, reason_text
+from issuers.delivery.desk import REASONS, DeliveryDesk, delivered_at, reason_text
 from issuers.delivery.worker import ON_REQUEST
 from registry import certificate_store, codes
 from registry.verification import verified_record, verified_records
 from service.api import forms
-from service.api.deliveries import PaperRequestIn, delivered_at
+from service.api.deliveries import PaperRequestIn
 from service.api.guards import provide_person
-from service.api.parameters import IdempotencyKey
+from service.api.parameters import CertificateNumber, IdempotencyKey
 from service.identity import Person
 
 
@@ -115,7 +115,7 @@ async def list_mine(
 
 @get("/certificates/{number:str}", summary="One of my certificates, with its signed record")
 async def get_mine(
-    pool: NamedDependency[asyncpg.Pool], person: NamedDependency[Person], number: FromPath[str]
+    pool: NamedDependency[asyncpg.Pool], person: NamedDependency[Person], number: CertificateNumber
 ) -> OwnCertificate:
     async with pool.acquire() as conn:
         stored = await certificate_store.certificate(conn, number)
@@ -140,7 +140,7 @@ async def get_mine(
 async def mine(
     delivery_desk: NamedDependency[DeliveryDesk],
     person: NamedDependency[Person],
-    number: FromPath[str],
+    number: CertificateNumber,
 ) -> list[ParticipantDeliveryOut]:
     histories = await delivery_desk.own_deliveries(person.cpr, number)
     if histories is None:
@@ -174,7 +174,7 @@ async def mine(
 async def order_paper(
     delivery_desk: NamedDependency[DeliveryDesk],
     person: NamedDependency[Person],
-    number: FromPath[str],
+    number: CertificateNumber,
     idempotency_key: IdempotencyKey,
     data: JSONBody[PaperRequestIn],
 ) -> ParticipantDeliveryOut:

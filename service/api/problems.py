@@ -44,6 +44,7 @@ from issuers.errors import (
 from registry.errors import NotFoundError, RegistryError
 from registry.keys import KeyMissingError
 from service.api.inputs import UnacceptableInputError
+from service.api.invalid_params import invalid_param
 
 MEDIA_TYPE = "application/problem+json"
 TYPE_BASE = "https://amu-bevis.example/problems/"
@@ -201,6 +202,18 @@ _REFUSALS: dict[type[rules.RuleViolation], str] = {
     rules.JudgementOnIkvGoalError: (
         "40080/40081 are judged by the IKV outcome, not by a teacher's judgement"
     ),
+    rules.IkvOutcomeForIkvGoalError: (
+        "An IKV outcome is given for 40080/40081 themselves: an IKV assesses other goals"
+    ),
+    rules.DuplicateIkvOutcomeError: "An IKV gives two outcomes for one goal",
+    rules.ResultBeforeCourseEndError: (
+        "A result, judgement or IKV outcome is recorded for a course that ends after today"
+    ),
+    rules.ExamBeforeCourseStartError: "An exam attempt is dated before the course starts",
+    rules.ExamOutsideWindowError: (
+        "An ordinary exam is held more than four weeks after the course ended"
+    ),
+    rules.DateOutOfRangeError: "A date lies before 1990 or more than a year after today",
     rules.InvalidPeriodError: (
         "A participation has no teaching period, or a period ends before it starts"
     ),
@@ -240,19 +253,17 @@ def _domain_error(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[st
 
 
 def _validation_error(
-    _: Request[Any, Any, Any], exc: ValidationException
+    request: Request[Any, Any, Any], exc: ValidationException
 ) -> Response[dict[str, Any]]:
     """400 for a request of the wrong shape; 422 for a value no record may hold (NUL)."""
-    # Litestar's extra is a list of {"message", "key", "source"}; msgspec's messages name the
-    # expected type or pattern, never the submitted value.
-    params = []
-    for item in exc.extra if isinstance(exc.extra, list) else []:
-        if isinstance(item, dict):
-            name = str(item.get("key") or item.get("source") or "body")
-            # Litestar names a fault of the whole body (an unknown top-level field) after the
-            # handler's parameter, ``data``; the API calls it ``body`` everywhere else.
-            name = "body" if name == "data" else name
-            params.append({"name": name, "reason": str(item.get("message", "invalid"))})
+    # Litestar's extra is a list of {"message", "key", "source"}; ``invalid_param`` names each
+    # as the API does and drops whatever the client wrote (an unknown key, an enum value).
+    handler = request.scope.get("route_handler")
+    params = [
+        invalid_param(handler, item)
+        for item in (exc.extra if isinstance(exc.extra, list) else [])
+        if isinstance(item, dict)
+    ]
     missing = _MISSING_PARAMETER.search(str(exc.detail))
     if not params and missing:
         params = [{"name": missing.group(1), "reason": "is required"}]
@@ -304,9 +315,15 @@ one, so the first request after the database is back succeeds.
 """
 
 
+def database_unavailable(exc: Exception) -> bool:
+    """Whether ``exc`` (one of ``DATABASE_UNAVAILABLE``) means the database is away, not that
+    we misused a live connection (our bug, a 500)."""
+    return not isinstance(exc, asyncpg.InterfaceError) or _closed(exc)
+
+
 def _unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
-    if isinstance(exc, asyncpg.InterfaceError) and not _closed(exc):
-        return _unexpected(request, exc)  # a misuse of a live connection is our bug
+    if not database_unavailable(exc):
+        return _unexpected(request, exc)
     log.warning("database unavailable (%s); answering 503", type(exc).__name__)
     return problem(
         503,

@@ -8,13 +8,13 @@ and its deliveries (``deliveries``).
 
 from __future__ import annotations
 
-import uuid
+from typing import Annotated
 
 import asyncpg
 from litestar import Response, Router, get, patch, post
 from litestar.di import NamedDependency, Provide
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import FromPath, JSONBody
+from litestar.params import JSONBody, PathParameter
 from litestar.types import Guard
 
 from issuers import reports
@@ -43,7 +43,13 @@ from issuers.requests import (
 from registry.clock import Clock, today_in_denmark
 from service.api import deliveries, forms
 from service.api.forms import PRIVATE
-from service.api.parameters import answered, provide_write
+from service.api.parameters import (
+    CertificateNumber,
+    ParticipationId,
+    SchoolId,
+    answered,
+    provide_write,
+)
 
 # -- teams and participations -----------------------------------------------------------------
 
@@ -65,7 +71,7 @@ async def post_team(
 
 @get("/participations/{participation:uuid}", summary="A participation as the rules see it")
 async def get_participation(
-    issuer: NamedDependency[Issuer], school_id: FromPath[str], participation: FromPath[uuid.UUID]
+    issuer: NamedDependency[Issuer], school_id: SchoolId, participation: ParticipationId
 ) -> ParticipationOut:
     """The computed result group and category, documents due and deadlines."""
     return await issuer.participation(school_id, participation)
@@ -80,7 +86,7 @@ async def get_participation(
 async def post_attempt(
     issuer: NamedDependency[Issuer],
     write: NamedDependency[IdempotentRequest],
-    participation: FromPath[uuid.UUID],
+    participation: ParticipationId,
     data: JSONBody[AttemptIn],
 ) -> Response[bytes]:
     """Attempts are appended, never changed; certificates now due are issued at once."""
@@ -95,7 +101,7 @@ async def post_attempt(
 async def patch_participation(
     issuer: NamedDependency[Issuer],
     write: NamedDependency[IdempotentRequest],
-    participation: FromPath[uuid.UUID],
+    participation: ParticipationId,
     data: JSONBody[FactsUpdateIn],
 ) -> Response[bytes]:
     """Members left out stay as they were; certificates now due are issued at once."""
@@ -103,7 +109,7 @@ async def patch_participation(
 
 
 @get("/overdue", summary="Results late or due within three working days")
-async def overdue(issuer: NamedDependency[Issuer], school_id: FromPath[str]) -> list[OverdueOut]:
+async def overdue(issuer: NamedDependency[Issuer], school_id: SchoolId) -> list[OverdueOut]:
     return await issuer.overdue(school_id)
 
 
@@ -131,8 +137,11 @@ async def declare(
 )
 async def view(
     composite_courses: NamedDependency[CompositeCourses],
-    school_id: FromPath[str],
-    reference: FromPath[str],
+    school_id: SchoolId,
+    reference: Annotated[
+        str,
+        PathParameter(description="The composite course's reference, as the school declared it"),
+    ],
 ) -> CompositeCourseView:
     """Goals not taken have no result; the combined document is shown when due, never
     registered as a certificate."""
@@ -151,7 +160,7 @@ async def view(
 async def correct(
     corrections: NamedDependency[Corrections],
     write: NamedDependency[IdempotentRequest],
-    number: FromPath[str],
+    number: CertificateNumber,
     data: JSONBody[CorrectionIn],
 ) -> Response[bytes]:
     """The old certificate stays on record as cancelled, pointing to its replacement.
@@ -168,7 +177,7 @@ async def correct(
 async def revoke(
     corrections: NamedDependency[Corrections],
     write: NamedDependency[IdempotentRequest],
-    number: FromPath[str],
+    number: CertificateNumber,
     data: JSONBody[RevocationIn],
 ) -> Response[bytes]:
     """Repeating a request with the same Idempotency-Key returns the first answer."""
@@ -189,8 +198,11 @@ REPORT_YEARS = (1990, 2999)
 async def report(
     pool: NamedDependency[asyncpg.Pool],
     clock: NamedDependency[Clock],
-    school_id: FromPath[str],
-    quarter: FromPath[str],
+    school_id: SchoolId,
+    quarter: Annotated[
+        str,
+        PathParameter(description="The quarter, YYYYKn: the year and K1 to K4 (e.g. 2026K4)"),
+    ],
 ) -> Response[bytes]:
     """Every participation ended in the quarter and the three before it, retakes as rows of
     their own (docs/formats.md, "Quarterly results report")."""

@@ -21,7 +21,7 @@ from litestar import Request, Response, Router, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException, TooManyRequestsException
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
+from litestar.params import JSONBody, PathParameter, QueryParameter
 
 from formats.multibase import did_key_verification_method
 from formats.vc import AMU_CONTEXT, load_context, sign_credential
@@ -39,6 +39,8 @@ from registry.ratelimit import GuardedVerifier, RateLimitedError
 from registry.status_list import encode_list, list_url, status_list_credential
 from registry.transparency import log
 from registry.verification import Verification
+from service.api.openapi import NO_DATABASE, problem_responses
+from service.api.parameters import CertificateNumber, SchoolId
 from service.api.participants import AnnotationsOut, annotations_out
 
 
@@ -96,7 +98,11 @@ def _verification_out(number: str, v: Verification) -> VerificationOut:
 class VerifyIn(msgspec.Struct, forbid_unknown_fields=True):
     code: Annotated[
         str,
-        msgspec.Meta(min_length=1, max_length=20, description="The verification code, XXXX-XXXX"),
+        msgspec.Meta(
+            min_length=1,
+            max_length=20,
+            description="The verification code printed on the certificate (e.g. K7QF-2M9X)",
+        ),
     ]
 
 
@@ -123,12 +129,13 @@ async def _verify(
     "/api/verify/{number:str}",
     status_code=200,
     summary="Verify a certificate by number and verification code (the code in the body)",
+    responses=problem_responses([429]),  # too many wrong codes
 )
 async def verify_posted(
     *,
     request: Request[Any, Any, Any],
     verifier: NamedDependency[GuardedVerifier],
-    number: FromPath[str],
+    number: CertificateNumber,
     data: JSONBody[VerifyIn],
 ) -> VerificationOut:
     """As ``GET``, with the code kept out of the URL (and so out of every access log and proxy
@@ -138,13 +145,25 @@ async def verify_posted(
     return await _verify(request, verifier, number, data.code)
 
 
-@get("/api/verify/{number:str}", summary="Verify a certificate by number and verification code")
+@get(
+    "/api/verify/{number:str}",
+    summary="Verify a certificate by number and verification code",
+    responses=problem_responses([429]),  # too many wrong codes
+)
 async def verify(
     *,
     request: Request[Any, Any, Any],
     verifier: NamedDependency[GuardedVerifier],
-    number: FromPath[str],
-    code: Annotated[str, QueryParameter(name="code", min_length=1, max_length=20)],
+    number: CertificateNumber,
+    code: Annotated[
+        str,
+        QueryParameter(
+            name="code",
+            min_length=1,
+            max_length=20,
+            description="The verification code printed on the certificate (e.g. K7QF-2M9X)",
+        ),
+    ],
 ) -> VerificationOut:
     """Kept for links and scripts that put the code in the query; prefer ``POST``, which keeps
     the code out of URLs (our access log prints no query string). Rate-limited and recorded
@@ -183,7 +202,9 @@ async def status_list(
     keys: NamedDependency[KeyStore],
     clock: NamedDependency[Clock],
     public_base_url: NamedDependency[str],
-    list_id: Annotated[int, PathParameter(le=2**31 - 1)],  # a PostgreSQL integer
+    list_id: Annotated[  # a PostgreSQL integer
+        int, PathParameter(le=2**31 - 1, description="The status list's number, from 1")
+    ],
 ) -> dict[str, Any]:
     async with pool.acquire() as conn:
         if list_id < 1 or not await status_store.status_list_exists(conn, list_id):
@@ -213,6 +234,7 @@ async def status_list(
     "/contexts/amu-bevis-v1.jsonld",
     media_type=CONTEXT_MEDIA_TYPE,
     summary="Our JSON-LD context",
+    opt=NO_DATABASE,
     responses={
         200: ResponseSpec(
             data_container=dict[str, Any], media_type=CONTEXT_MEDIA_TYPE, description="The context"
@@ -233,7 +255,7 @@ async def context() -> Response[bytes]:
 async def issuer(
     pool: NamedDependency[asyncpg.Pool],
     documents: NamedDependency[CertificateDocuments],
-    school_id: FromPath[str],
+    school_id: SchoolId,
 ) -> dict[str, Any]:
     """The controller document: the Multikey verification methods credential proofs name."""
     async with pool.acquire() as conn:

@@ -26,6 +26,7 @@ from litestar.response import Redirect, Template
 
 from registry.clock import Clock
 from registry.ratelimit import RateLimitedError
+from service.api import problems
 from service.pages.deliveries import DeliveryStatus
 from service.pages.sessions import (
     PRE_SESSION_COOKIE,
@@ -77,6 +78,10 @@ _ERRORS = {
         ),
     ),
 }
+_DATABASE_AWAY = (
+    "Registret er midlertidigt utilgængeligt",
+    "Vi kan ikke nå registrets database lige nu. Prøv igen om lidt; dine beviser er i god behold.",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,10 +212,16 @@ class Page:
         )
 
     def error(
-        self, status: int, *, headers: Mapping[str, str] | None = None, **extra: Any
+        self,
+        status: int,
+        *,
+        headers: Mapping[str, str] | None = None,
+        message: tuple[str, str] | None = None,
+        **extra: Any,
     ) -> Template:
-        """The Danish error page for ``status`` (``extra`` goes to the template)."""
-        heading, text = _ERRORS.get(status, _ERRORS[500])
+        """The Danish error page for ``status`` (``message``: its heading and text, when not
+        the status's usual ones; ``extra`` goes to the template)."""
+        heading, text = message or _ERRORS.get(status, _ERRORS[500])
         return self.render(
             "error.html",
             {"status": status, "heading": heading, "text": text, **extra},
@@ -252,6 +263,16 @@ def exception_handlers(pages: PageContext, clock: Clock) -> dict[type[Exception]
     def login_required(_: Request[Any, Any, Any], exc: LoginRequiredError) -> Response[Any]:
         return redirect(exc.login_path)
 
+    def database_away(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+        if not problems.database_unavailable(exc):
+            return unexpected(request, exc)
+        log.warning("database unavailable (%s); answering a 503 page", type(exc).__name__)
+        return page_of(request).error(
+            503,
+            message=_DATABASE_AWAY,
+            headers={"Retry-After": str(problems.RETRY_AFTER_SECONDS)},
+        )
+
     def unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
         # Only the type: a library's message can carry row values.
         log.error("unexpected %s on a page", type(exc).__name__)
@@ -263,5 +284,7 @@ def exception_handlers(pages: PageContext, clock: Clock) -> dict[type[Exception]
         HTTPException: http_error,
         # Listed on its own: the app's handler for it (a JSON problem) would otherwise win.
         ValidationException: http_error,
+        # The same: the app's handlers for these answer a JSON problem.
+        **dict.fromkeys(problems.DATABASE_UNAVAILABLE, database_away),
         Exception: unexpected,
     }

@@ -46,6 +46,7 @@ from formats.record import (
     Participant,
     School,
 )
+from formats.text import carried_characters
 from tests.externals import ROOT, require_tool
 from tests.golden import assert_golden
 from tests.helpers import stdout_of_another_process
@@ -433,6 +434,12 @@ _TEXT = st.text(
     min_size=1,
     max_size=40,
 )
+# What a record's names, title and team may hold (formats.text.printable), XML's specials likely.
+_CARRIED = st.text(
+    alphabet=st.sampled_from(sorted(carried_characters())) | st.sampled_from("æøåÆØÅ<>&\"' ]]>"),
+    min_size=1,
+    max_size=40,
+)
 
 
 @st.composite
@@ -444,15 +451,15 @@ def records(draw: st.DrawFn) -> CertificateRecord:
         number=draw(_TEXT),
         kind=draw(st.sampled_from(CertificateKind)),
         participant=Participant(
-            cpr=draw(st.from_regex(r"[0-9]{6}-[0-9]{4}", fullmatch=True)), name=draw(_TEXT)
+            cpr=draw(st.from_regex(r"[0-9]{6}-[0-9]{4}", fullmatch=True)), name=draw(_CARRIED)
         ),
         goal=Goal(
             number=draw(st.from_regex(r"[0-9]{5}", fullmatch=True)),
-            title=draw(_TEXT),
+            title=draw(_CARRIED),
             duration_days=draw(st.from_regex(r"[0-9]{1,3}(\.[0-9]{1,2})?", fullmatch=True)),
         ),
-        school=School(id=draw(_TEXT), name=draw(_TEXT)),
-        team=draw(_TEXT),
+        school=School(id=draw(_TEXT), name=draw(_CARRIED)),
+        team=draw(_CARRIED),
         course_start=draw(st.dates()),
         course_end=draw(st.dates()),
         exam_date=draw(st.none() | st.dates()),

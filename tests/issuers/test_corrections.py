@@ -93,10 +93,7 @@ async def test_status_events_are_leaves_of_the_log(client: Client, seeded: Demo)
     other = await _issue_one(client, seeded, "H-2")
     corrected = await client.post(
         f"/api/schools/751234/certificates/{old['number']}/corrections",
-        json={
-            "reason": "result-data",
-            "annotations": {"examPassed": True, "dispensation": True, "ikv": False},
-        },
+        json={"reason": "course-data", "team": "H-1b"},
         headers=_school(seeded),
     )
     assert corrected.status_code == 201, corrected.text
@@ -120,7 +117,7 @@ async def test_status_events_are_leaves_of_the_log(client: Client, seeded: Demo)
         ("revoked", other["number"]),
     ]
     assert leaves[3]["replacedBy"] == corrected.json()["replacement"]["number"]
-    assert leaves[3]["reason"] == "result-data"
+    assert leaves[3]["reason"] == "course-data"
     assert leaves[4]["reason"] == "exam-annulled"
     # The cancelled leaf is proven included like any other.
     proof = (await client.get("/api/log/proof/inclusion?index=3&treeSize=5")).json()
@@ -243,3 +240,38 @@ async def test_a_school_cannot_touch_another_schools_certificate(
     )
     assert response.status_code == 404
     assert await conn.fetchval("SELECT count(*) FROM certificate_events") == 1
+
+
+async def test_a_correction_is_assessed_by_the_rules_as_at_issue(
+    client: Client, seeded: Demo, conn: asyncpg.Connection
+) -> None:
+    old = await _issue_one(client, seeded)
+    path = f"/api/schools/751234/certificates/{old['number']}/corrections"
+    # Moving the exam to the course's first day is a fact the rules accept: the replacement
+    # keeps the annotations they give, and the exam date moves with it.
+    moved = await client.post(
+        path,
+        json={"reason": "course-data", "examDate": "2026-11-09", "name": " Åse Ødegård "},
+        headers=_school(seeded),
+    )
+    assert moved.status_code == 201, moved.text
+    newer = moved.json()["replacement"]["number"]
+    mine = await client.get(f"/api/me/certificates/{newer}", headers=await login(client, ASE))
+    payload = mine.json()["signedRecord"].split(".")[1]
+    record = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    assert record["annotations"] == {"examPassed": True, "dispensation": False, "ikv": False}
+    assert record["examDate"] == "2026-11-09"
+    assert record["participant"]["name"] == "Åse Ødegård"  # NFC, outer spaces dropped
+    # Annotations the rules would not give are refused, and nothing is stored.
+    before = await conn.fetchval("SELECT count(*) FROM certificates")
+    refused = await client.post(
+        f"/api/schools/751234/certificates/{newer}/corrections",
+        json={
+            "reason": "result-data",
+            "annotations": {"examPassed": True, "dispensation": True, "ikv": False},
+        },
+        headers=_school(seeded),
+    )
+    assert refused.status_code == 422, refused.text
+    assert [p["name"] for p in refused.json()["invalid-params"]] == ["annotations"]
+    assert await conn.fetchval("SELECT count(*) FROM certificates") == before

@@ -94,16 +94,17 @@ async def test_only_a_private_school_records_e_boks_consent(
     public = await client.post(
         "/api/schools/751234/eboks-consents",
         json={"cpr": ASE},
-        headers=seeded.school(seeded.public),
+        headers={**seeded.school(seeded.public), "Idempotency-Key": "c-1"},
     )
     assert public.status_code == 409
     assert public.headers["content-type"].startswith(PROBLEM)
     assert public.json()["invalid-params"][0]["name"] == "school_id"
 
+    private = seeded.school(seeded.private)
     malformed = await client.post(
         "/api/schools/863410/eboks-consents",
         json={"cpr": "999999-9999"},
-        headers=seeded.school(seeded.private),
+        headers={**private, "Idempotency-Key": "c-2"},
     )
     assert malformed.status_code == 422
     assert malformed.json()["invalid-params"][0]["name"] == "cpr"
@@ -112,10 +113,39 @@ async def test_only_a_private_school_records_e_boks_consent(
     withdrawn = await client.post(
         "/api/schools/863410/eboks-consents",
         json={"cpr": ASE, "consented": False},
-        headers=seeded.school(seeded.private),
+        headers={**private, "Idempotency-Key": "c-3"},
     )
     assert withdrawn.status_code == 201
     assert await conn.fetchval("SELECT count(*) FROM eboks_consents") == 1
+    # A refused request leaves its key unused (it rolled back with the refusal).
+    assert await conn.fetchval("SELECT array_agg(key) FROM idempotency_keys") == ["c-3"]
+
+
+async def test_a_repeated_consent_gets_the_first_answer_and_records_nothing(
+    client: Client, seeded: Demo, conn: asyncpg.Connection, clock: FixedClock
+) -> None:
+    path = "/api/schools/863410/eboks-consents"
+    headers = {**seeded.school(seeded.private), "Idempotency-Key": "consent-1"}
+    first = await client.post(path, json={"cpr": ASE}, headers=headers)
+    assert first.status_code == 201, first.text
+    assert ASE not in first.text
+    clock.now += dt.timedelta(hours=1)
+    again = await client.post(path, json={"cpr": ASE}, headers=headers)
+    assert again.status_code == 201, again.text
+    assert again.content == first.content  # the first recordedAt, not a new one
+    # The key for another person's consent: refused, not answered with Åse's.
+    other = await client.post(path, json={"cpr": BO}, headers=headers)
+    assert other.status_code == 422, other.text
+    assert other.json()["type"].endswith("/idempotency-key-reused")
+    assert other.json()["invalid-params"][0]["name"] == "Idempotency-Key"
+    rows = await conn.fetch("SELECT cpr, recorded_at FROM eboks_consents")
+    assert [(r["cpr"], r["recorded_at"].isoformat()) for r in rows] == [
+        (ASE, first.json()["recordedAt"].replace("Z", "+00:00"))
+    ]
+    stored = await conn.fetchval(
+        "SELECT response_body FROM idempotency_keys WHERE key = $1", "consent-1"
+    )
+    assert stored == first.content
 
 
 async def test_a_participant_sees_where_their_own_certificate_went_only(
@@ -135,11 +165,45 @@ async def test_a_participant_sees_where_their_own_certificate_went_only(
     assert other.headers["content-type"].startswith(PROBLEM)
 
 
-async def test_retrying_what_is_not_dead_is_a_conflict(client: Client, seeded: Demo) -> None:
+async def test_retrying_what_is_not_dead_is_a_conflict(
+    client: Client, seeded: Demo, conn: asyncpg.Connection
+) -> None:
     issued = (await post_team(client, seeded.public, team_body())).json()["participants"][0]
     number = issued["certificate"]["number"]
     response = await client.post(
-        f"/api/schools/751234/deliveries/{number}/retry", headers=seeded.school(seeded.public)
+        f"/api/schools/751234/deliveries/{number}/retry",
+        headers={**seeded.school(seeded.public), "Idempotency-Key": "retry-1"},
     )
     assert response.status_code == 409
     assert response.json()["invalid-params"][0]["name"] == "number"
+    # The refusal is not stored: the same key may retry once the delivery is dead.
+    assert await conn.fetchval("SELECT count(*) FROM idempotency_keys WHERE key = 'retry-1'") == 0
+
+
+async def test_a_repeated_retry_requeues_once_and_its_key_is_not_for_another_certificate(
+    client: Client, seeded: Demo, conn: asyncpg.Connection
+) -> None:
+    issued = (await post_team(client, seeded.public, team_body(BOTH_PASS))).json()
+    mine, bos = (p["certificate"]["number"] for p in issued["participants"])
+    await conn.execute("UPDATE delivery_jobs SET state = 'dead', failures = 8")
+    headers = {**seeded.school(seeded.public), "Idempotency-Key": "retry-1"}
+
+    first = await client.post(f"/api/schools/751234/deliveries/{mine}/retry", headers=headers)
+    assert first.status_code == 202, first.text
+    assert first.json() == {"certificateNumber": mine, "requeued": 1}
+    # It died again before the school's client heard back, and the client repeats itself:
+    # the first answer, and the dead letter stays dead (a new key retries it).
+    await conn.execute(
+        "UPDATE delivery_jobs SET state = 'dead' WHERE certificate_number = $1", mine
+    )
+    again = await client.post(f"/api/schools/751234/deliveries/{mine}/retry", headers=headers)
+    assert again.status_code == 202, again.text
+    assert again.content == first.content
+
+    reused = await client.post(f"/api/schools/751234/deliveries/{bos}/retry", headers=headers)
+    assert reused.status_code == 422, reused.text
+    assert reused.json()["type"].endswith("/idempotency-key-reused")
+    states = await conn.fetch("SELECT certificate_number, state FROM delivery_jobs ORDER BY id")
+    assert sorted((r["certificate_number"], r["state"]) for r in states) == sorted(
+        [(mine, "dead"), (bos, "dead")]
+    )

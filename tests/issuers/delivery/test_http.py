@@ -162,7 +162,9 @@ async def test_a_private_school_without_consent_sends_paper_and_is_told(
             # The school records the consent: the certificate goes to e-Boks as well, now.
             cpr = participants(1)[0]["cpr"]
             consent = await client.post(
-                "/api/schools/863410/eboks-consents", json={"cpr": cpr}, headers=private
+                "/api/schools/863410/eboks-consents",
+                json={"cpr": cpr},
+                headers={**private, "Idempotency-Key": "consent-1"},
             )
             assert consent.status_code == 201, consent.text
             assert consent.json()["deliveriesResumed"] == 1
@@ -323,14 +325,17 @@ async def test_a_dead_letter_is_shown_with_its_reason_and_retried_by_the_school(
             assert server.received() == {}
 
             server.behave(failure_rate=0.0)
-            retried = await client.post(
-                f"/api/schools/751234/deliveries/{number}/retry", headers=school
-            )
+            retry = f"/api/schools/751234/deliveries/{number}/retry"
+            keyed = {**school, "Idempotency-Key": "retry-1"}
+            retried = await client.post(retry, headers=keyed)
             assert retried.status_code == 202, retried.text
             assert await drain(worker) == 1
-            again = await client.post(
-                f"/api/schools/751234/deliveries/{number}/retry", headers=school
-            )
+            # The same request repeated (a client that did not hear back): the first answer,
+            # byte for byte, and no second attempt.
+            repeated = await client.post(retry, headers=keyed)
+            assert (repeated.status_code, repeated.content) == (202, retried.content)
+            assert await drain(worker) == 0
+            again = await client.post(retry, headers={**school, "Idempotency-Key": "retry-2"})
             assert again.status_code == 409
             assert again.headers["content-type"].startswith("application/problem+json")
         (kept,) = server.received().values()

@@ -108,10 +108,11 @@ async def test_a_school_orders_paper_and_the_worker_prints_it_once(
     assert (ordered["purpose"], ordered["state"]) == ("paper-on-request", "pending")
     assert (ordered["requestedBy"], ordered["requestReason"]) == ("school", AUTHORITY)
 
-    # The same key again: the same job, nothing new; with another reason: a conflict.
+    # The same key again: the first answer's bytes, nothing new; with another reason: a
+    # conflict.
     again = await _order(client, school, number)
     assert again.status_code == 202
-    assert again.json()["createdAt"] == ordered["createdAt"]
+    assert again.content == response.content
     clash = await _order(client, school, number, reason="Politiet")
     assert clash.status_code == 422
     assert clash.headers["content-type"].startswith(PROBLEM)
@@ -142,6 +143,11 @@ async def test_a_school_orders_paper_and_the_worker_prints_it_once(
         ("paper-on-request", "paper"),
     ]
     # Printed on request, it is not followed by a digital delivery: that happened already.
+    assert await drain(worker) == 0
+    # Repeated after the print: still the first answer ("pending"), and nothing to print.
+    late = await _order(client, school, number)
+    assert (late.status_code, late.content) == (202, response.content)
+    assert await conn.fetchval(count) == 1
     assert await drain(worker) == 0
 
     # A second authority: another key, another print.
@@ -252,8 +258,31 @@ async def test_a_request_needs_an_idempotency_key(
     )
     assert response.status_code == 400
     assert response.headers["content-type"].startswith(PROBLEM)
+    assert [p["name"] for p in response.json()["invalid-params"]] == ["Idempotency-Key"]
     count = "SELECT count(*) FROM delivery_jobs WHERE purpose = 'paper-on-request'"
     assert await conn.fetchval(count) == 0
+
+
+async def test_the_schools_key_reused_for_another_certificate_is_refused_and_queues_nothing(
+    client: Client, seeded: Demo, conn: asyncpg.Connection
+) -> None:
+    first, second = await _issue(client, seeded)
+    school = seeded.school(seeded.public)
+    ordered = await _order(client, school, first, key="paper-1")
+    assert ordered.status_code == 202, ordered.text
+    # The same key and reason for the other certificate is another request, not a new print.
+    reused = await _order(client, school, second, key="paper-1")
+    assert reused.status_code == 422, reused.text
+    assert reused.headers["content-type"].startswith(PROBLEM)
+    assert reused.json()["type"].endswith("/idempotency-key-reused")
+    assert reused.json()["invalid-params"][0]["name"] == "Idempotency-Key"
+    assert "requestReason" not in reused.text
+    rows = await conn.fetch(
+        "SELECT certificate_number FROM delivery_jobs WHERE purpose = 'paper-on-request'"
+    )
+    assert [r["certificate_number"] for r in rows] == [first]
+    stored = await conn.fetchval("SELECT response_body FROM idempotency_keys WHERE key = 'paper-1'")
+    assert stored == ordered.content
 
 
 async def test_paper_on_request_over_http_goes_to_the_spool_and_not_to_digital_post(

@@ -634,7 +634,80 @@ INPUT_CHECKS = {
         participation("40080", judgement=Judgement.GOAL_REACHED),
         "judgement",
     ),
+    # Dates against the course, and the register's range of dates (docs/rules.md, D1-D5).
+    "result-before-course-end": (
+        participation(
+            periods=(Period(START, TODAY + dt.timedelta(7)),), attempts=(attempt(END, PASSED),)
+        ),
+        "attempts[0].parts",
+    ),
+    "result-before-course-end/judgement": (
+        participation(
+            NO_EXAM_GOAL,
+            periods=(Period(START, TODAY + dt.timedelta(1)),),
+            judgement=Judgement.GOAL_REACHED,
+        ),
+        "judgement",
+    ),
+    "result-before-course-end/ikv": (
+        participation(
+            "40080",
+            periods=(Period(START, TODAY + dt.timedelta(1)),),
+            ikv=(IkvGoalResult(EXAM_GOAL, IkvResult.EDUCATION_PLAN),),
+        ),
+        "ikv",
+    ),
+    "exam-before-course-start": (
+        participation(attempts=(attempt(START - dt.timedelta(1), PASSED),)),
+        "attempts[0].held_on",
+    ),
+    "exam-outside-window": (
+        participation(attempts=(attempt(END + dt.timedelta(29), PASSED),)),
+        "attempts[0].held_on",
+    ),
+    "date-out-of-range": (
+        participation(periods=(Period(dt.date(1989, 12, 31), END),)),
+        "periods[0].start",
+    ),
+    "date-out-of-range/future": (
+        participation(periods=(Period(START, TODAY + dt.timedelta(367)),)),
+        "periods[0].end",
+    ),
+    "date-out-of-range/year-9999": (
+        participation(periods=(Period(START, dt.date(9999, 12, 31)),)),
+        "periods[0].end",
+    ),
+    # IKV outcomes (I5, I6).
+    "ikv-outcome-for-ikv-goal": (
+        participation("40080", ikv=(IkvGoalResult("40081", IkvResult.AMU_CERTIFICATE),)),
+        "ikv[0].goal",
+    ),
+    "duplicate-ikv-outcome": (
+        participation(
+            "40080",
+            ikv=(
+                IkvGoalResult(EXAM_GOAL, IkvResult.AMU_CERTIFICATE, exam_passed=True),
+                IkvGoalResult(EXAM_GOAL, IkvResult.EDUCATION_PLAN),
+            ),
+        ),
+        "ikv[1].goal",
+    ),
 }
+
+
+def test_dates_at_the_edges_of_the_range_are_accepted() -> None:
+    # The first day of 1990 and a course planned a year ahead (no result yet) are both fine.
+    oldest = participation(periods=(Period(dt.date(1990, 1, 1), dt.date(1990, 1, 5)),))
+    assert assess(oldest, CATALOGUE, today=TODAY).category is None
+    planned = participation(periods=(Period(TODAY, TODAY + dt.timedelta(366)),))
+    assert assess(planned, CATALOGUE, today=TODAY).category is None
+
+
+def test_an_ordinary_exam_on_the_last_day_of_the_window_and_a_drop_out_before_the_end() -> None:
+    last = participation(attempts=(attempt(END + dt.timedelta(28), PASSED),))
+    assert assess(last, CATALOGUE, today=TODAY).category is ExamCategory.PASSED
+    running = participation(periods=(Period(START, TODAY + dt.timedelta(7)),), dropped_out=True)
+    assert assess(running, CATALOGUE, today=TODAY).category is ExamCategory.DROPPED_OUT_OR_ABSENT
 
 
 @pytest.mark.parametrize(("case", "rule"), [(case, case.split("/")[0]) for case in INPUT_CHECKS])

@@ -29,8 +29,8 @@ def problem_fields(response: Any, status: int) -> list[str]:
         ("/api/status/2147483648", "list_id"),
         ("/api/log/leaves/9223372036854775808", "index"),
         ("/api/log/proof/inclusion?index=9223372036854775808&treeSize=1", "index"),
-        # Litestar names a query parameter by its Python name.
-        ("/api/log/proof/certificate/X?treeSize=9223372036854775808", "tree_size"),
+        # Named as the API names it, not by the handler's Python name (tree_size).
+        ("/api/log/proof/certificate/X?treeSize=9223372036854775808", "treeSize"),
     ],
     ids=["status-list-int4", "leaf-int8", "inclusion-int8", "certificate-tree-int8"],
 )

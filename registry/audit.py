@@ -18,7 +18,6 @@ the date it was revoked from are warnings, not findings: the register marks them
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -334,7 +333,7 @@ class _Audit:
             self.fail(
                 "the leaf, its entry and its event name different certificates", number, row.index
             )
-        at = row.at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if row.at else None
+        at = log.entry_time(row.at) if row.at else None
         stored = {"event": row.kind, "at": at, "reason": row.reason, "replacedBy": row.replaced_by}
         for name, value in stored.items():
             if entry.get(name) != value:
@@ -357,15 +356,15 @@ class _Audit:
         stated: dict[str, object] = {"keyOf": f"{key.table}:{key.owner}"}
         if kind == "key-added":
             stated |= {
-                "at": _utc(key.valid_from),
+                "at": log.entry_time(key.valid_from),
                 "publicKey": base64.urlsafe_b64encode(key.public_key).rstrip(b"=").decode(),
             }
         elif kind == "key-retired":
-            stated["at"] = _utc(key.retired_at) if key.retired_at else None
+            stated["at"] = log.entry_time(key.retired_at) if key.retired_at else None
         elif kind == "key-revoked":
             stated |= {
-                "at": _utc(key.revoked_at) if key.revoked_at else None,
-                "revokedFrom": _utc(key.revoked_from) if key.revoked_from else None,
+                "at": log.entry_time(key.revoked_at) if key.revoked_at else None,
+                "revokedFrom": log.entry_time(key.revoked_from) if key.revoked_from else None,
             }
         else:
             self.fail(f"the key leaf has an unknown event {kind}", None, row.index)
@@ -482,7 +481,3 @@ def _open_with_any(note: bytes, verifiers: Sequence[NoteVerifier]) -> Checkpoint
         except CheckpointError:
             continue
     return None
-
-
-def _utc(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

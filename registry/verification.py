@@ -11,13 +11,13 @@ in the log's current tree. Everything is read in one round trip, then checked in
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import functools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -70,9 +70,9 @@ def verification_of(found: certificate_store.VerificationLookup, code: str) -> V
         return Verification(VerificationStatus.UNKNOWN)
     record = record_signed_by(stored, key)
     # Beyond its signature and inclusion, the row must be what its 'issued' leaf recorded
-    # (code, status position, retention date, CPR number), and its status what the log's latest
-    # leaf for it says: a row edited behind the register's back is "invalid", never "valid".
-    stored = dataclasses.replace(stored, issued_entry=found.leaf.entry if found.leaf else None)
+    # (code, status position, retention date, CPR number; the lookup reads that leaf into
+    # ``issued_entry``), and its status what the log's latest leaf for it says: a row edited
+    # behind the register's back is "invalid", never "valid".
     if (
         record is None
         or key is None
@@ -103,18 +103,26 @@ def verification_of(found: certificate_store.VerificationLookup, code: str) -> V
     )
 
 
+def _entry_about(entry: bytes | None, number: str) -> dict[str, Any] | None:
+    """A log entry as JSON if it is one about certificate ``number``, else None."""
+    if entry is None:
+        return None
+    try:
+        parsed = json.loads(entry)
+    except ValueError:
+        return None
+    if not isinstance(parsed, dict) or parsed.get("certificate") != number:
+        return None
+    return parsed
+
+
 def _status_is_logged(
     stored: certificate_store.StoredCertificate, found: certificate_store.VerificationLookup
 ) -> bool:
     """Whether the status the event rows give is the one the certificate's latest leaf states
     (an 'issued' leaf: still valid), so a deleted or edited revocation never reads as valid."""
-    if found.last_entry is None:
-        return False
-    try:
-        entry = json.loads(found.last_entry)
-    except ValueError:
-        return False
-    if not isinstance(entry, dict) or entry.get("certificate") != stored.number:
+    entry = _entry_about(found.last_entry, stored.number)
+    if entry is None:
         return False
     status = stored.status
     if entry.get("event") == "issued":
@@ -123,13 +131,9 @@ def _status_is_logged(
     return status is not None and stated == (
         status.kind,
         status.reason,
-        _utc(status.at),
+        log.entry_time(status.at),
         status.replaced_by,
     )
-
-
-def _utc(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 async def verified_record(
@@ -177,13 +181,8 @@ def is_included(
     leaf = found.leaf
     if leaf is None or merkle.leaf_hash(leaf.entry) != leaf.leaf_hash:
         return False
-    try:
-        entry = json.loads(leaf.entry)
-    except ValueError:
-        return False
-    if not isinstance(entry, dict) or entry.get("certificate") != stored.number:
-        return False
-    if entry.get("recordSha256") != log.record_digest(stored.jws):
+    entry = _entry_about(leaf.entry, stored.number)
+    if entry is None or entry.get("recordSha256") != log.record_digest(stored.jws):
         return False
     try:
         head = RightEdge(found.log_size, found.log_edge)

@@ -63,7 +63,13 @@ def access_path(full_path: str) -> str:
     return scrub(full_path.split("?", 1)[0])
 
 
+_SCRUBBED = "amu_scrubbed"  # set on a record once scrubbed: the handler filter skips it
+
+
 def _scrub_record(record: logging.LogRecord) -> None:
+    if getattr(record, _SCRUBBED, False):
+        return  # the factory scrubbed it when it was made; the filter need not again
+    setattr(record, _SCRUBBED, True)
     args = record.args
     if record.name == "uvicorn.access" and isinstance(args, tuple) and len(args) == 5:
         # uvicorn's AccessFormatter unpacks (client, method, path, http version, status).

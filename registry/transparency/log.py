@@ -77,7 +77,8 @@ def record_digest(jws: str) -> str:
     return hashlib.sha256(jws.encode()).hexdigest()
 
 
-def _utc(moment: dt.datetime) -> str:
+def entry_time(moment: dt.datetime) -> str:
+    """A moment as log entries state it: UTC, to the second (``2026-11-20T09:30:00Z``)."""
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -90,7 +91,7 @@ def entry_bytes(event: Event | KeyEvent) -> bytes:
         "v": 2 if bound else 1,
         "event": event.kind,
         "certificate": event.certificate_number,
-        "at": _utc(event.at),
+        "at": entry_time(event.at),
     }
     if event.jws is not None:
         entry["recordSha256"] = record_digest(event.jws)
@@ -116,12 +117,12 @@ def key_entry_bytes(event: KeyEvent) -> bytes:
         "event": event.kind,
         "kid": event.kid,
         "keyOf": event.key_of,
-        "at": _utc(event.at),
+        "at": entry_time(event.at),
     }
     if event.public_key is not None:
         entry["publicKey"] = base64.urlsafe_b64encode(event.public_key).rstrip(b"=").decode()
     if event.revoked_from is not None:
-        entry["revokedFrom"] = _utc(event.revoked_from)
+        entry["revokedFrom"] = entry_time(event.revoked_from)
     return canonical_json(entry)
 
 

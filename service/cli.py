@@ -114,20 +114,18 @@ async def _prepare(settings: Settings, *, seed: bool) -> list[demo.DemoCredentia
 
 
 def _print_credentials(made: Sequence[demo.DemoCredential], data_dir: Path) -> None:
-    if not made:
-        print(f"Demo already seeded; its credentials are in {data_dir / 'demo.env'}")  # noqa: T201
-        return
-    lines = []
-    print(f"Demo API credentials (shown once; also saved to {data_dir / 'demo.env'}):")  # noqa: T201
-    for credential in made:
-        variable = f"AMU_SCHOOL_{credential.school_id}"
-        print(f"  {credential.school_name} ({credential.school_id}): {credential.token}")  # noqa: T201
-        lines.append(f"export {variable}={credential.token}\n")
-    data_dir.mkdir(parents=True, exist_ok=True)
+    """Save fresh demo credentials to ``demo.env`` (owner-only) and say where, never printing a
+    secret: the terminal scrollback and a captured log are not places for credentials."""
     env_file = data_dir / "demo.env"
+    if not made:
+        print(f"Demo already seeded; its credentials are in {env_file}")  # noqa: T201
+        return
+    data_dir.mkdir(parents=True, exist_ok=True)
     fd = os.open(env_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     with os.fdopen(fd, "a") as out:
-        out.writelines(lines)
+        out.writelines(f"export AMU_SCHOOL_{c.school_id}={c.token}\n" for c in made)
+    schools = ", ".join(f"{c.school_name} ({c.school_id})" for c in made)
+    print(f"Demo API credentials for {schools} saved to {env_file}")  # noqa: T201
 
 
 def _exit_on_signal(signum: int, _frame: object) -> None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 from litestar import Litestar
@@ -95,3 +97,10 @@ def stdout_of_another_process(code: str) -> bytes:
     )
     assert done.returncode == 0, done.stderr.decode(errors="replace")
     return done.stdout
+
+
+def demo_credentials(data_dir: Path) -> dict[str, str]:
+    """The demo schools' API credentials by institution number, as `serve --demo` saved them to
+    ``demo.env`` in its data folder."""
+    text = (data_dir / "demo.env").read_text()
+    return dict(re.findall(r"^export AMU_SCHOOL_(\d{6})=(\S+)$", text, re.MULTILINE))

@@ -27,13 +27,10 @@ import httpx
 import pytest
 
 from service.demo import DEMO_PEOPLE
-from tests.helpers import ASE, BO, team_body
+from tests.helpers import ASE, BO, demo_credentials, team_body
 
 CPR_SHAPED = re.compile(r"(?<!\d)\d{6}-?\d{4}(?!\d)")
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
-# The one deliberate exception: `serve` prints the demo schools' credentials once, on purpose,
-# as its banner (not a log line); every other occurrence counts.
-BANNER = re.compile(r"^  .+ \(\d{6}\): \S+$")
 
 
 def _free_port() -> int:
@@ -53,9 +50,7 @@ class Served:
 
     def lines(self) -> list[str]:
         text = self.output.read_text(errors="replace").splitlines()
-        return [line for line in text if not BANNER.match(line)] + self.pg_log.read_text(
-            errors="replace"
-        ).splitlines()
+        return text + self.pg_log.read_text(errors="replace").splitlines()
 
 
 @pytest.fixture
@@ -103,10 +98,9 @@ def _csrf(response: httpx.Response) -> str:
 
 def _drive(served: Served) -> None:
     secrets = served.secrets
-    banner = re.findall(r"\((\d{6})\): (\S+)", served.output.read_text())
-    assert banner, served.output.read_text()
-    credential = dict(banner)["751234"]
-    secrets |= {token for _, token in banner}
+    credentials = demo_credentials(served.data)
+    credential = credentials["751234"]
+    secrets |= set(credentials.values())
     secrets |= {name for _, name in DEMO_PEOPLE} | {"Åse", "Ødegård", "Fatima Yilmaz"}
     school = {"Authorization": f"Bearer {credential}"}
     with httpx.Client(base_url=served.base) as http:

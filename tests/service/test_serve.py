@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from tests.conftest import DatabaseRoles
-from tests.helpers import ASE, BO, team_body
+from tests.helpers import ASE, BO, demo_credentials, team_body
 
 CPR_SHAPED = re.compile(r"(?<!\d)\d{6}-?\d{4}(?!\d)")
 
@@ -73,9 +73,9 @@ def served(
 
 def test_a_full_run_never_logs_a_cpr_number(served: tuple[str, Path]) -> None:
     base, log = served
-    token = re.search(r"\(751234\): (\S+)", log.read_text())
-    assert token, log.read_text()
-    school = {"Authorization": f"Bearer {token.group(1)}", "Idempotency-Key": "readme-1"}
+    token = demo_credentials(log.parent / "data")["751234"]
+    assert token not in log.read_text()
+    school = {"Authorization": f"Bearer {token}", "Idempotency-Key": "readme-1"}
     with httpx.Client(base_url=base) as http:
         issued = http.post("/api/schools/751234/teams", json=team_body(), headers=school)
         assert issued.status_code == 201, issued.text
@@ -106,7 +106,7 @@ def test_a_full_run_never_logs_a_cpr_number(served: tuple[str, Path]) -> None:
         assert http.post("/api/dev/login", json={"cpr": BO}).status_code == 201
     text = log.read_text()
     assert "POST /api/schools/751234/teams" in text  # the access log was captured
-    assert CPR_SHAPED.findall(text) == []
+    assert [line for line in text.splitlines() if CPR_SHAPED.search(line)] == []
 
 
 def _env_without_settings(**settings: str) -> dict[str, str]:

@@ -1,10 +1,11 @@
 """Who a participant is: the IdentityProvider port and its development adapter.
 
 The port is shaped for an OpenID Connect broker such as MitID: the broker's ID token carries
-the person's CPR number, and ``authenticate`` turns a presented token into a ``Person``. A
-browser logs in by the authorization-code flow: ``authorization_url`` is where to send it, the
-broker sends it back to ``redirect_uri`` with ``code`` and ``state``, and ``redeem`` turns the
-code into a ``Person`` (a broker adapter calls its token endpoint there).
+the person's CPR number. A browser logs in by the authorization-code flow: ``begin_login``
+makes a ``LoginRequest`` (the URL to send the browser to, and the state, nonce and PKCE
+verifier the service keeps in the browser's session); the provider sends the browser back to
+``redirect_uri`` and ``finish_login`` turns its answer into an ``Identity``. ``authenticate``
+turns a bearer token presented to the API into a ``Person``.
 ``DevelopmentIdentityProvider`` issues such tokens itself for any CPR number (demo and tests
 only; the settings never choose it in production); its "broker" is the demo-person page at
 ``/udvikling/log-ind``. Its tokens are sealed (AES-256-GCM), not merely signed: whoever holds
@@ -18,6 +19,7 @@ import binascii
 import datetime as dt
 import json
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 from urllib.parse import urlencode
@@ -40,17 +42,69 @@ class Person:
     cpr: str  # sensitive: never log
 
 
+@dataclass(frozen=True, slots=True)
+class LoginRequest:
+    """One login in progress: ``url`` is where to send the browser; the rest is kept on the
+    server (in the browser's session) until the provider sends it back, and handed to
+    ``finish_login``. ``state``, ``nonce`` and ``code_verifier`` are secrets: never log."""
+
+    url: str
+    state: str
+    nonce: str
+    code_verifier: str  # PKCE (RFC 7636), S256
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "url": self.url,
+            "state": self.state,
+            "nonce": self.nonce,
+            "code_verifier": self.code_verifier,
+        }
+
+    @classmethod
+    def from_dict(cls, data: object) -> LoginRequest | None:
+        """The request ``to_dict`` made, or None for anything else."""
+        if not isinstance(data, dict):
+            return None
+        values = [data.get(k) for k in ("url", "state", "nonce", "code_verifier")]
+        strings = [v for v in values if isinstance(v, str) and v]
+        return cls(*strings) if len(strings) == len(values) else None
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """What a finished login proved about the person at the browser."""
+
+    subject: str  # the provider's stable identifier for the person (``sub``)
+    cpr: str | None = None  # participants: the CPR claim (sensitive: never log)
+    organisation: str | None = None  # staff: the CVR number of the organisation they act for
+    name: str | None = None
+    id_token: str | None = None  # for the provider's logout (id_token_hint): never log
+
+
 @runtime_checkable  # handed to handlers by dependency injection, which checks types
 class IdentityProvider(Protocol):
-    def authenticate(self, token: str) -> Person | None:
-        """The person a bearer token proves, or None when it proves nothing."""
+    """A provider people log in with: an OpenID Connect broker (MitID, MitID Erhverv) in
+    production, the development provider in the demo and tests."""
 
-    def authorization_url(self, *, state: str, redirect_uri: str) -> str:
-        """Where to send a browser to log in (an OpenID Connect authorization request); the
-        broker sends it back to ``redirect_uri`` with ``code`` and ``state``."""
+    async def authenticate(self, token: str) -> Person | None:
+        """The participant a bearer token (for the API) proves, or None when it proves nothing."""
 
-    async def redeem(self, code: str, *, redirect_uri: str) -> Person | None:
-        """The person an authorization code proves, or None (used, expired or unknown)."""
+    async def begin_login(self, *, redirect_uri: str) -> LoginRequest:
+        """Start an authorization-code login (with state, nonce and PKCE); the provider will
+        send the browser back to ``redirect_uri``."""
+
+    async def finish_login(
+        self, *, params: Mapping[str, str], request: LoginRequest, redirect_uri: str
+    ) -> Identity | None:
+        """The identity the provider's answer (the callback's query ``params``) proves for the
+        login ``request`` began, or None: a wrong state, an error answer, a refused code or an
+        ID token that fails any check."""
+
+    async def logout_url(
+        self, *, id_token: str | None, post_logout_redirect_uri: str
+    ) -> str | None:
+        """Where to send the browser to end its session at the provider too, or None."""
 
 
 class DevelopmentIdentityProvider:
@@ -67,7 +121,7 @@ class DevelopmentIdentityProvider:
         self._aead = AESGCM(key)
         self._clock = clock
         self._lifetime = lifetime
-        self._codes: dict[str, tuple[str, dt.datetime]] = {}
+        self._codes: dict[str, tuple[str, str, dt.datetime]] = {}
 
     def issue(self, cpr: str) -> str:
         """``dev1.<base64url(nonce || AES-GCM(cpr, expiry))>``: opaque to its holder."""
@@ -77,7 +131,7 @@ class DevelopmentIdentityProvider:
         sealed = nonce + self._aead.encrypt(nonce, payload, _TOKEN_AAD)
         return _TOKEN_PREFIX + base64.urlsafe_b64encode(sealed).rstrip(b"=").decode()
 
-    def authenticate(self, token: str) -> Person | None:
+    async def authenticate(self, token: str) -> Person | None:
         if not token.startswith(_TOKEN_PREFIX) or len(token) > 512:
             return None
         body = token.removeprefix(_TOKEN_PREFIX)
@@ -93,21 +147,47 @@ class DevelopmentIdentityProvider:
             return None
         return Person(cpr) if isinstance(cpr, str) else None
 
-    def authorization_url(self, *, state: str, redirect_uri: str) -> str:
-        query = urlencode({"state": state, "redirect_uri": redirect_uri})
-        return f"{DEVELOPMENT_LOGIN_PATH}?{query}"
+    async def begin_login(self, *, redirect_uri: str) -> LoginRequest:
+        state, nonce = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
+        query = urlencode({"state": state, "nonce": nonce, "redirect_uri": redirect_uri})
+        return LoginRequest(
+            url=f"{DEVELOPMENT_LOGIN_PATH}?{query}",
+            state=state,
+            nonce=nonce,
+            code_verifier=secrets.token_urlsafe(32),
+        )
 
-    def issue_code(self, cpr: str) -> str:
+    def issue_code(self, cpr: str, *, nonce: str) -> str:
         """A one-time authorization code for ``cpr``, valid for five minutes (the demo page's
         stand-in for a broker's login). The code is random: no CPR number in any URL."""
         now = self._clock()
-        self._codes = {c: v for c, v in self._codes.items() if v[1] > now}
+        self._codes = {c: v for c, v in self._codes.items() if v[2] > now}
         code = secrets.token_urlsafe(32)
-        self._codes[code] = (cpr, now + dt.timedelta(minutes=5))
+        self._codes[code] = (cpr, nonce, now + dt.timedelta(minutes=5))
         return code
 
-    async def redeem(self, code: str, *, redirect_uri: str) -> Person | None:  # noqa: ARG002
-        found = self._codes.pop(code, None)
-        if found is None or found[1] <= self._clock():
+    async def finish_login(
+        self,
+        *,
+        params: Mapping[str, str],
+        request: LoginRequest,
+        redirect_uri: str,  # noqa: ARG002 - the demo page sends back to where it was told
+    ) -> Identity | None:
+        state, code = params.get("state", ""), params.get("code", "")
+        if not state or not code or not secrets.compare_digest(state, request.state):
             return None
-        return Person(found[0])
+        found = self._codes.pop(code, None)
+        if found is None or found[2] <= self._clock():
+            return None
+        cpr, nonce, _expires = found
+        if not secrets.compare_digest(nonce, request.nonce):
+            return None
+        return Identity(subject=f"dev:{secrets.token_hex(8)}", cpr=cpr)
+
+    async def logout_url(
+        self,
+        *,
+        id_token: str | None,  # noqa: ARG002 - the demo page keeps no session of its own
+        post_logout_redirect_uri: str,  # noqa: ARG002
+    ) -> str | None:
+        return None  # the demo page keeps no session of its own

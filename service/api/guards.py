@@ -72,9 +72,8 @@ class ParticipantGuard:
     async def __call__(
         self, connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
     ) -> None:
-        # Async although it awaits nothing: Litestar runs a sync guard in a worker thread.
         token = _bearer(connection)
-        person = self._identity.authenticate(token) if token is not None else None
+        person = await self._identity.authenticate(token) if token is not None else None
         if person is None:
             raise NotAuthorizedException(
                 "Log in to see your certificates", headers=_PARTICIPANT_CHALLENGE

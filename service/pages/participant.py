@@ -20,10 +20,10 @@ from issuers.documents import CertificateDocuments, DocumentUnavailableError
 from registry import access_store, certificate_store, codes
 from registry.clock import Clock
 from registry.verification import verified_record, verified_records
-from service.identity import IdentityProvider
+from service.identity import IdentityProvider, LoginRequest
 from service.pages import view
 from service.pages.deliveries import CHANNEL_TEXT, STATE_TEXT
-from service.pages.sessions import LOGIN_STATE_COOKIE, Session, new_nonce
+from service.pages.sessions import LOGIN_STATE_COOKIE, Session
 from service.pages.web import SECURITY_HEADERS, Page, redirect
 
 SHARE_DAYS = (7, 30, 90)
@@ -68,9 +68,11 @@ class ParticipantPages(Controller):
     ) -> Redirect:
         """Start the OpenID Connect authorization-code flow at the identity provider."""
         await page.form()
-        state = new_nonce()
-        url = identity.authorization_url(state=state, redirect_uri=CALLBACK_PATH)
-        return redirect(url, cookies=[page.context.cookie(LOGIN_STATE_COOKIE, state, max_age=600)])
+        login = await identity.begin_login(redirect_uri=page.context.absolute(CALLBACK_PATH))
+        sealed = page.context.sealer.seal_data(login.to_dict())
+        return redirect(
+            login.url, cookies=[page.context.cookie(LOGIN_STATE_COOKIE, sealed, max_age=600)]
+        )
 
     @get("/log-ind/svar", status_code=303)
     async def finish_login(
@@ -80,18 +82,22 @@ class ParticipantPages(Controller):
         identity: NamedDependency[SkipValidation[IdentityProvider]],
         clock: NamedDependency[Clock],
     ) -> Response[Any]:
-        state = page.request.query_params.get("state")
-        code = page.request.query_params.get("code")
-        expected = page.request.cookies.get(LOGIN_STATE_COOKIE)
-        if not state or not code or not expected or not secrets.compare_digest(state, expected):
+        login = LoginRequest.from_dict(
+            page.context.sealer.open_data(page.request.cookies.get(LOGIN_STATE_COOKIE))
+        )
+        if login is None:
             raise PermissionDeniedException("login state")
-        person = await identity.redeem(code, redirect_uri=CALLBACK_PATH)
-        if person is None:
-            raise PermissionDeniedException("login code")
+        found = await identity.finish_login(
+            params=dict(page.request.query_params),
+            request=login,
+            redirect_uri=page.context.absolute(CALLBACK_PATH),
+        )
+        if found is None or found.cpr is None:
+            raise PermissionDeniedException("login refused")
         return redirect(
             "/mine-beviser",
             cookies=[
-                page.context.session_cookie("person", person.cpr, clock()),
+                page.context.session_cookie("person", found.cpr, clock()),
                 page.context.expired(LOGIN_STATE_COOKIE),
             ],
         )

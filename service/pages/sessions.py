@@ -101,6 +101,22 @@ class SessionSealer:
             return None
         return Session(kind, subject, expires_at, nonce)
 
+    def seal_data(self, data: dict[str, str]) -> str:
+        """Seal a small mapping for a cookie (a login in progress)."""
+        iv = secrets.token_bytes(12)
+        payload = json.dumps(data, separators=(",", ":")).encode()
+        return _b64(iv + self._aead.encrypt(iv, payload, LOGIN_STATE_COOKIE.encode()))
+
+    def open_data(self, value: str | None) -> object:
+        """What ``seal_data`` sealed, or None when absent, forged or garbled."""
+        if not value or len(value) > 4096:
+            return None
+        try:
+            raw = _unb64(value)
+            return json.loads(self._aead.decrypt(raw[:12], raw[12:], LOGIN_STATE_COOKIE.encode()))
+        except (InvalidTag, ValueError):
+            return None
+
     def csrf_token(self, nonce: str) -> str:
         return _b64(hmac.new(self._csrf_key, nonce.encode(), hashlib.sha256).digest())
 

@@ -110,6 +110,10 @@ class PageContext:
             max_age=max_age,
         )
 
+    def absolute(self, path: str) -> str:
+        """``path`` on this site as an absolute URL (what an OpenID provider redirects to)."""
+        return f"{self.public_base_url}{path}"
+
     def expired(self, name: str) -> Cookie:
         return self.cookie(name, "", max_age=0)
 

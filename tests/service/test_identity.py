@@ -12,15 +12,15 @@ from tests.helpers import ASE
 SECRET = b"s" * 32
 
 
-def test_a_token_proves_its_person_until_it_expires() -> None:
+async def test_a_token_proves_its_person_until_it_expires() -> None:
     clock = FixedClock()
     identity = DevelopmentIdentityProvider(SECRET, clock, lifetime=dt.timedelta(minutes=5))
     token = identity.issue(ASE)
-    person = identity.authenticate(token)
+    person = await identity.authenticate(token)
     assert person is not None
     assert person.cpr == ASE
     clock.now += dt.timedelta(minutes=5)
-    assert identity.authenticate(token) is None
+    assert await identity.authenticate(token) is None
 
 
 def test_a_token_does_not_show_the_cpr_number_in_any_encoding() -> None:
@@ -38,11 +38,11 @@ def test_a_token_does_not_show_the_cpr_number_in_any_encoding() -> None:
         assert ASE.encode() not in raw
 
 
-def test_a_changed_forged_or_foreign_token_proves_nothing() -> None:
+async def test_a_changed_forged_or_foreign_token_proves_nothing() -> None:
     clock = FixedClock()
     identity = DevelopmentIdentityProvider(SECRET, clock)
     token = identity.issue(ASE)
     flipped = token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1]
     other = DevelopmentIdentityProvider(b"t" * 32, clock).issue(ASE)
     for bad in (flipped, other, "dev1.", "dev1.!!", "dev1." + "A" * 10, "", token[5:]):
-        assert identity.authenticate(bad) is None, bad
+        assert await identity.authenticate(bad) is None, bad

@@ -189,17 +189,9 @@ def _drive(served: Served) -> None:
         to_broker = browser.post("/mine-beviser/log-ind", data={"csrf": _csrf(start)})
         assert to_broker.status_code == 303, to_broker.text
         broker = browser.get(to_broker.headers["location"])
-        state = re.search(r'name="state" value="([^"]+)"', broker.text)
-        assert state, broker.text
-        chosen = browser.post(
-            "/udvikling/log-ind",
-            data={
-                "csrf": _csrf(broker),
-                "cpr": ASE,
-                "state": state.group(1),
-                "redirect_uri": "/mine-beviser/log-ind/svar",
-            },
-        )
+        hidden = dict(re.findall(r'type="hidden" name="(\w+)" value="([^"]*)"', broker.text))
+        assert {"state", "nonce", "redirect_uri", "csrf"} <= hidden.keys(), broker.text
+        chosen = browser.post("/udvikling/log-ind", data={**hidden, "cpr": ASE})
         assert chosen.status_code == 303, chosen.text
         callback = chosen.headers["location"]
         login_code = httpx.URL(callback).params["code"]

@@ -31,17 +31,10 @@ async def person_login(client: Client, cpr: str) -> None:
     broker = start.headers["location"]
     chooser = await client.get(broker)
     assert chooser.status_code == 200, chooser.text
-    state = re.search(r'name="state" value="([^"]+)"', chooser.text)
-    assert state
+    hidden = dict(re.findall(r'type="hidden" name="(\w+)" value="([^"]*)"', chooser.text))
+    assert {"state", "nonce", "redirect_uri", "csrf"} <= hidden.keys(), chooser.text
     back = await client.post(
-        "/udvikling/log-ind",
-        data={
-            "cpr": cpr,
-            "state": state.group(1),
-            "redirect_uri": "/mine-beviser/log-ind/svar",
-            "csrf": csrf_of(chooser.text),
-        },
-        follow_redirects=False,
+        "/udvikling/log-ind", data={**hidden, "cpr": cpr}, follow_redirects=False
     )
     assert back.status_code == 303, back.text
     assert cpr not in back.headers["location"]

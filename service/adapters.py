@@ -28,7 +28,11 @@ from issuers.document_keys import DocumentSigners
 from issuers.documents import CertificateDocuments
 from registry.clock import Clock
 from registry.keys import FileKeyStore, KeyStore, MemoryKeyStore
-from service.identity import DevelopmentIdentityProvider, IdentityProvider
+from service.identity import (
+    DevelopmentIdentityProvider,
+    DevelopmentStaffIdentityProvider,
+    IdentityProvider,
+)
 from service.settings import ChannelName, Settings
 
 
@@ -36,6 +40,12 @@ def identity_provider_for(settings: Settings, clock: Clock) -> IdentityProvider:
     """Who participants are. Only the development adapter exists so far; a MitID broker adapter
     is chosen here when it does."""
     return DevelopmentIdentityProvider(settings.session_secret, clock)
+
+
+def staff_identity_provider_for(settings: Settings, clock: Clock) -> IdentityProvider:  # noqa: ARG001
+    """Who school staff are. Only the development adapter exists so far; a MitID Erhverv
+    adapter is chosen here when it does."""
+    return DevelopmentStaffIdentityProvider(clock)
 
 
 def key_store_for(settings: Settings) -> KeyStore:

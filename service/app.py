@@ -14,6 +14,9 @@ What needs the database pool is built when the app starts and kept in ``app.stat
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
+import hashlib
+import hmac
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -24,6 +27,8 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.stores.base import Store
+from litestar.stores.registry import StoreRegistry
 
 from issuers.certifying import Certifier
 from issuers.composite import CompositeCourses
@@ -43,13 +48,16 @@ from service.adapters import (
     identity_provider_for,
     key_store_for,
     print_spool_for,
+    staff_identity_provider_for,
 )
 from service.api import inputs, problems
 from service.api.guards import ParticipantGuard, SchoolGuard
 from service.api.head import HeadAsGet
-from service.demo import DEMO_PEOPLE
-from service.identity import DevelopmentIdentityProvider
+from service.demo import DEMO_PEOPLE, DEMO_STAFF_IDENTITIES
+from service.identity import DevelopmentIdentityProvider, DevelopmentStaffIdentityProvider
+from service.pages.sessions import SESSION_STORE
 from service.proxies import trusted_proxy_headers
+from service.session_store import PostgresSessionStore
 from service.settings import Settings
 
 
@@ -129,6 +137,17 @@ def _value(value: object) -> Provide:
     return Provide(lambda: value, use_cache=True, sync_to_thread=False)
 
 
+def _no_store(name: str) -> Store:
+    """Only the stores ``create_app`` registers exist: no silent in-memory one per process."""
+    raise LookupError(f"no store {name!r} is registered")
+
+
+def csrf_secret_for(settings: Settings) -> str:
+    """The key of the pages' CSRF tokens, derived from the session secret: the same in every
+    process that shares ``AMU_SESSION_SECRET``."""
+    return hmac.new(settings.session_secret, b"amu-bevis pages csrf v1", hashlib.sha256).hexdigest()
+
+
 def create_app(
     settings: Settings,
     *,
@@ -142,6 +161,7 @@ def create_app(
     key_store = keys if keys is not None else key_store_for(settings)
     identity = identity_provider_for(settings, clock)
     development_login = isinstance(identity, DevelopmentIdentityProvider)
+    staff_identity = staff_identity_provider_for(settings, clock)
     documents = documents_for(settings, key_store, clock)
 
     @asynccontextmanager
@@ -155,6 +175,10 @@ def create_app(
                 await migrations.require_current(conn)
                 await log.ensure_log_key(conn, key_store, name=settings.log_origin, now=clock())
             app.state.running = Running.build(settings, pool, key_store, clock)
+            # The pages' sessions live in the database: every process sees the same ones.
+            app.stores.register(
+                SESSION_STORE, PostgresSessionStore(pool, clock), allow_override=True
+            )
             yield
         finally:
             await pool.close()
@@ -164,6 +188,7 @@ def create_app(
         **{f.name: _from_running(f.name) for f in dataclasses.fields(Running)},
         "clock": _value(clock),
         "identity": _value(identity),
+        "staff_identity": _value(staff_identity),
         "keys": _value(key_store),
         # Every checkpoint the service signs, also kept outside the database for the audit.
         "checkpoint_copies": _value(FileCheckpointCopies(settings.data_dir / copies.FILE_NAME)),
@@ -176,17 +201,22 @@ def create_app(
         development_login=development_login,
     )
     page_routers = pages.routers(
-        session_secret=settings.session_secret,
+        csrf_secret=csrf_secret_for(settings),
         public_base_url=settings.public_base_url,
         clock=clock,
+        session_idle=dt.timedelta(minutes=settings.pages.session_idle_minutes),
+        session_absolute=dt.timedelta(hours=settings.pages.session_absolute_hours),
         development_login=development_login,
+        development_staff_login=isinstance(staff_identity, DevelopmentStaffIdentityProvider),
         development_people=DEMO_PEOPLE,
+        development_staff=DEMO_STAFF_IDENTITIES,
     )
 
     app = Litestar(
         route_handlers=[*api_routers, *page_routers],
         dependencies=dependencies,
         template_config=pages.template_config(),
+        stores=StoreRegistry(default_factory=_no_store),
         lifespan=[lifespan],
         exception_handlers=problems.exception_handlers,
         # X-Forwarded-For only from configured proxies (service/proxies.py); none by default.

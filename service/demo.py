@@ -1,4 +1,4 @@
-"""The demo: two schools, a small AMU goal catalogue, keys and API credentials.
+"""The demo: two schools, a small AMU goal catalogue, keys, API credentials and staff.
 
 Seeding is idempotent: a database that already has the demo schools is left alone, and the
 credentials are printed only when they are made.
@@ -15,7 +15,7 @@ from typing import Any
 import msgspec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from issuers import credentials, school_store
+from issuers import credentials, school_store, staff_store
 from issuers.document_keys import DevelopmentAuthority
 from issuers.idempotency import IdempotentRequest
 from issuers.issuing import Issuer
@@ -79,6 +79,30 @@ DEMO_PEOPLE = (
 
 
 @dataclass(frozen=True, slots=True)
+class DemoStaff:
+    """A person the development staff login offers: their provider subject, name and the CVR
+    number of the organisation they act for; ``school_id`` and ``role`` are the role the demo
+    grants them (None: none, to show the page that says to ask the administrator)."""
+
+    subject: str
+    name: str
+    cvr: str
+    school_id: str | None = None
+    role: staff_store.StaffRoleName | None = None
+
+
+DEMO_STAFF = (
+    DemoStaff("demo-karen-holm", "Karen Holm", "29183746", "751234", "administrator"),
+    DemoStaff("demo-mads-lund", "Mads Lund", "29183746", "751234", "registrar"),
+    DemoStaff("demo-sofie-berg", "Sofie Berg", "38127456", "863410", "administrator"),
+    DemoStaff("demo-jonas-dahl", "Jonas Dahl", "38127456", "863410", "registrar"),
+    DemoStaff("demo-peter-nielsen", "Peter Nielsen", "29183746"),
+)
+# What the development staff login offers: (subject, name, organisation CVR).
+DEMO_STAFF_IDENTITIES = tuple((s.subject, s.name, s.cvr) for s in DEMO_STAFF)
+
+
+@dataclass(frozen=True, slots=True)
 class DemoCredential:
     school_id: str
     school_name: str
@@ -126,15 +150,35 @@ async def add_school(
     return DemoCredential(school.id, school.name, credential.token)
 
 
+async def seed_staff(conn: Connection, *, now: dt.datetime) -> None:
+    """Grant the demo staff their roles, where they do not hold them yet (also in a demo
+    database seeded before there were staff)."""
+    for staff in DEMO_STAFF:
+        if staff.school_id is None or staff.role is None:
+            continue
+        held = {r.school_id for r in await staff_store.roles_of(conn, staff.subject)}
+        if staff.school_id not in held:
+            await staff_store.grant(
+                conn,
+                school_id=staff.school_id,
+                subject=staff.subject,
+                role=staff.role,
+                granted_by="demo",
+                now=now,
+            )
+
+
 async def seed_demo(conn: Connection, keys: KeyStore, *, now: dt.datetime) -> list[DemoCredential]:
     """Seed the demo once; returns the new credentials (empty when it was there already)."""
     async with conn.transaction():
         await seed_catalogue(conn)
-        return [
+        made = [
             await add_school(conn, keys, school, now=now)
             for school in SCHOOLS
             if await school_store.school(conn, school.id) is None
         ]
+        await seed_staff(conn, now=now)
+        return made
 
 
 def demo_teams(today: dt.date) -> list[tuple[str, dict[str, Any]]]:

@@ -8,8 +8,11 @@ verifier the service keeps in the browser's session); the provider sends the bro
 turns a bearer token presented to the API into a ``Person``.
 ``DevelopmentIdentityProvider`` issues such tokens itself for any CPR number (demo and tests
 only; the settings never choose it in production); its "broker" is the demo-person page at
-``/udvikling/log-ind``. Its tokens are sealed (AES-256-GCM), not merely signed: whoever holds
-one, or finds it in a log, cannot read the CPR number inside.
+``/udvikling/log-ind``. ``DevelopmentStaffIdentityProvider`` is the same for school staff
+(where MitID Erhverv would be): its broker is ``/udvikling/log-ind/medarbejder``, offering the
+demo's staff, each with a subject, a name and their organisation's CVR number. The
+participants' tokens are sealed (AES-256-GCM), not merely signed: whoever holds one, or finds
+it in a log, cannot read the CPR number inside.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ _TOKEN_PREFIX = "dev1."  # noqa: S105 - a format tag, not a secret
 _TOKEN_AAD = b"amu-bevis development token v1"
 _NONCE_BYTES = 12
 DEVELOPMENT_LOGIN_PATH = "/udvikling/log-ind"
+DEVELOPMENT_STAFF_LOGIN_PATH = "/udvikling/log-ind/medarbejder"
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,3 +195,58 @@ class DevelopmentIdentityProvider:
         post_logout_redirect_uri: str,  # noqa: ARG002
     ) -> str | None:
         return None  # the demo page keeps no session of its own
+
+
+class DevelopmentStaffIdentityProvider:
+    """School staff for the demo and tests, in place of MitID Erhverv: the demo page picks
+    a person (subject, name, organisation CVR) and gets a one-time code for them. Never for
+    production."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self._codes: dict[str, tuple[Identity, str, dt.datetime]] = {}
+
+    async def authenticate(self, token: str) -> Person | None:  # noqa: ARG002 - staff use pages
+        return None  # staff have no bearer tokens for the participants' API
+
+    async def begin_login(self, *, redirect_uri: str) -> LoginRequest:
+        state, nonce = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
+        query = urlencode({"state": state, "nonce": nonce, "redirect_uri": redirect_uri})
+        return LoginRequest(
+            url=f"{DEVELOPMENT_STAFF_LOGIN_PATH}?{query}",
+            state=state,
+            nonce=nonce,
+            code_verifier=secrets.token_urlsafe(32),
+        )
+
+    def issue_code(self, identity: Identity, *, nonce: str) -> str:
+        """A one-time authorization code for ``identity``, valid for five minutes."""
+        now = self._clock()
+        self._codes = {c: v for c, v in self._codes.items() if v[2] > now}
+        code = secrets.token_urlsafe(32)
+        self._codes[code] = (identity, nonce, now + dt.timedelta(minutes=5))
+        return code
+
+    async def finish_login(
+        self,
+        *,
+        params: Mapping[str, str],
+        request: LoginRequest,
+        redirect_uri: str,  # noqa: ARG002 - the demo page sends back to where it was told
+    ) -> Identity | None:
+        state, code = params.get("state", ""), params.get("code", "")
+        if not state or not code or not secrets.compare_digest(state, request.state):
+            return None
+        found = self._codes.pop(code, None)
+        if found is None or found[2] <= self._clock():
+            return None
+        identity, nonce, _expires = found
+        return identity if secrets.compare_digest(nonce, request.nonce) else None
+
+    async def logout_url(
+        self,
+        *,
+        id_token: str | None,  # noqa: ARG002 - the demo page keeps no session of its own
+        post_logout_redirect_uri: str,  # noqa: ARG002
+    ) -> str | None:
+        return None

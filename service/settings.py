@@ -45,6 +45,9 @@ class PagesSettings:
 
     verify_failures_per_client: int = 20  # wrong codes per client address per 15 minutes
     verify_failures_per_number: int = 10  # wrong codes per certificate number per 15 minutes
+    # A browser session ends after this long without a request, and this long after its login.
+    session_idle_minutes: int = 30
+    session_absolute_hours: int = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +146,8 @@ class Settings:
             pages=PagesSettings(
                 verify_failures_per_client=int(env.get("AMU_VERIFY_FAILURES_PER_CLIENT", 20)),
                 verify_failures_per_number=int(env.get("AMU_VERIFY_FAILURES_PER_NUMBER", 10)),
+                session_idle_minutes=int(env.get("AMU_SESSION_IDLE_MINUTES", 30)),
+                session_absolute_hours=int(env.get("AMU_SESSION_ABSOLUTE_HOURS", 8)),
             ),
             trusted_proxies=tuple(
                 ipaddress.ip_network(p.strip(), strict=False)

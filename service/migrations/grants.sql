@@ -70,3 +70,11 @@ GRANT SELECT, INSERT ON share_links TO {service};
 GRANT UPDATE (revoked_at) ON share_links TO {service};
 GRANT SELECT, INSERT, DELETE ON verify_failures TO {service};
 GRANT UPDATE (failures) ON verify_failures TO {service};
+
+-- Browser sessions (service/session_store.py): made at login, renewed while used, deleted at
+-- logout (revocation) and when expired.
+GRANT SELECT, INSERT, DELETE ON sessions TO {service};
+GRANT UPDATE (value, expires_at) ON sessions TO {service};
+-- Staff roles (issuers/staff_store.py): the login reads them; granting and revoking is not done
+-- by the service yet (the demo seeds them as the owner).
+GRANT SELECT ON school_staff TO {service};

@@ -2,25 +2,31 @@
 and a small school view. Server-rendered with Jinja templates (``service/templates``), one
 stylesheet and no build step (``service/static``); see docs/pages.md.
 
-The composition root hands over plain values, and provides at app level the collaborators the
-handlers name (``pool``, ``clock``, ``identity``, ``documents``, ``verifier``)::
+The composition root hands over plain values, registers the session store under
+``sessions.SESSION_STORE``, and provides at app level the collaborators the handlers name
+(``pool``, ``clock``, ``identity``, ``staff_identity``, ``documents``, ``verifier``)::
 
     app = Litestar(
-        route_handlers=pages.routers(session_secret=secret, public_base_url=url, clock=clock),
+        route_handlers=pages.routers(csrf_secret=secret, public_base_url=url, clock=clock),
         template_config=pages.template_config(),
-        dependencies={"pool": ..., "clock": ..., "identity": ..., "documents": ...,
-                      "verifier": ...},
+        stores={sessions.SESSION_STORE: store},
+        dependencies={"pool": ..., "clock": ..., "identity": ..., "staff_identity": ...,
+                      "documents": ..., "verifier": ...},
     )
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from litestar import Router
+from litestar.config.csrf import CSRFConfig
 from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
+from litestar.middleware.csrf import CSRFMiddleware
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
@@ -28,11 +34,11 @@ from litestar.template.config import TemplateConfig
 from registry.clock import Clock
 from service.pages.deliveries import DeliveryStatus
 from service.pages.deliveries_store import StoreDeliveryStatus
-from service.pages.dev_login import DevelopmentLoginPage
+from service.pages.dev_login import DevelopmentLoginPage, DevelopmentStaffLoginPage
 from service.pages.home import HomePage
 from service.pages.participant import ParticipantPages
 from service.pages.school import SchoolPages
-from service.pages.sessions import SessionSealer
+from service.pages.sessions import session_config
 from service.pages.shared import SharedPages
 from service.pages.verify import VerifyPages
 from service.pages.web import PageContext, exception_handlers, provide_page, provide_session
@@ -42,28 +48,48 @@ FORM_MAX_BYTES = 64 * 1024
 """Our largest form is a few hundred bytes; anything bigger is answered 413 unread."""
 
 
+CSRF_COOKIE = "amu_csrf"
+
+
 def routers(
     *,
-    session_secret: bytes,
+    csrf_secret: str,
     public_base_url: str,
     clock: Clock,
+    session_idle: dt.timedelta = dt.timedelta(minutes=30),
+    session_absolute: dt.timedelta = dt.timedelta(hours=8),
     development_login: bool = False,
+    development_staff_login: bool = False,
     development_people: Sequence[tuple[str, str]] = (),
+    development_staff: Sequence[tuple[str, str, str]] = (),
     deliveries: DeliveryStatus | None = None,
 ) -> list[Router]:
     """The pages router and the static files router.
 
-    The pages router provides ``page`` (a ``Page``) from ``pages`` (its ``PageContext``) and
+    The pages router runs Litestar's session middleware (its store registered on the app under
+    ``SESSION_STORE``) and CSRF middleware (``csrf_secret`` signs the tokens: the same in every
+    process), and provides ``page`` (a ``Page``) from ``pages`` (its ``PageContext``) and
     ``session``; ``clock`` opens sessions on error pages, whose handlers get no dependencies.
     ``development_login`` mounts the demo login page offering ``development_people`` as (CPR
-    number, name).
+    number, name); ``development_staff_login`` the staff one offering ``development_staff`` as
+    (subject, name, organisation CVR).
     """
     context = PageContext(
-        sealer=SessionSealer(session_secret),
         deliveries=deliveries if deliveries is not None else StoreDeliveryStatus(),
         public_base_url=public_base_url,
+        session_absolute=session_absolute,
         development_login=development_login,
         development_people=tuple(development_people),
+        development_staff=tuple(development_staff),
+    )
+    secure = public_base_url.startswith("https://")
+    csrf = CSRFConfig(
+        secret=csrf_secret,
+        cookie_name=CSRF_COOKIE,
+        cookie_secure=secure,
+        cookie_httponly=True,  # read by no script: forms carry the token
+        cookie_samesite="lax",
+        cookie_path="/",
     )
 
     def provide_pages() -> PageContext:
@@ -72,6 +98,8 @@ def routers(
     handlers: list[type] = [HomePage, ParticipantPages, SharedPages, VerifyPages, SchoolPages]
     if development_login:
         handlers.append(DevelopmentLoginPage)
+    if development_staff_login:
+        handlers.append(DevelopmentStaffLoginPage)
     pages = Router(
         path="/",
         route_handlers=handlers,
@@ -80,6 +108,11 @@ def routers(
             "session": Provide(provide_session, sync_to_thread=False),
             "page": Provide(provide_page, sync_to_thread=False),
         },
+        # The session first: a refused CSRF token's error page still knows who is logged in.
+        middleware=[
+            session_config(secure=secure, idle=session_idle).middleware,
+            DefineMiddleware(CSRFMiddleware, config=csrf),
+        ],
         exception_handlers=exception_handlers(context, clock),
         request_max_body_size=FORM_MAX_BYTES,
         include_in_schema=False,

@@ -1,9 +1,10 @@
-"""DEVELOPMENT ONLY: the demo "broker" page where one picks a demo person instead of MitID.
+"""DEVELOPMENT ONLY: the demo "broker" pages where one picks a demo person instead of MitID, or
+a demo staff member of a school instead of MitID Erhverv.
 
-Mounted only when the development identity provider is in use. It plays the broker's part of
-the authorization-code flow: it sends the browser back to the (local) redirect URI with a
-one-time random code (bound to the login's nonce), which
-``DevelopmentIdentityProvider.finish_login`` turns into the person.
+Each is mounted only when its development identity provider is in use. Each plays the
+broker's part of the authorization-code flow: it sends the browser back to the (local) redirect
+URI with a one-time random code (bound to the login's nonce), which the provider's
+``finish_login`` turns into the person.
 """
 
 from __future__ import annotations
@@ -17,7 +18,14 @@ from litestar.params import SkipValidation
 from litestar.response import Redirect, Template
 
 from issuers.cpr import birth_date
-from service.identity import DEVELOPMENT_LOGIN_PATH, DevelopmentIdentityProvider, IdentityProvider
+from service.identity import (
+    DEVELOPMENT_LOGIN_PATH,
+    DEVELOPMENT_STAFF_LOGIN_PATH,
+    DevelopmentIdentityProvider,
+    DevelopmentStaffIdentityProvider,
+    Identity,
+    IdentityProvider,
+)
 from service.pages.web import Page, redirect
 
 
@@ -27,25 +35,23 @@ def _ours(page: Page, uri: str) -> bool:
     return path != uri and path.startswith("/") and not path.startswith(("//", "/\\"))
 
 
+def _login_request(page: Page) -> dict[str, str]:
+    """The login request the browser was sent here with; 403 when it is not one of ours."""
+    query = page.request.query_params
+    found = {k: query.get(k, "") for k in ("state", "nonce", "redirect_uri")}
+    if not found["state"] or not found["nonce"] or not _ours(page, found["redirect_uri"]):
+        raise PermissionDeniedException("login request")
+    return found
+
+
 class DevelopmentLoginPage(Controller):
     path = DEVELOPMENT_LOGIN_PATH
 
     @get("/")
     async def choose(self, *, page: NamedDependency[Page]) -> Template:
         """The demo people (``PageContext.development_people``) to log in as."""
-        state = page.request.query_params.get("state", "")
-        nonce = page.request.query_params.get("nonce", "")
-        redirect_uri = page.request.query_params.get("redirect_uri", "")
-        if not state or not nonce or not _ours(page, redirect_uri):
-            raise PermissionDeniedException("login request")
         return page.render(
-            "dev_login.html",
-            {
-                "people": page.context.development_people,
-                "state": state,
-                "nonce": nonce,
-                "redirect_uri": redirect_uri,
-            },
+            "dev_login.html", {"people": page.context.development_people, **_login_request(page)}
         )
 
     @post("/", status_code=303)
@@ -69,4 +75,40 @@ class DevelopmentLoginPage(Controller):
         if not _ours(page, redirect_uri):
             raise PermissionDeniedException("login request")
         code = identity.issue_code(cpr, nonce=nonce)
+        return redirect(f"{redirect_uri}?{urlencode({'code': code, 'state': state})}")
+
+
+class DevelopmentStaffLoginPage(Controller):
+    path = DEVELOPMENT_STAFF_LOGIN_PATH
+
+    @get("/")
+    async def choose(self, *, page: NamedDependency[Page]) -> Template:
+        """The demo staff (``PageContext.development_staff``) to log in as."""
+        return page.render(
+            "dev_staff_login.html",
+            {"staff": page.context.development_staff, **_login_request(page)},
+        )
+
+    @post("/", status_code=303)
+    async def chosen(
+        self,
+        *,
+        page: NamedDependency[Page],
+        staff_identity: NamedDependency[SkipValidation[IdentityProvider]],
+    ) -> Redirect:
+        form = await page.form()
+        if not isinstance(staff_identity, DevelopmentStaffIdentityProvider):
+            raise NotFoundException
+        state, nonce, redirect_uri = (
+            form.get("state", ""),
+            form.get("nonce", ""),
+            form.get("redirect_uri", ""),
+        )
+        chosen = [s for s in page.context.development_staff if s[0] == form.get("subject")]
+        if not chosen or not state or not nonce or not _ours(page, redirect_uri):
+            raise PermissionDeniedException("login request")
+        subject, name, organisation = chosen[0]
+        code = staff_identity.issue_code(
+            Identity(subject=subject, name=name, organisation=organisation), nonce=nonce
+        )
         return redirect(f"{redirect_uri}?{urlencode({'code': code, 'state': state})}")

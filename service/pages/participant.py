@@ -20,10 +20,10 @@ from issuers.documents import CertificateDocuments, DocumentUnavailableError
 from registry import access_store, certificate_store, codes
 from registry.clock import Clock
 from registry.verification import verified_record, verified_records
-from service.identity import IdentityProvider, LoginRequest
+from service.identity import IdentityProvider
 from service.pages import view
 from service.pages.deliveries import CHANNEL_TEXT, STATE_TEXT
-from service.pages.sessions import LOGIN_STATE_COOKIE, Session
+from service.pages.sessions import Session
 from service.pages.web import SECURITY_HEADERS, Page, redirect
 
 SHARE_DAYS = (7, 30, 90)
@@ -66,13 +66,11 @@ class ParticipantPages(Controller):
         page: NamedDependency[Page],
         identity: NamedDependency[SkipValidation[IdentityProvider]],
     ) -> Redirect:
-        """Start the OpenID Connect authorization-code flow at the identity provider."""
-        await page.form()
+        """Start the OpenID Connect authorization-code flow at the identity provider; its state,
+        nonce and PKCE verifier stay in the server-side session."""
         login = await identity.begin_login(redirect_uri=page.context.absolute(CALLBACK_PATH))
-        sealed = page.context.sealer.seal_data(login.to_dict())
-        return redirect(
-            login.url, cookies=[page.context.cookie(LOGIN_STATE_COOKIE, sealed, max_age=600)]
-        )
+        page.begin_login("person", login)
+        return redirect(login.url)
 
     @get("/log-ind/svar", status_code=303)
     async def finish_login(
@@ -82,9 +80,7 @@ class ParticipantPages(Controller):
         identity: NamedDependency[SkipValidation[IdentityProvider]],
         clock: NamedDependency[Clock],
     ) -> Response[Any]:
-        login = LoginRequest.from_dict(
-            page.context.sealer.open_data(page.request.cookies.get(LOGIN_STATE_COOKIE))
-        )
+        login = page.take_login("person")
         if login is None:
             raise PermissionDeniedException("login state")
         found = await identity.finish_login(
@@ -94,17 +90,17 @@ class ParticipantPages(Controller):
         )
         if found is None or found.cpr is None:
             raise PermissionDeniedException("login refused")
-        return redirect(
-            "/mine-beviser",
-            cookies=[
-                page.context.session_cookie("person", found.cpr, clock()),
-                page.context.expired(LOGIN_STATE_COOKIE),
-            ],
-        )
+        page.log_in(Session("person", found.cpr, clock(), id_token=found.id_token))
+        return redirect("/mine-beviser")
 
     @post("/log-ud", status_code=303)
-    async def logout(self, *, page: NamedDependency[Page]) -> Redirect:
-        return await page.log_out()
+    async def logout(
+        self,
+        *,
+        page: NamedDependency[Page],
+        identity: NamedDependency[SkipValidation[IdentityProvider]],
+    ) -> Redirect:
+        return await page.log_out(identity)
 
     @get("/")
     async def overview(

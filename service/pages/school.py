@@ -1,29 +1,35 @@
 """Skolens overblik: a logged-in school's teams with each participant's result, certificate and
 delivery, the overdue list, and dead-lettered deliveries with a retry button.
 
-A school logs in with its own API credential on a form; the session then names only that
-school, and every query is limited to it.
+School staff log in as themselves with the staff identity provider (MitID Erhverv; the demo's
+stand-in at ``/udvikling/log-ind/medarbejder``). A person is admitted to a school when they
+hold a live role there (``issuers.staff_store``) and the provider says they act for that
+school's organisation (its CVR number); with roles at several such schools they pick one. The
+session then names only that school, with their role, and every query is limited to it.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 from urllib.parse import quote
 
 import asyncpg
 from litestar import Controller, get, post
 from litestar.di import NamedDependency
-from litestar.exceptions import NotFoundException
-from litestar.params import FromPath
+from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.params import FromPath, SkipValidation
 from litestar.response import Redirect, Template
 
-from issuers import credentials, overview_store, school_store
+from issuers import overview_store, school_store, staff_store
 from issuers.cpr import mask
 from issuers.workdays import DANISH_WORKDAYS
 from registry import codes
 from registry.clock import Clock, today_in_denmark
+from service.identity import Identity, IdentityProvider
 from service.pages import view
 from service.pages.deliveries import CHANNEL_TEXT, STATE_TEXT, Delivery
+from service.pages.sessions import Session
 from service.pages.web import Page, redirect
 
 # (group, category) -> what the result means, in the school's words (DOMAIN.md, 002 §3).
@@ -39,6 +45,10 @@ RESULT_TEXT = {
     (2, 3): "Målet ikke nået",
     (2, 4): "Afbrudt",
 }
+CALLBACK_PATH = "/skole/log-ind/svar"
+ROLE_TEXT = {"administrator": "Administrator", "registrar": "Registrator"}
+_PENDING = "staff_login"  # in the session: a proven identity choosing its school
+
 # Results and certificates are due within 10 working days of the course's end (001).
 DEADLINE_WORKING_DAYS = 10
 
@@ -62,28 +72,131 @@ class SchoolPages(Controller):
         return page.render("school_login.html")
 
     @post("/log-ind", status_code=303)
-    async def login(
+    async def start_login(
+        self,
+        *,
+        page: NamedDependency[Page],
+        staff_identity: NamedDependency[SkipValidation[IdentityProvider]],
+    ) -> Redirect:
+        """Start the OpenID Connect login at the staff identity provider."""
+        login = await staff_identity.begin_login(redirect_uri=page.context.absolute(CALLBACK_PATH))
+        page.begin_login("staff", login)
+        return redirect(login.url)
+
+    @get("/log-ind/svar", status_code=303)
+    async def finish_login(
+        self,
+        *,
+        page: NamedDependency[Page],
+        staff_identity: NamedDependency[SkipValidation[IdentityProvider]],
+        pool: NamedDependency[asyncpg.Pool],
+        clock: NamedDependency[Clock],
+    ) -> Any:
+        """Admit the person to the one school they may act for, let them choose among several,
+        or tell them to ask the school's administrator."""
+        login = page.take_login("staff")
+        if login is None:
+            raise PermissionDeniedException("login state")
+        found = await staff_identity.finish_login(
+            params=dict(page.request.query_params),
+            request=login,
+            redirect_uri=page.context.absolute(CALLBACK_PATH),
+        )
+        if found is None:
+            raise PermissionDeniedException("login refused")
+        admitted = await _admitted(pool, found.subject, found.organisation)
+        now = clock()
+        if len(admitted) == 1:
+            page.log_in(_staff_session(found, admitted[0], now))
+            return redirect("/skole")
+        if not admitted:
+            return page.render(
+                "school_no_access.html",
+                {"subject": found.subject, "name": found.name},
+                status_code=403,
+            )
+        page.keep(
+            _PENDING,
+            {
+                "subject": found.subject,
+                "name": found.name,
+                "organisation": found.organisation,
+                "id_token": found.id_token,
+                "at": int(now.timestamp()),
+            },
+        )
+        return page.render(
+            "school_choose.html",
+            {
+                "name": found.name,
+                "schools": [
+                    {"id": r.school_id, "name": r.school_name, "role": ROLE_TEXT[r.role]}
+                    for r in admitted
+                ],
+            },
+        )
+
+    @post("/log-ind/vaelg", status_code=303)
+    async def choose(
         self,
         *,
         page: NamedDependency[Page],
         pool: NamedDependency[asyncpg.Pool],
-        clock: NamedDependency[Clock],
-    ) -> Any:
+    ) -> Redirect:
+        """The school a person with roles at several chose (checked again: roles may change)."""
         form = await page.form()
-        parsed = credentials.parse_token(form.get("noegle", "").strip())
-        school_id = None
-        if parsed is not None:
-            async with pool.acquire() as conn:
-                school_id = await credentials.school_of(conn, *parsed)
-        if school_id is None:
-            return page.render("school_login.html", {"refused": True}, status_code=401)
-        return redirect(
-            "/skole", cookies=[page.context.session_cookie("school", school_id, clock())]
+        pending = page.kept(_PENDING)
+        if not isinstance(pending, dict) or not isinstance(pending.get("subject"), str):
+            raise PermissionDeniedException("no login to finish")
+        found = Identity(
+            subject=pending["subject"],
+            name=pending.get("name"),
+            organisation=pending.get("organisation"),
+            id_token=pending.get("id_token"),
         )
+        admitted = await _admitted(pool, found.subject, found.organisation)
+        chosen = [r for r in admitted if r.school_id == form.get("skole")]
+        if not chosen:
+            raise PermissionDeniedException("not one of their schools")
+        login_at = dt.datetime.fromtimestamp(int(pending.get("at", 0)), dt.UTC)
+        page.log_in(_staff_session(found, chosen[0], login_at))
+        return redirect("/skole")
 
     @post("/log-ud", status_code=303)
-    async def logout(self, *, page: NamedDependency[Page]) -> Redirect:
-        return await page.log_out()
+    async def logout(
+        self,
+        *,
+        page: NamedDependency[Page],
+        staff_identity: NamedDependency[SkipValidation[IdentityProvider]],
+    ) -> Redirect:
+        return await page.log_out(staff_identity)
+
+    @get("/medarbejdere")
+    async def staff(
+        self, *, page: NamedDependency[Page], pool: NamedDependency[asyncpg.Pool]
+    ) -> Template:
+        """Who may use the school's pages, and as what: for its administrators."""
+        session = page.require_staff("administrator")
+        async with pool.acquire() as conn:
+            school = await school_store.school(conn, session.subject)
+            members = await staff_store.staff_of(conn, session.subject)
+        if school is None:
+            raise NotFoundException
+        return page.render(
+            "school_staff.html",
+            {
+                "school": school,
+                "staff": [
+                    {
+                        "subject": m.subject,
+                        "role": ROLE_TEXT[m.role],
+                        "since": view.when(m.granted_at),
+                        "by": m.granted_by,
+                    }
+                    for m in members
+                ],
+            },
+        )
 
     @get("/")
     async def overview(
@@ -93,7 +206,8 @@ class SchoolPages(Controller):
         pool: NamedDependency[asyncpg.Pool],
         clock: NamedDependency[Clock],
     ) -> Template:
-        school_id = page.require("school").subject
+        session = page.require_staff()
+        school_id = session.subject
         today = today_in_denmark(clock())
         async with pool.acquire() as conn:
             school = await school_store.school(conn, school_id)
@@ -142,6 +256,8 @@ class SchoolPages(Controller):
             "school.html",
             {
                 "school": school,
+                "role": ROLE_TEXT.get(session.role or "", ""),
+                "administrator": session.may("administrator"),
                 "teams": shown_teams,
                 "overdue_results": overdue_results,
                 "overdue_deliveries": [_delivery_line(d) for d in overdue_deliveries],
@@ -161,10 +277,33 @@ class SchoolPages(Controller):
         clock: NamedDependency[Clock],
     ) -> Redirect:
         """Put a dead-lettered delivery of one of the school's certificates back in the queue."""
-        school_id = page.require("school").subject
-        await page.form()
+        school_id = page.require_staff("registrar").subject
         if not codes.is_certificate_number(number):
             raise NotFoundException
         async with pool.acquire() as conn:
             count = await page.context.deliveries.retry(conn, school_id, number, clock())
         return redirect(f"/skole?forsoegt={quote(number)}&antal={count}#doede")
+
+
+async def _admitted(
+    pool: asyncpg.Pool, subject: str, organisation: str | None
+) -> list[staff_store.StaffRole]:
+    """The live roles of ``subject`` at schools of ``organisation`` (the CVR number the
+    identity provider vouches for): a role at another organisation's school admits no one."""
+    if not organisation:
+        return []
+    async with pool.acquire() as conn:
+        roles = await staff_store.roles_of(conn, subject)
+    return [r for r in roles if r.school_cvr == organisation]
+
+
+def _staff_session(found: Identity, role: staff_store.StaffRole, login_at: dt.datetime) -> Session:
+    return Session(
+        "school",
+        role.school_id,
+        login_at,
+        role=role.role,
+        actor=found.subject,
+        name=found.name,
+        id_token=found.id_token,
+    )

@@ -1,13 +1,17 @@
 """The plumbing every page shares: its context, rendering with security headers, the session
-and CSRF checks, and friendly Danish error pages in place of problem documents.
+and the friendly Danish error pages in place of problem documents.
 
 Handlers name what they need as parameters and Litestar hands it over (``Provide``): ``page``
 (a ``Page``: this request, the ``PageContext`` and the browser's session, with ``require``,
-``form``, ``render`` and ``error``), and the app's ``pool``, ``clock``, ``identity``,
-``documents`` and ``verifier``. Each is marked ``NamedDependency``; ``identity``, typed by
-a Protocol, also ``SkipValidation`` (Litestar's check is an isinstance, which a Protocol
-refuses). The pages router provides ``page`` from ``pages`` (the ``PageContext``) and
-``session``.
+``require_staff``, ``form``, ``render``, ``log_in``, ``log_out`` and ``error``), and the app's
+``pool``, ``clock``, ``identity``, ``staff_identity``, ``documents`` and ``verifier``. Each is
+marked ``NamedDependency``; the identity providers, typed by a Protocol, also
+``SkipValidation`` (Litestar's check is an isinstance, which a Protocol refuses). The pages
+router provides ``page`` from ``pages`` (the ``PageContext``) and ``session``.
+
+Sessions are Litestar's server-side sessions (``service/pages/sessions.py``); CSRF is
+Litestar's middleware (``CSRFConfig``), so a form's token is checked before any handler runs
+and a refused one is the 403 page here.
 """
 
 from __future__ import annotations
@@ -15,27 +19,21 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from litestar import Request, Response
 from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
-from litestar.exceptions import HTTPException, PermissionDeniedException, ValidationException
+from litestar.exceptions import HTTPException, ValidationException
 from litestar.response import Redirect, Template
 
 from registry.clock import Clock
 from registry.ratelimit import RateLimitedError
 from service.api import problems
+from service.identity import IdentityProvider, LoginRequest
 from service.pages.deliveries import DeliveryStatus
-from service.pages.sessions import (
-    PRE_SESSION_COOKIE,
-    SESSION_COOKIE,
-    Session,
-    SessionKind,
-    SessionSealer,
-    new_nonce,
-)
+from service.pages.sessions import Role, Session, SessionKind, renew_id
 
 log = logging.getLogger(__name__)
 
@@ -84,47 +82,44 @@ _DATABASE_AWAY = (
 )
 
 
+LoginPurpose = Literal["person", "staff"]
+# Staff (kind "school") log in as people of that school; a participant as a person.
+LOGIN_PATHS: dict[SessionKind, str] = {
+    "person": "/mine-beviser/log-ind",
+    "school": "/skole/log-ind",
+}
+_ROLE_REFUSED = (
+    "Det kræver en administrator",
+    "Din rolle på skolen giver ikke adgang til det. Spørg skolens administrator.",
+)
+
+
 @dataclass(frozen=True, slots=True)
 class PageContext:
     """What only the pages need, built once: the ``pages`` dependency each ``Page`` holds."""
 
-    sealer: SessionSealer
     deliveries: DeliveryStatus
     public_base_url: str
-    session_lifetime: dt.timedelta = dt.timedelta(hours=1)
+    # A session ends this long after its login, however busy (the idle timeout is the store's).
+    session_absolute: dt.timedelta = dt.timedelta(hours=8)
     development_login: bool = False
     development_people: tuple[tuple[str, str], ...] = ()  # (CPR number, name) the demo offers
-    secure_cookies: bool = field(init=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "secure_cookies", self.public_base_url.startswith("https://"))
-
-    def cookie(self, name: str, value: str, *, max_age: int | None = None) -> Cookie:
-        return Cookie(
-            key=name,
-            value=value,
-            path="/",
-            httponly=True,
-            samesite="lax",
-            secure=self.secure_cookies,
-            max_age=max_age,
-        )
+    # (subject, name, organisation CVR) of the demo's school staff
+    development_staff: tuple[tuple[str, str, str], ...] = ()
 
     def absolute(self, path: str) -> str:
         """``path`` on this site as an absolute URL (what an OpenID provider redirects to)."""
         return f"{self.public_base_url}{path}"
 
-    def expired(self, name: str) -> Cookie:
-        return self.cookie(name, "", max_age=0)
-
-    def session_cookie(self, kind: SessionKind, subject: str, now: dt.datetime) -> Cookie:
-        """The cookie of a new session for ``subject``, lasting ``session_lifetime``."""
-        session = Session.new(kind, subject, now=now, lifetime=self.session_lifetime)
-        return self.cookie(SESSION_COOKIE, self.sealer.seal(session))
-
-    def session(self, request: Request[Any, Any, Any], now: dt.datetime) -> Session | None:
-        """The browser's session, or None when it has none (or a forged or expired one)."""
-        return self.sealer.open(request.cookies.get(SESSION_COOKIE), now=now)
+    def session_of(self, request: Request[Any, Any, Any], now: dt.datetime) -> Session | None:
+        """Who is logged in on this browser, or None; a session past its absolute timeout is
+        ended here (its row deleted when the response is sent)."""
+        data = request.scope.get("session")
+        found = Session.from_data(data.get("user")) if isinstance(data, dict) else None
+        if found is not None and now - found.login_at >= self.session_absolute:
+            request.clear_session()
+            return None
+        return found
 
 
 def provide_session(
@@ -133,7 +128,7 @@ def provide_session(
     clock: NamedDependency[Clock],
 ) -> Session | None:
     """The ``session`` dependency: who is logged in on this browser, if anyone."""
-    return pages.session(request, clock())
+    return pages.session_of(request, clock())
 
 
 class LoginRequiredError(Exception):
@@ -142,6 +137,10 @@ class LoginRequiredError(Exception):
     def __init__(self, login_path: str) -> None:
         super().__init__("login required")
         self.login_path = login_path
+
+
+class RoleRequiredError(Exception):
+    """The logged-in staff member's role does not cover the page (a 403 page)."""
 
 
 def redirect(path: str, *, cookies: list[Cookie] | None = None) -> Redirect:
@@ -157,7 +156,7 @@ class Page:
         @post("/{number:str}/del")
         async def share(self, *, number: FromPath[str], page: NamedDependency[Page]) -> Template:
             person = page.require("person")  # or off to the login page
-            form = await page.form()  # its CSRF token checked
+            form = await page.form()  # its CSRF token was checked by the middleware
             return page.render("certificate.html", {...}, status_code=400)
     """
 
@@ -168,23 +167,71 @@ class Page:
     def require(self, kind: SessionKind) -> Session:
         """The logged-in session of ``kind``; raises LoginRequiredError otherwise."""
         if self.session is None or self.session.kind != kind:
-            raise LoginRequiredError(
-                "/mine-beviser/log-ind" if kind == "person" else "/skole/log-ind"
-            )
+            raise LoginRequiredError(LOGIN_PATHS[kind])
         return self.session
 
-    async def form(self) -> dict[str, str]:
-        """The submitted form, after its CSRF token is checked; raises PermissionDeniedException."""
-        form = await self.request.form()
-        values = {key: str(value) for key, value in form.items() if isinstance(value, str)}
-        if not self.context.sealer.csrf_matches(self._csrf_nonce(), values.get("csrf")):
-            raise PermissionDeniedException("csrf")
-        return values
+    def require_staff(self, role: Role | None = None) -> Session:
+        """A school staff member's session whose role covers ``role`` (None: any role).
+        Raises LoginRequiredError without one, RoleRequiredError for too small a role."""
+        session = self.require("school")
+        if role is not None and not session.may(role):
+            raise RoleRequiredError(role)
+        return session
 
-    async def log_out(self) -> Redirect:
-        """Check the logout form, end the session and go to the front page."""
-        await self.form()
-        return redirect("/", cookies=[self.context.expired(SESSION_COOKIE)])
+    async def form(self) -> dict[str, str]:
+        """The submitted form (its CSRF token already checked by the middleware)."""
+        form = await self.request.form()
+        return {
+            key: str(value)
+            for key, value in form.items()
+            if isinstance(value, str) and key != "_csrf_token"
+        }
+
+    @property
+    def _data(self) -> dict[str, Any]:
+        data = self.request.scope.get("session")
+        if not isinstance(data, dict):
+            data = {}
+            self.request.set_session(data)
+        return data
+
+    def begin_login(self, purpose: LoginPurpose, login: LoginRequest) -> None:
+        """Keep ``login`` in the browser's session until the provider answers."""
+        self._data["login"] = {"purpose": purpose, **login.to_dict()}
+
+    def take_login(self, purpose: LoginPurpose) -> LoginRequest | None:
+        """The login this browser began for ``purpose`` (taken: it answers once), or None."""
+        kept = self._data.pop("login", None)
+        if not isinstance(kept, dict) or kept.get("purpose") != purpose:
+            return None
+        return LoginRequest.from_dict(kept)
+
+    def keep(self, name: str, value: object) -> None:
+        """Keep a JSON ``value`` in the session under ``name``: a step of a login, so the
+        session also gets a new id."""
+        data = self._data
+        data[name] = value
+        renew_id(data)
+
+    def kept(self, name: str) -> object:
+        return self._data.get(name)
+
+    def log_in(self, session: Session) -> None:
+        """Make ``session`` this browser's login: everything else in its session goes, and it
+        gets a new id (no session fixation); its old row is deleted."""
+        data = {"user": session.to_data()}
+        renew_id(data)
+        self.request.set_session(data)
+
+    async def log_out(self, identity: IdentityProvider) -> Redirect:
+        """End the session (its row is deleted: the cookie works nowhere any more) and go to
+        the provider's logout when it has one, else to the front page."""
+        id_token = self.session.id_token if self.session else None
+        self.request.clear_session()
+        target = await identity.logout_url(
+            id_token=id_token, post_logout_redirect_uri=self.context.absolute("/")
+        )
+        return redirect(target or "/")
 
     def render(
         self,
@@ -195,22 +242,17 @@ class Page:
         cookies: list[Cookie] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> Template:
-        """Render ``template`` with the session, a CSRF token for its forms and the headers."""
-        out_cookies = list(cookies or [])
-        nonce = self._csrf_nonce()
-        if nonce is None:
-            nonce = new_nonce()
-            out_cookies.append(self.context.cookie(PRE_SESSION_COOKIE, nonce))
+        """Render ``template`` with the session and the security headers (its forms take
+        their CSRF token from ``csrf_token()``)."""
         return Template(
             template_name=template,
             context={
                 "session": self.session,
-                "csrf": self.context.sealer.csrf_token(nonce),
                 "development_login": self.context.development_login,
                 **(values or {}),
             },
             status_code=status_code,
-            cookies=out_cookies,
+            cookies=list(cookies or []),
             headers={**SECURITY_HEADERS, **(headers or {})},
             media_type="text/html",
         )
@@ -233,10 +275,6 @@ class Page:
             headers=headers,
         )
 
-    def _csrf_nonce(self) -> str | None:
-        """What this browser's CSRF tokens are bound to: the session's nonce, else amu_pre's."""
-        return self.session.nonce if self.session else self.request.cookies.get(PRE_SESSION_COOKIE)
-
 
 def provide_page(
     request: Request[Any, Any, Any],
@@ -252,7 +290,7 @@ def exception_handlers(pages: PageContext, clock: Clock) -> dict[type[Exception]
     they hold the context themselves)."""
 
     def page_of(request: Request[Any, Any, Any]) -> Page:
-        return Page(request, pages, pages.session(request, clock()))
+        return Page(request, pages, pages.session_of(request, clock()))
 
     def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
         status = 400 if isinstance(exc, ValidationException) else exc.status_code
@@ -266,6 +304,9 @@ def exception_handlers(pages: PageContext, clock: Clock) -> dict[type[Exception]
 
     def login_required(_: Request[Any, Any, Any], exc: LoginRequiredError) -> Response[Any]:
         return redirect(exc.login_path)
+
+    def role_required(request: Request[Any, Any, Any], _: RoleRequiredError) -> Response[Any]:
+        return page_of(request).error(403, message=_ROLE_REFUSED)
 
     def database_away(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
         if not problems.database_unavailable(exc):
@@ -284,6 +325,7 @@ def exception_handlers(pages: PageContext, clock: Clock) -> dict[type[Exception]
 
     return {
         LoginRequiredError: login_required,
+        RoleRequiredError: role_required,
         RateLimitedError: rate_limited,
         HTTPException: http_error,
         # Listed on its own: the app's handler for it (a JSON problem) would otherwise win.

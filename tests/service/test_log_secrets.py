@@ -4,8 +4,8 @@
 process's output and PostgreSQL's own log file belong to this test alone. A scripted session
 drives it the way people and schools do, bad input and CPR-shaped URLs included, and collects
 every secret it sees on the way: CPR numbers, participants' names, verification codes, share
-tokens, login codes and tokens, school credentials. Then every line of every log is searched
-for each of them.
+tokens, login codes and tokens, session ids, CSRF tokens, school credentials. Then every line
+of every log is searched for each of them.
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ from service.demo import DEMO_PEOPLE
 from tests.helpers import ASE, BO, demo_credentials, team_body
 
 CPR_SHAPED = re.compile(r"(?<!\d)\d{6}-?\d{4}(?!\d)")
-CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+CSRF = re.compile(r'name="_csrf_token" value="([^"]+)"')
+HIDDEN = re.compile(r'type="hidden" name="(\w+)" value="([^"]*)"')
 
 
 def _free_port() -> int:
@@ -186,11 +187,13 @@ def _drive(served: Served) -> None:
     with httpx.Client(base_url=served.base) as browser:
         # The same person in a browser: the login code travels in the callback's URL.
         start = browser.get("/mine-beviser/log-ind")
-        to_broker = browser.post("/mine-beviser/log-ind", data={"csrf": _csrf(start)})
+        secrets.add(_csrf(start))
+        to_broker = browser.post("/mine-beviser/log-ind", data={"_csrf_token": _csrf(start)})
         assert to_broker.status_code == 303, to_broker.text
         broker = browser.get(to_broker.headers["location"])
-        hidden = dict(re.findall(r'type="hidden" name="(\w+)" value="([^"]*)"', broker.text))
-        assert {"state", "nonce", "redirect_uri", "csrf"} <= hidden.keys(), broker.text
+        hidden = dict(HIDDEN.findall(broker.text))
+        assert {"state", "nonce", "redirect_uri", "_csrf_token"} <= hidden.keys(), broker.text
+        secrets |= {hidden["state"], hidden["nonce"]}
         chosen = browser.post("/udvikling/log-ind", data={**hidden, "cpr": ASE})
         assert chosen.status_code == 303, chosen.text
         callback = chosen.headers["location"]
@@ -198,10 +201,13 @@ def _drive(served: Served) -> None:
         secrets.add(login_code)
         home = browser.get(callback, follow_redirects=True)
         assert number in home.text, home.text
+        secrets.add(browser.cookies["amu_session"])
 
         # They share the certificate; an employer opens the link, and someone guesses one.
         own = browser.get(f"/mine-beviser/{number}")
-        shared = browser.post(f"/mine-beviser/{number}/del", data={"csrf": _csrf(own), "dage": "7"})
+        shared = browser.post(
+            f"/mine-beviser/{number}/del", data={"_csrf_token": _csrf(own), "dage": "7"}
+        )
         link = re.search(r"/delt/([A-Za-z0-9_-]{20,})", shared.text)
         assert link, shared.text
         secrets.add(link.group(1))
@@ -209,18 +215,23 @@ def _drive(served: Served) -> None:
         assert employer.status_code == 200, employer.text
         assert httpx.get(f"{served.base}/delt/{ASE}").status_code == 404
 
-    with httpx.Client(base_url=served.base) as staff:
-        # The school's staff log in with the credential, and once with a wrong one.
-        form_page = staff.get("/skole/log-ind")
-        refused_login = staff.post(
-            "/skole/log-ind", data={"csrf": _csrf(form_page), "noegle": "amu_wrong_credential"}
-        )
-        assert refused_login.status_code == 401
-        form_page = staff.get("/skole/log-ind")
-        staff_login = staff.post(
-            "/skole/log-ind", data={"csrf": _csrf(form_page), "noegle": credential}
-        )
-        assert staff_login.status_code == 303, staff_login.text
+    for subject, admitted in (("demo-peter-nielsen", False), ("demo-karen-holm", True)):
+        with httpx.Client(base_url=served.base) as staff:
+            # The school's staff log in as themselves; one without a role is refused.
+            form_page = staff.get("/skole/log-ind")
+            to_broker = staff.post("/skole/log-ind", data={"_csrf_token": _csrf(form_page)})
+            assert to_broker.status_code == 303, to_broker.text
+            hidden = dict(HIDDEN.findall(staff.get(to_broker.headers["location"]).text))
+            chosen = staff.post(
+                "/udvikling/log-ind/medarbejder", data={**hidden, "subject": subject}
+            )
+            assert chosen.status_code == 303, chosen.text
+            secrets.add(httpx.URL(chosen.headers["location"]).params["code"])
+            answer = staff.get(chosen.headers["location"])
+            assert answer.status_code == (303 if admitted else 403), answer.text
+            if admitted:
+                secrets.add(staff.cookies["amu_session"])
+                assert "Karen Holm" in staff.get("/skole").text
 
 
 async def _violate_constraints(uri: str) -> None:

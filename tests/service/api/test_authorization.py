@@ -98,7 +98,7 @@ ROUTES = {
     ("GET", "/delt/{token}"): "anyone with an open share link",
     ("GET", "/mine-beviser/log-ind"): "anyone",
     ("POST", "/mine-beviser/log-ind"): "anyone with the form's CSRF token",
-    ("GET", "/mine-beviser/log-ind/svar"): "the browser that started the login (state cookie)",
+    ("GET", "/mine-beviser/log-ind/svar"): "the browser that started the login (its session)",
     ("POST", "/mine-beviser/log-ud"): "anyone with the form's CSRF token",
     ("GET", "/mine-beviser"): "person session",
     ("GET", "/mine-beviser/adgang"): "person session",
@@ -108,11 +108,16 @@ ROUTES = {
     ("POST", "/mine-beviser/delinger/{link_id}/tilbagekald"): "person session and CSRF, own link",
     ("GET", "/udvikling/log-ind"): "anyone, development identity provider only",
     ("POST", "/udvikling/log-ind"): "anyone with CSRF, development identity provider only",
+    ("GET", "/udvikling/log-ind/medarbejder"): "anyone, development staff provider only",
+    ("POST", "/udvikling/log-ind/medarbejder"): "anyone with CSRF, development staff provider",
     ("GET", "/skole/log-ind"): "anyone",
-    ("POST", "/skole/log-ind"): "anyone with CSRF; a school credential logs in",
+    ("POST", "/skole/log-ind"): "anyone with CSRF; starts the staff login",
+    ("GET", "/skole/log-ind/svar"): "the browser that started the staff login (its session)",
+    ("POST", "/skole/log-ind/vaelg"): "a proven staff identity choosing among its schools, CSRF",
     ("POST", "/skole/log-ud"): "anyone with the form's CSRF token",
-    ("GET", "/skole"): "school session, own school only",
-    ("POST", "/skole/leveringer/{number}/forsoeg-igen"): "school session and CSRF, own school",
+    ("GET", "/skole"): "staff session (any role), own school only",
+    ("GET", "/skole/medarbejdere"): "staff session, administrator, own school only",
+    ("POST", "/skole/leveringer/{number}/forsoeg-igen"): "staff session and CSRF, own school",
 }
 
 
@@ -352,14 +357,16 @@ async def test_pages_need_their_session_and_forms_their_csrf_token(
     for path in ("/mine-beviser", "/mine-beviser/adgang", f"/mine-beviser/{number}/pdf"):
         response = await client.get(path, follow_redirects=False)
         assert response.headers["location"] == "/mine-beviser/log-ind", path
-    assert (await client.get("/skole", follow_redirects=False)).headers[
-        "location"
-    ] == "/skole/log-ind"
+    for path in ("/skole", "/skole/medarbejdere"):
+        response = await client.get(path, follow_redirects=False)
+        assert response.headers["location"] == "/skole/log-ind", path
     for path in (
         "/mine-beviser/log-ind",
         "/mine-beviser/log-ud",
         "/udvikling/log-ind",
+        "/udvikling/log-ind/medarbejder",
         "/skole/log-ind",
+        "/skole/log-ind/vaelg",
         "/skole/log-ud",
         "/tjek",
     ):
@@ -370,6 +377,9 @@ async def test_pages_need_their_session_and_forms_their_csrf_token(
     school = await client.get("/mine-beviser", headers=seeded.school(seeded.public))
     assert school.status_code == 200  # the login page, reached by redirect
     assert "Log ind til Mine beviser" in school.text
+    # Nor is a school's API credential a staff login on the pages.
+    staff = await client.get("/skole", headers=seeded.school(seeded.public))
+    assert "Log ind for skoler" in staff.text
     unknown_link = await client.get("/delt/not-a-token")
     assert unknown_link.status_code == 404
     assert "Siden findes ikke" in unknown_link.text

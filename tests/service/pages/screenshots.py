@@ -90,7 +90,6 @@ def _make_data(live: LiveServer) -> dict[str, dict[str, Any]]:
         "welding": welding[0]["certificate"],
         "first_aid": first_aid[0]["certificate"],
         "revoked": revoked,
-        "school_token": {"token": tokens.public},
     }
 
 
@@ -155,10 +154,14 @@ def shoot_all(live: LiveServer, launch: Callable[[], Any]) -> None:
     school = browser.new_context().new_page()
     school.goto(f"{base}/skole/log-ind")
     _shoot(school, "skole-log-ind")
-    school.get_by_label("API-nøgle").fill(data["school_token"]["token"])
+    school.get_by_role("button", name="Log ind med MitID Erhverv").click()
+    _shoot(school, "demo-medarbejder-log-ind")
+    school.get_by_label("Karen Holm").check()
     school.get_by_role("button", name="Log ind").click()
     school.wait_for_url(f"{base}/skole")
     _shoot(school, "skole")
+    school.goto(f"{base}/skole/medarbejdere")
+    _shoot(school, "skole-medarbejdere")
 
 
 def main() -> int:

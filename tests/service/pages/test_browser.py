@@ -15,7 +15,7 @@ from tests.helpers import ASE, team_body
 from tests.service.pages.live import LiveServer
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page
+    from playwright.sync_api import Browser, BrowserContext, Page
 
 pytestmark = pytest.mark.external
 
@@ -141,4 +141,60 @@ def test_the_keyboard_reaches_the_skip_link_first(live: LiveServer, browser: Bro
     page.keyboard.press("Enter")
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.id") == "nummer"
+    context.close()
+
+
+def _cookie(context: BrowserContext, name: str) -> str | None:
+    return next((c["value"] for c in context.cookies() if c["name"] == name), None)
+
+
+def test_a_participant_logs_in_and_out(live: LiveServer, browser: Browser) -> None:
+    live.seed()
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{live.base_url}/mine-beviser/log-ind")
+    before = _cookie(context, "amu_session")
+    assert before is None  # a visitor has no session
+    _log_in(page, live.base_url)
+    session = _cookie(context, "amu_session")
+    assert session
+    cookie = next(c for c in context.cookies() if c["name"] == "amu_session")
+    assert cookie["httpOnly"]
+    assert cookie["sameSite"] == "Lax"
+    page.get_by_role("button", name="Log ud").click()
+    page.wait_for_url(f"{live.base_url}/")
+    assert _cookie(context, "amu_session") is None
+    # The old cookie, put back, opens nothing: the session was deleted on the server.
+    context.add_cookies([{"name": "amu_session", "value": session, "url": live.base_url}])
+    page.goto(f"{live.base_url}/mine-beviser")
+    assert page.url == f"{live.base_url}/mine-beviser/log-ind"
+    context.close()
+
+
+def test_school_staff_log_in_and_out(live: LiveServer, browser: Browser) -> None:
+    live.seed()
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{live.base_url}/skole")
+    assert page.url == f"{live.base_url}/skole/log-ind"
+    page.get_by_role("button", name="Log ind med MitID Erhverv").click()
+    page.get_by_label("Mads Lund").check()
+    page.get_by_role("button", name="Log ind").click()
+    page.wait_for_url(f"{live.base_url}/skole")
+    assert page.get_by_role("heading", level=1).inner_text() == "Erhvervsskolen Nordvest"
+    assert "Logget ind som Mads Lund (Registrator)" in page.inner_text("main")
+    page.goto(f"{live.base_url}/skole/medarbejdere")
+    assert "Det kræver en administrator" in page.inner_text("main")
+    page.goto(f"{live.base_url}/skole")
+    page.get_by_role("button", name="Log ud").click()
+    page.wait_for_url(f"{live.base_url}/")
+    page.goto(f"{live.base_url}/skole")
+    assert page.url == f"{live.base_url}/skole/log-ind"
+
+    # Someone without a role learns whom to ask, and what to tell them.
+    page.get_by_role("button", name="Log ind med MitID Erhverv").click()
+    page.get_by_label("Peter Nielsen").check()
+    page.get_by_role("button", name="Log ind").click()
+    assert "Bed skolens administrator" in page.inner_text("main")
+    assert page.locator("#bruger-id").inner_text() == "demo-peter-nielsen"
     context.close()

@@ -5,11 +5,20 @@ administrator's and the registrar's pages."""
 from __future__ import annotations
 
 import json
+from urllib.parse import urlencode
 
 import asyncpg
+import pytest
+from litestar.testing import AsyncTestClient
 
 from issuers import school_store, staff_store
-from tests.conftest import NOW, Demo
+from registry.clock import Clock
+from registry.keys import MemoryKeyStore
+from service import app as app_module
+from service import demo
+from service.identity import DevelopmentStaffIdentityProvider
+from service.settings import Settings
+from tests.conftest import NOW, Demo, FixedClock
 from tests.helpers import Client
 from tests.service.pages.helpers import (
     CSRF_FIELD,
@@ -196,3 +205,38 @@ async def test_staff_logout_revokes_the_session(
     assert await conn.fetchval("SELECT count(*) FROM sessions") == 0
     client.cookies.set("amu_session", cookie)
     assert (await client.get("/skole", follow_redirects=False)).status_code == 303
+
+
+class _BrokerWithLogout(DevelopmentStaffIdentityProvider):
+    """A staff provider that keeps a session of its own, as MitID Erhverv does."""
+
+    async def logout_url(self, *, id_token: str | None, post_logout_redirect_uri: str) -> str:
+        hint = {"id_token_hint": id_token} if id_token else {}
+        query = urlencode({**hint, "post_logout_redirect_uri": post_logout_redirect_uri})
+        return f"https://broker.example/logout?{query}"
+
+
+async def test_logout_also_ends_the_providers_session(
+    settings: Settings,
+    keys: MemoryKeyStore,
+    clock: FixedClock,
+    conn: asyncpg.Connection,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broker(_settings: Settings, clock: Clock) -> DevelopmentStaffIdentityProvider:
+        return _BrokerWithLogout(clock)
+
+    monkeypatch.setattr(app_module, "staff_identity_provider_for", broker)
+    made = app_module.create_app(settings, keys=keys, clock=clock)
+    async with AsyncTestClient(app=made, base_url="http://testserver.local") as client:
+        await demo.seed_demo(conn, keys, now=NOW)
+        await school_login(client, KAREN)
+        page = await client.get("/skole")
+        out = await client.post(
+            "/skole/log-ud", data={CSRF_FIELD: csrf_of(page.text)}, follow_redirects=False
+        )
+        assert out.status_code == 303
+        assert out.headers["location"] == (
+            "https://broker.example/logout?post_logout_redirect_uri=http%3A%2F%2Ftestserver.local%2F"
+        )
+        assert await conn.fetchval("SELECT count(*) FROM sessions") == 0

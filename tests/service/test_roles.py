@@ -69,6 +69,14 @@ FORBIDDEN = [
     "DELETE FROM schema_migrations",
     "SELECT setval('certificate_serial', 1)",
     "SELECT setval('status_list_position', 0)",
+    # Sessions are found by their id's hash, never re-keyed; staff roles are read, not written.
+    "UPDATE sessions SET key_sha256 = key_sha256",
+    (
+        "INSERT INTO school_staff (school_id, subject, role, granted_at, granted_by) "
+        "VALUES ('751234', 's', 'administrator', now(), 's')"
+    ),
+    "UPDATE school_staff SET role = role",
+    "DELETE FROM school_staff",
     "CREATE TEMP TABLE sneaky AS SELECT * FROM certificates LIMIT 0; DROP TABLE certificates",
     *(f"DELETE FROM {table}" for table in APPEND_ONLY),  # noqa: S608 - constant names
 ]
@@ -117,6 +125,18 @@ async def test_the_service_role_is_no_superuser_and_owns_nothing(
            WHERE r.rolname = current_user"""
     )
     assert owned == 0
+
+
+async def test_the_service_role_keeps_the_sessions(service: asyncpg.Connection) -> None:
+    """Sessions are made, renewed, read and deleted (logout, expiry) by the service."""
+    key = b"k" * 32
+    await service.execute(
+        "INSERT INTO sessions (key_sha256, value, expires_at) VALUES ($1, 'x', now())", key
+    )
+    await service.execute("UPDATE sessions SET value = 'y', expires_at = NULL")
+    assert await service.fetchval("SELECT value FROM sessions") == b"y"
+    await service.execute("DELETE FROM sessions")
+    assert await service.fetchval("SELECT count(*) FROM school_staff") == 0
 
 
 async def test_the_service_role_does_what_retention_needs(

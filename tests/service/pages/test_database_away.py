@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from litestar import Litestar
 
-from tests.helpers import Client
+from tests.conftest import Demo
+from tests.helpers import ASE, Client
+from tests.service.pages.helpers import person_login
 
 
 async def test_a_page_answers_a_danish_503_page_when_the_database_is_away(
@@ -27,3 +29,16 @@ async def test_a_page_answers_a_danish_503_page_when_the_database_is_away(
     assert api.status_code == 503
     assert api.headers["content-type"] == "application/problem+json"
     assert api.json()["type"].endswith("/database-unavailable")
+
+
+async def test_a_logged_in_browser_gets_the_503_page_too(
+    app: Litestar, client: Client, seeded: Demo
+) -> None:
+    """The session is read from the database before any handler runs: its failure is the
+    same Danish page, not a crash."""
+    await person_login(client, ASE)
+    assert (await client.get("/mine-beviser")).status_code == 200
+    app.state.running.pool.terminate()
+    response = await client.get("/mine-beviser", follow_redirects=False)
+    assert response.status_code == 503
+    assert "Registret er midlertidigt utilgængeligt" in response.text

@@ -37,6 +37,11 @@ _NONCE_BYTES = 12
 DEVELOPMENT_LOGIN_PATH = "/udvikling/log-ind"
 
 
+class IdentityProviderUnavailableError(Exception):
+    """The identity provider could not be reached or answered nonsense (its discovery document,
+    keys or token endpoint): nobody can log in right now. The pages show a friendly page."""
+
+
 @dataclass(frozen=True, slots=True)
 class Person:
     cpr: str  # sensitive: never log

@@ -20,7 +20,7 @@ from issuers.documents import CertificateDocuments, DocumentUnavailableError
 from registry import access_store, certificate_store, codes
 from registry.clock import Clock
 from registry.verification import verified_record, verified_records
-from service.identity import IdentityProvider, LoginRequest
+from service.identity import IdentityProvider, IdentityProviderUnavailableError, LoginRequest
 from service.pages import view
 from service.pages.deliveries import CHANNEL_TEXT, STATE_TEXT
 from service.pages.sessions import LOGIN_STATE_COOKIE, Session
@@ -28,6 +28,10 @@ from service.pages.web import SECURITY_HEADERS, Page, redirect
 
 SHARE_DAYS = (7, 30, 90)
 CALLBACK_PATH = "/mine-beviser/log-ind/svar"
+_MITID_AWAY = (
+    "MitID svarer ikke lige nu",
+    "Vi kan ikke nå MitID-login i øjeblikket. Prøv igen om lidt.",
+)
 
 
 def token_digest(token: str) -> bytes:
@@ -65,10 +69,13 @@ class ParticipantPages(Controller):
         *,
         page: NamedDependency[Page],
         identity: NamedDependency[SkipValidation[IdentityProvider]],
-    ) -> Redirect:
+    ) -> Response[Any]:
         """Start the OpenID Connect authorization-code flow at the identity provider."""
         await page.form()
-        login = await identity.begin_login(redirect_uri=page.context.absolute(CALLBACK_PATH))
+        try:
+            login = await identity.begin_login(redirect_uri=page.context.absolute(CALLBACK_PATH))
+        except IdentityProviderUnavailableError:
+            return page.error(503, message=_MITID_AWAY)
         sealed = page.context.sealer.seal_data(login.to_dict())
         return redirect(
             login.url, cookies=[page.context.cookie(LOGIN_STATE_COOKIE, sealed, max_age=600)]
@@ -87,11 +94,14 @@ class ParticipantPages(Controller):
         )
         if login is None:
             raise PermissionDeniedException("login state")
-        found = await identity.finish_login(
-            params=dict(page.request.query_params),
-            request=login,
-            redirect_uri=page.context.absolute(CALLBACK_PATH),
-        )
+        try:
+            found = await identity.finish_login(
+                params=dict(page.request.query_params),
+                request=login,
+                redirect_uri=page.context.absolute(CALLBACK_PATH),
+            )
+        except IdentityProviderUnavailableError:
+            return page.error(503, message=_MITID_AWAY)
         if found is None or found.cpr is None:
             raise PermissionDeniedException("login refused")
         return redirect(

@@ -111,6 +111,11 @@ class IdentityProvider(Protocol):
     ) -> str | None:
         """Where to send the browser to end its session at the provider too, or None."""
 
+    async def login_origin(self) -> str | None:
+        """The origin (``https://host[:port]``) the login sends the browser to, or None for
+        this site: the login form's Content-Security-Policy must allow it as a form-action,
+        or the browser stops at the redirect."""
+
 
 class DevelopmentIdentityProvider:
     """Issues and checks short-lived sealed tokens for any CPR number. Never for production."""
@@ -196,3 +201,6 @@ class DevelopmentIdentityProvider:
         post_logout_redirect_uri: str,  # noqa: ARG002
     ) -> str | None:
         return None  # the demo page keeps no session of its own
+
+    async def login_origin(self) -> str | None:
+        return None  # the demo page is on this site

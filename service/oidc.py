@@ -27,7 +27,7 @@ import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 from authlib.common.urls import add_params_to_uri
@@ -170,6 +170,15 @@ class OpenIDConnectProvider:
             query.append(("id_token_hint", id_token))
         url: str = add_params_to_uri(metadata.end_session_endpoint, query)
         return url
+
+    async def login_origin(self) -> str | None:
+        """The authorization endpoint's origin (the issuer's while the provider is away)."""
+        try:
+            url = (await self._metadata()).authorization_endpoint
+        except IdentityProviderUnavailableError:
+            url = self._issuer
+        parts = urlsplit(url)
+        return f"{parts.scheme}://{parts.netloc}"
 
     # The login's steps.
 

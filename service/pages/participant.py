@@ -60,8 +60,18 @@ class ParticipantPages(Controller):
     path = "/mine-beviser"
 
     @get("/log-ind", name="person-login")
-    async def login_page(self, *, page: NamedDependency[Page]) -> Template:
-        return page.render("login.html")
+    async def login_page(
+        self,
+        *,
+        page: NamedDependency[Page],
+        identity: NamedDependency[SkipValidation[IdentityProvider]],
+    ) -> Template:
+        # The form's answer redirects to the provider: form-action must allow its origin too.
+        origin = await identity.login_origin()
+        policy = SECURITY_HEADERS["Content-Security-Policy"]
+        if origin is not None:
+            policy = policy.replace("form-action 'self'", f"form-action 'self' {origin}")
+        return page.render("login.html", headers={"Content-Security-Policy": policy})
 
     @post("/log-ind", status_code=303)
     async def start_login(

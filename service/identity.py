@@ -5,7 +5,9 @@ the person's CPR number. A browser logs in by the authorization-code flow: ``beg
 makes a ``LoginRequest`` (the URL to send the browser to, and the state, nonce and PKCE
 verifier the service keeps in the browser's session); the provider sends the browser back to
 ``redirect_uri`` and ``finish_login`` turns its answer into an ``Identity``. ``authenticate``
-turns a bearer token presented to the API into a ``Person``.
+turns a bearer token presented to the API into a ``Person``. The real adapter is
+``service.oidc.OpenIDConnectProvider``; a provider that cannot be reached raises
+``IdentityProviderUnavailableError`` from the login steps.
 ``DevelopmentIdentityProvider`` issues such tokens itself for any CPR number (demo and tests
 only; the settings never choose it in production); its "broker" is the demo-person page at
 ``/udvikling/log-ind``. Its tokens are sealed (AES-256-GCM), not merely signed: whoever holds

@@ -5,7 +5,9 @@ login's routes are not there at all."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,22 +26,15 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.external
 
 
-@pytest.fixture
-def openid_live(
-    database_url: str,
-    database_roles: DatabaseRoles,
-    tmp_path: Path,
-    clock: FixedClock,
-    node_oidc: NodeOpenIDProvider,
+@contextmanager
+def _live_with_openid(
+    database_url: str, roles: DatabaseRoles, tmp_path: Path, clock: FixedClock, issuer: str
 ) -> Iterator[LiveServer]:
-    """The pages with MitID through the node provider, whose client this server is."""
-    roles = database_roles
+    """The pages with MitID through the provider at ``issuer``, the development login off."""
     changes = {
         "identity_provider": "openid",
         "insecure_development_login": False,
-        "openid": OpenIDSettings(
-            issuer=node_oidc.issuer, client_id=CLIENT_ID, client_secret=CLIENT_SECRET
-        ),
+        "openid": OpenIDSettings(issuer=issuer, client_id=CLIENT_ID, client_secret=CLIENT_SECRET),
     }
     with (
         fresh_schema(
@@ -54,6 +49,21 @@ def openid_live(
             settings_changes=changes,
         ) as server,
     ):
+        yield server
+
+
+@pytest.fixture
+def openid_live(
+    database_url: str,
+    database_roles: DatabaseRoles,
+    tmp_path: Path,
+    clock: FixedClock,
+    node_oidc: NodeOpenIDProvider,
+) -> Iterator[LiveServer]:
+    """The pages with MitID through the node provider, whose client this server is."""
+    with _live_with_openid(
+        database_url, database_roles, tmp_path, clock, node_oidc.issuer
+    ) as server:
         node_oidc.register_client(
             [f"{server.base_url}/mine-beviser/log-ind/svar"], [f"{server.base_url}/"]
         )
@@ -112,3 +122,21 @@ def test_with_openid_the_development_login_does_not_exist(
     # The login form's answer redirects to the provider: the page's policy allows that.
     policy = login_page.headers["content-security-policy"]
     assert f"form-action 'self' {node_oidc.issuer};" in policy
+
+
+def test_a_provider_that_is_away_gives_a_friendly_page(
+    database_url: str, database_roles: DatabaseRoles, tmp_path: Path, clock: FixedClock
+) -> None:
+    away = "http://127.0.0.1:1"  # nothing listens on port 1
+    with (
+        _live_with_openid(database_url, database_roles, tmp_path, clock, away) as live,
+        httpx.Client(base_url=live.base_url) as browser,
+    ):
+        form = browser.get("/mine-beviser/log-ind")
+        assert form.status_code == 200
+        csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
+        assert csrf is not None
+        answer = browser.post("/mine-beviser/log-ind", data={"csrf": csrf.group(1)})
+    assert answer.status_code == 503
+    assert "MitID svarer ikke lige nu" in answer.text
+    assert "Traceback" not in answer.text

@@ -21,11 +21,12 @@ import getpass
 import os
 import re
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
 from rich.console import Console
-from rich.table import Table
+from rich.markup import escape
 
 from issuers import credentials
 from issuers.errors import IssuingError
@@ -117,7 +118,7 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         option = _OPTIONS.get(e.field or "", e.field)
         if args.action == "events" and e.field == "credential_id":
             option = "--credential"
-        err.print(f"[red]{option}: {e}[/red]" if option else f"[red]{e}[/red]")
+        err.print(f"[red]{escape(f'{option}: {e}' if option else str(e))}[/red]")
         return 2
     finally:
         await conn.close()
@@ -140,7 +141,7 @@ async def _dispatch(
         _print_token(info, token, err)
     elif args.action == "revoke":
         info = await credentials.revoke(conn, school, args.credential_id, operator(), now)
-        out.print(f"Revoked {info.id} ({info.label}) of school {school}")
+        out.print(escape(f"Revoked {info.id} ({info.label}) of school {school}"))
     elif args.action == "list":
         _print_list(await credentials.list_of(conn, school), now, out)
     else:
@@ -152,7 +153,7 @@ async def _dispatch(
 
 
 def _print_token(info: credentials.CredentialInfo, token: str, err: Console) -> None:
-    err.print(f"New API credential {info.id} ({info.label}) for school {info.school_id}.")
+    err.print(escape(f"New API credential {info.id} ({info.label}) for school {info.school_id}."))
     err.print(
         "[yellow]Store the token now, in the school system's secret store: it is shown "
         "only this once and cannot be recovered.[/yellow]"
@@ -180,9 +181,8 @@ def _print_list(found: list[credentials.CredentialInfo], now: dt.datetime, out: 
     if not found:
         out.print("The school has no API credentials")
         return
-    table = Table("id", "label", "created", "by", "last used", "state")
-    for info in found:
-        table.add_row(
+    rows = [
+        (
             info.id,
             info.label,
             _moment(info.created_at),
@@ -190,17 +190,17 @@ def _print_list(found: list[credentials.CredentialInfo], now: dt.datetime, out: 
             _moment(info.last_used_at) or "never",
             _state(info, now),
         )
-    _fit(table)
-    out.print(table)
+        for info in found
+    ]
+    _print_table(("id", "label", "created", "by", "last used", "state"), rows, out)
 
 
 def _print_events(trail: list[credentials.CredentialEvent], out: Console) -> None:
     if not trail:
         out.print("No credential events")
         return
-    table = Table("at", "credential", "event", "actor", "route", "client", "detail")
-    for event in trail:
-        table.add_row(
+    rows = [
+        (
             _moment(event.at),
             event.credential_id,
             event.event,
@@ -209,13 +209,15 @@ def _print_events(trail: list[credentials.CredentialEvent], out: Console) -> Non
             event.client or "",
             event.detail or "",
         )
-    _fit(table)
-    out.print(table)
+        for event in trail
+    ]
+    _print_table(("at", "credential", "event", "actor", "route", "client", "detail"), rows, out)
 
 
-def _fit(table: Table) -> None:
-    # Ids and moments are copied from here: never wrapped or cut, whatever the terminal width.
-    for column in table.columns:
-        if column.header in {"id", "credential", "at", "created"}:
-            column.no_wrap = True
-            column.overflow = "ignore"
+def _print_table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]], out: Console) -> None:
+    """Plain aligned columns, never wrapped or cut: ids are copied from here and lines grepped
+    (a rich table squeezes cells to the terminal's width)."""
+    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
+    for row in (header, *rows):
+        line = "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        out.out(line.rstrip(), highlight=False)

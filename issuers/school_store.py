@@ -1,5 +1,6 @@
-"""SQL for the schools' side: schools, credentials, the goal catalogue, teams, participations
-and idempotency records. Every function takes the connection it runs on."""
+"""SQL for the schools' side: schools, the goal catalogue, teams, participations and
+idempotency records (the credentials: ``issuers.credential_store``). Every function takes the
+connection it runs on."""
 
 from __future__ import annotations
 
@@ -119,34 +120,6 @@ async def insert_school(
         cvr,
         ownership,
     )
-
-
-async def insert_credential(
-    conn: Connection,
-    *,
-    credential_id: str,
-    school_id: str,
-    secret_sha256: bytes,
-    label: str,
-) -> None:
-    await conn.execute(
-        """INSERT INTO api_credentials (id, school_id, secret_sha256, label)
-           VALUES ($1, $2, $3, $4)""",
-        credential_id,
-        school_id,
-        secret_sha256,
-        label,
-    )
-
-
-async def credential(conn: Connection, credential_id: str) -> tuple[str, bytes] | None:
-    """The school and secret hash of an unrevoked credential."""
-    row = await conn.fetchrow(
-        """SELECT school_id, secret_sha256 FROM api_credentials
-           WHERE id = $1 AND revoked_at IS NULL""",
-        credential_id,
-    )
-    return (row["school_id"], bytes(row["secret_sha256"])) if row else None
 
 
 async def upsert_goal(

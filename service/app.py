@@ -174,7 +174,7 @@ def create_app(
         "public_base_url": _value(settings.public_base_url),
     }
     api_routers = api.routers(
-        school_guard=SchoolGuard(_pool_of),
+        school_guard=SchoolGuard(_pool_of, clock),
         participant_guard=ParticipantGuard(identity),
         development_login=development_login,
     )

@@ -115,15 +115,8 @@ async def add_school(
     await DevelopmentAuthority(keys).certify(
         conn, school_id=school.id, school_name=school.name, now=now
     )
-    credential = credentials.new_credential()
-    await school_store.insert_credential(
-        conn,
-        credential_id=credential.id,
-        school_id=school.id,
-        secret_sha256=credential.secret_sha256,
-        label="demo",
-    )
-    return DemoCredential(school.id, school.name, credential.token)
+    _info, token = await credentials.create(conn, school.id, "demo", "demo", now)
+    return DemoCredential(school.id, school.name, token)
 
 
 async def seed_demo(conn: Connection, keys: KeyStore, *, now: dt.datetime) -> list[DemoCredential]:

@@ -70,3 +70,11 @@ GRANT SELECT, INSERT ON share_links TO {service};
 GRANT UPDATE (revoked_at) ON share_links TO {service};
 GRANT SELECT, INSERT, DELETE ON verify_failures TO {service};
 GRANT UPDATE (failures) ON verify_failures TO {service};
+
+-- The schools' API credentials (issuers/credential_store.py): a credential is used (its
+-- last_used_at, at most once a minute), replaced once by a rotation (replaced_by, expires_at:
+-- the overlap) and revoked once; a trigger holds those to once (0016_credential_events.sql).
+-- Its audit trail is append-only: insert and read.
+GRANT UPDATE (last_used_at, revoked_at, expires_at, replaced_by) ON api_credentials
+    TO {service};
+GRANT SELECT, INSERT ON credential_events TO {service};

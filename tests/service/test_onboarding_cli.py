@@ -151,6 +151,7 @@ async def test_reimport_ends_periods_and_closes_goals_without_deleting(
         "SELECT attached_until FROM goal_exam_periods WHERE goal_number = '40125'"
     ) == dt.date(2026, 1, 1)
     closed = await conn.fetchrow("SELECT valid_to, closed_at FROM goals WHERE number = '42638'")
+    assert closed is not None
     assert closed["valid_to"] is not None
     assert closed["closed_at"] is not None
     # History cannot be deleted, even by the owner's own statements.

@@ -10,7 +10,7 @@ from tests.helpers import Client
 PROBLEM = "application/problem+json"
 
 
-async def _numbers(client: Client, **params: object) -> tuple[list[str], str | None]:
+async def _numbers(client: Client, **params: str | int) -> tuple[list[str], str | None]:
     response = await client.get("/api/goals", params=params)
     assert response.status_code == 200, response.text
     body = response.json()

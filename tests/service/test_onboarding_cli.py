@@ -27,7 +27,7 @@ from registry.keys import FileKeyStore
 from service import cli, demo
 from service.app import create_app, issuer_for
 from service.settings import Settings
-from tests.conftest import FixedClock
+from tests.conftest import DatabaseRoles, FixedClock
 from tests.helpers import post_team, team_body
 
 SAMPLE = Path(demo.__file__).parent / "catalogue" / "sample-catalogue.csv"
@@ -309,3 +309,41 @@ async def test_add_list_and_disable_a_school(
             await issuer.issue_team(write, request)
     finally:
         await pool.close()
+
+
+async def test_the_database_refuses_a_disabled_schools_certificate(
+    seeded: object, conn: asyncpg.Connection
+) -> None:
+    """Whatever path would issue: a certificate row of a disabled school is refused."""
+    await conn.execute(
+        "CREATE TEMP TABLE copied AS SELECT * FROM certificates WHERE false;"
+        "INSERT INTO copied (number, school_id, cpr, kid, payload, jws, verification_code, "
+        "issued_at) SELECT '2099-0000001', '751234', '010190-1234', kid, "
+        "convert_to('{}', 'UTF8'), 'x', 'AAAAAAAA', now() "
+        "FROM school_keys WHERE school_id = '751234'"
+    )
+    await conn.execute("UPDATE schools SET disabled_at = now() WHERE id = '751234'")
+    with pytest.raises(asyncpg.CheckViolationError, match="disabled"):
+        await conn.execute("INSERT INTO certificates SELECT * FROM copied")
+
+
+async def test_the_service_role_only_reads_the_catalogue(
+    seeded: object, database_roles: DatabaseRoles, migrated: str
+) -> None:
+    service = await asyncpg.connect(
+        database_roles.service_url, server_settings={"search_path": migrated}
+    )
+    try:
+        assert await service.fetchval("SELECT count(*) FROM goals") > 0
+        for statement in (
+            "UPDATE goals SET title = 'x'",
+            "INSERT INTO goal_exam_periods VALUES ('40125', '2030-01-01', NULL)",
+            "UPDATE goal_exam_periods SET attached_until = NULL",
+            "UPDATE schools SET disabled_at = NULL",
+            "SELECT * FROM goal_revisions",
+            "SELECT * FROM catalogue_imports",
+        ):
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await service.execute(statement)
+    finally:
+        await service.close()

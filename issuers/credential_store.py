@@ -91,10 +91,12 @@ async def insert(
 
 
 async def presented(conn: Connection, credential_id: str) -> Presented | None:
-    """The credential of this id, revoked or not, or None."""
+    """The credential of this id, revoked or not, or None (also when its school is disabled:
+    a disabled school's credentials open nothing)."""
     row = await conn.fetchrow(
-        """SELECT school_id, secret_sha256, revoked_at, expires_at FROM api_credentials
-           WHERE id = $1""",
+        """SELECT c.school_id, c.secret_sha256, c.revoked_at, c.expires_at
+           FROM api_credentials c JOIN schools s ON s.id = c.school_id
+           WHERE c.id = $1 AND s.disabled_at IS NULL""",
         credential_id,
     )
     if row is None:

@@ -10,6 +10,8 @@ amu-bevis rotate-key | rotate-log-key | revoke-key | retention | audit
                      the register's trust commands (docs/registry.md)
 amu-bevis credentials create | list | rotate | revoke | events
                      the schools' API credentials (docs/operations.md)
+amu-bevis catalogue import | schools add | list | disable
+                     putting it into use (docs/catalogue.md)
 amu-bevis worker     deliver certificates (several may run at once; docs/delivery.md)
 """
 
@@ -36,6 +38,7 @@ from service import (
     demo,
     logging_setup,
     migrations,
+    onboarding_cli,
     roles,
     startup_checks,
     trust_cli,
@@ -209,6 +212,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser("migrate", help="apply migrations and exit")
     trust_cli.add_commands(commands)
     credentials_cli.add_commands(commands)
+    onboarding_cli.add_commands(commands)
     commands.add_parser("worker", help="deliver certificates until stopped")
     args = parser.parse_args(argv)
 
@@ -246,6 +250,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         settings = resolve_database(settings)
         asyncio.run(_prepare(settings, seed=False))
         return credentials_cli.run(args, settings)
+    elif args.command in onboarding_cli.COMMANDS:  # as the owner, once migrated
+        settings = resolve_database(settings)
+        asyncio.run(_prepare(settings, seed=False))
+        return onboarding_cli.run(args, settings)
     elif args.command == "worker":
         settings = resolve_database(settings)
         asyncio.run(_prepare(settings, seed=False))

@@ -120,10 +120,12 @@ async def insert_school_certificate(
 
 
 async def active_authority(conn: Connection) -> tuple[str, bytes] | None:
-    """The newest authority still in service: its key id and certificate (DER)."""
+    """The newest development authority still in service: its key id and certificate (DER).
+    Imported authorities (``ca-…``, issuers/onboarding.py) sign nothing here: no key of
+    theirs is ours."""
     row = await conn.fetchrow(
         """SELECT kid, certificate FROM document_authorities
-           WHERE retired_at IS NULL ORDER BY valid_from DESC LIMIT 1"""
+           WHERE retired_at IS NULL AND kid LIKE 'doc-ca-%' ORDER BY valid_from DESC LIMIT 1"""
     )
     return (row["kid"], bytes(row["certificate"])) if row is not None else None
 

@@ -323,6 +323,8 @@ async def _school(conn: Connection, school_id: str) -> school_store.SchoolRow:
     school = await school_store.school(conn, school_id)
     if school is None:
         raise IssuingError("unknown school", field="school")
+    if school.disabled_at is not None:  # amu-bevis schools disable (issuers/onboarding.py)
+        raise ConflictError("the school is disabled and cannot issue", field="school")
     return school
 
 

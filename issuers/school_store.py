@@ -1,5 +1,6 @@
-"""SQL for the schools' side: schools, credentials, the goal catalogue, teams, participations
-and idempotency records. Every function takes the connection it runs on."""
+"""SQL for the schools' side: schools, the goal catalogue, teams, participations and
+idempotency records (the credentials: ``issuers.credential_store``). Every function takes the
+connection it runs on."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ class SchoolRow:
     name: str
     cvr: str
     ownership: str
+    disabled_at: dt.datetime | None = None  # refused credentials, no issuing (onboarding)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,9 +106,35 @@ class PendingResult:
 
 async def school(conn: Connection, school_id: str) -> SchoolRow | None:
     row = await conn.fetchrow(
-        "SELECT id, name, cvr, ownership FROM schools WHERE id = $1", school_id
+        "SELECT id, name, cvr, ownership, disabled_at FROM schools WHERE id = $1", school_id
     )
     return SchoolRow(**dict(row)) if row else None
+
+
+async def all_schools(conn: Connection) -> list[SchoolRow]:
+    rows = await conn.fetch("SELECT id, name, cvr, ownership, disabled_at FROM schools ORDER BY id")
+    return [SchoolRow(**dict(row)) for row in rows]
+
+
+async def disable_school(
+    conn: Connection, school_id: str, *, now: dt.datetime
+) -> dt.datetime | None:
+    """Mark the school disabled (kept if it already was); when it was, or None if unknown."""
+    disabled: dt.datetime | None = await conn.fetchval(
+        """UPDATE schools SET disabled_at = coalesce(disabled_at, $2) WHERE id = $1
+           RETURNING disabled_at""",
+        school_id,
+        now,
+    )
+    return disabled
+
+
+async def document_authority_kid(conn: Connection, certificate: bytes) -> str | None:
+    """The key id under which this authority certificate (DER) is registered, if it is."""
+    kid: str | None = await conn.fetchval(
+        "SELECT kid FROM document_authorities WHERE certificate = $1", certificate
+    )
+    return kid
 
 
 async def insert_school(
@@ -118,66 +146,6 @@ async def insert_school(
         name,
         cvr,
         ownership,
-    )
-
-
-async def insert_credential(
-    conn: Connection,
-    *,
-    credential_id: str,
-    school_id: str,
-    secret_sha256: bytes,
-    label: str,
-) -> None:
-    await conn.execute(
-        """INSERT INTO api_credentials (id, school_id, secret_sha256, label)
-           VALUES ($1, $2, $3, $4)""",
-        credential_id,
-        school_id,
-        secret_sha256,
-        label,
-    )
-
-
-async def credential(conn: Connection, credential_id: str) -> tuple[str, bytes] | None:
-    """The school and secret hash of an unrevoked credential."""
-    row = await conn.fetchrow(
-        """SELECT school_id, secret_sha256 FROM api_credentials
-           WHERE id = $1 AND revoked_at IS NULL""",
-        credential_id,
-    )
-    return (row["school_id"], bytes(row["secret_sha256"])) if row else None
-
-
-async def upsert_goal(
-    conn: Connection,
-    *,
-    number: str,
-    title: str,
-    duration_days: Decimal,
-    ikv: bool,
-    exam_periods: Sequence[tuple[dt.date, dt.date | None]],
-    exam_parts: int = 1,
-    authority_certificate: bool = False,
-) -> None:
-    await conn.execute(
-        """INSERT INTO goals (number, title, duration_days, ikv, exam_parts, authority_certificate)
-           VALUES ($1, $2, $3, $4, $5, $6)
-           ON CONFLICT (number) DO UPDATE
-           SET title = excluded.title, duration_days = excluded.duration_days,
-               ikv = excluded.ikv, exam_parts = excluded.exam_parts,
-               authority_certificate = excluded.authority_certificate""",
-        number,
-        title,
-        duration_days,
-        ikv,
-        exam_parts,
-        authority_certificate,
-    )
-    await conn.executemany(
-        """INSERT INTO goal_exam_periods (goal_number, attached_from, attached_until)
-           VALUES ($1, $2, $3) ON CONFLICT DO NOTHING""",
-        [(number, start, until) for start, until in exam_periods],
     )
 
 

@@ -33,19 +33,74 @@ from service.identity import (
     DevelopmentStaffIdentityProvider,
     IdentityProvider,
 )
-from service.settings import ChannelName, Settings
+from service.oidc import OpenIDConnectProvider
+from service.settings import (
+    ChannelName,
+    IdentityProviderName,
+    OpenIDSettings,
+    Settings,
+)
 
 
-def identity_provider_for(settings: Settings, clock: Clock) -> IdentityProvider:
-    """Who participants are. Only the development adapter exists so far; a MitID broker adapter
-    is chosen here when it does."""
-    return DevelopmentIdentityProvider(settings.session_secret, clock)
+def identity_provider_for(
+    settings: Settings, clock: Clock, http: httpx.AsyncClient
+) -> IdentityProvider:
+    """Who participants are: MitID through an OpenID Connect broker, or the development
+    provider. ``http`` is the provider's HTTP client (closed by the caller). Raises ValueError
+    for a choice the start checks refuse (none, or development without its loud setting)."""
+    return _identity_provider(
+        "AMU_IDENTITY_PROVIDER", settings.identity_provider, settings.openid, settings, clock, http
+    )
 
 
-def staff_identity_provider_for(settings: Settings, clock: Clock) -> IdentityProvider:  # noqa: ARG001
-    """Who school staff are. Only the development adapter exists so far; a MitID Erhverv
-    adapter is chosen here when it does."""
-    return DevelopmentStaffIdentityProvider(clock)
+def staff_identity_provider_for(
+    settings: Settings, clock: Clock, http: httpx.AsyncClient
+) -> IdentityProvider | None:
+    """Who school staff are (MitID Erhverv through a broker, or the development staff
+    provider), or None: no staff login on the pages. Raises ValueError as
+    ``identity_provider_for`` does."""
+    if settings.staff_identity_provider is None:
+        return None
+    if settings.staff_identity_provider == "development" and settings.insecure_development_login:
+        return DevelopmentStaffIdentityProvider(clock)
+    return _identity_provider(
+        "AMU_STAFF_IDENTITY_PROVIDER",
+        settings.staff_identity_provider,
+        settings.staff_openid,
+        settings,
+        clock,
+        http,
+    )
+
+
+def identity_http_client_for(settings: Settings) -> httpx.AsyncClient:
+    """The identity providers' HTTP client: the system's trust store, a bounded wait."""
+    timeout = max(settings.openid.http_timeout_seconds, settings.staff_openid.http_timeout_seconds)
+    return httpx.AsyncClient(timeout=timeout, follow_redirects=False)
+
+
+def _identity_provider(  # noqa: PLR0917 - one provider's choice and settings
+    variable: str,
+    chosen: IdentityProviderName | None,
+    openid: OpenIDSettings,
+    settings: Settings,
+    clock: Clock,
+    http: httpx.AsyncClient,
+) -> IdentityProvider:
+    if chosen == "openid":
+        return OpenIDConnectProvider(
+            issuer=openid.issuer,
+            client_id=openid.client_id,
+            client_secret=openid.client_secret,
+            http=http,
+            clock=clock,
+            cpr_claim=openid.cpr_claim,
+            organisation_claim=openid.organisation_claim,
+            scopes=openid.scopes,
+        )
+    if chosen == "development" and settings.insecure_development_login:
+        return DevelopmentIdentityProvider(settings.session_secret, clock)
+    raise ValueError(f"{variable} chooses no identity provider this start may use")
 
 
 def key_store_for(settings: Settings) -> KeyStore:

@@ -45,6 +45,7 @@ from registry.transparency.copies import FileCheckpointCopies
 from service import api, logging_setup, migrations, pages
 from service.adapters import (
     documents_for,
+    identity_http_client_for,
     identity_provider_for,
     key_store_for,
     print_spool_for,
@@ -159,9 +160,10 @@ def create_app(
         raise ValueError("create_app needs settings.database_url (the CLI resolves it)")
     dsn = settings.database_url
     key_store = keys if keys is not None else key_store_for(settings)
-    identity = identity_provider_for(settings, clock)
+    identity_http = identity_http_client_for(settings)  # closed when the app stops
+    identity = identity_provider_for(settings, clock, identity_http)
     development_login = isinstance(identity, DevelopmentIdentityProvider)
-    staff_identity = staff_identity_provider_for(settings, clock)
+    staff_identity = staff_identity_provider_for(settings, clock, identity_http)
     documents = documents_for(settings, key_store, clock)
 
     @asynccontextmanager
@@ -182,6 +184,7 @@ def create_app(
             yield
         finally:
             await pool.close()
+            await identity_http.aclose()
 
     dependencies = {
         # Each field of Running (pool, issuer, ...) under its own name.
@@ -196,7 +199,7 @@ def create_app(
         "public_base_url": _value(settings.public_base_url),
     }
     api_routers = api.routers(
-        school_guard=SchoolGuard(_pool_of),
+        school_guard=SchoolGuard(_pool_of, clock),
         participant_guard=ParticipantGuard(identity),
         development_login=development_login,
     )

@@ -8,6 +8,10 @@ amu-bevis migrate    apply migrations only (as AMU_MIGRATION_DATABASE_URL's role
                      owner; the service itself connects as DATABASE_URL's, which cannot)
 amu-bevis rotate-key | rotate-log-key | revoke-key | retention | audit
                      the register's trust commands (docs/registry.md)
+amu-bevis credentials create | list | rotate | revoke | events
+                     the schools' API credentials (docs/operations.md)
+amu-bevis catalogue import | schools add | list | disable
+                     putting it into use (docs/catalogue.md)
 amu-bevis worker     deliver certificates (several may run at once; docs/delivery.md)
 """
 
@@ -29,7 +33,16 @@ import uvicorn
 from registry import db
 from registry.clock import system_clock
 from registry.transparency.log import ensure_log_key
-from service import demo, logging_setup, migrations, roles, startup_checks, trust_cli
+from service import (
+    credentials_cli,
+    demo,
+    logging_setup,
+    migrations,
+    onboarding_cli,
+    roles,
+    startup_checks,
+    trust_cli,
+)
 from service.adapters import key_store_for
 from service.app import create_app, issuer_for
 from service.delivery import run_worker_process, start_local_delivery
@@ -198,6 +211,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     commands.add_parser("migrate", help="apply migrations and exit")
     trust_cli.add_commands(commands)
+    credentials_cli.add_commands(commands)
+    onboarding_cli.add_commands(commands)
     commands.add_parser("worker", help="deliver certificates until stopped")
     args = parser.parse_args(argv)
 
@@ -231,6 +246,14 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         if args.command != "audit":  # the audit reads the database as it finds it
             asyncio.run(_prepare(settings, seed=False))
         return trust_cli.run(args, settings)
+    elif args.command in credentials_cli.COMMANDS:
+        settings = resolve_database(settings)
+        asyncio.run(_prepare(settings, seed=False))
+        return credentials_cli.run(args, settings)
+    elif args.command in onboarding_cli.COMMANDS:  # as the owner, once migrated
+        settings = resolve_database(settings)
+        asyncio.run(_prepare(settings, seed=False))
+        return onboarding_cli.run(args, settings)
     elif args.command == "worker":
         settings = resolve_database(settings)
         asyncio.run(_prepare(settings, seed=False))

@@ -1,4 +1,4 @@
-"""The demo: two schools, a small AMU goal catalogue, keys, API credentials and staff.
+"""The demo: two schools, the sample AMU goal catalogue, keys, API credentials and staff.
 
 Seeding is idempotent: a database that already has the demo schools is left alone, and the
 credentials are printed only when they are made.
@@ -7,22 +7,19 @@ credentials are printed only when they are made.
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 from dataclasses import dataclass
-from decimal import Decimal
+from importlib import resources
 from typing import Any
 
 import msgspec
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from issuers import credentials, school_store, staff_store
+from issuers import credentials, onboarding, school_store, staff_store
 from issuers.document_keys import DevelopmentAuthority
 from issuers.idempotency import IdempotentRequest
 from issuers.issuing import Issuer
 from issuers.requests import TeamResultsIn
-from registry import certificate_store
 from registry.db import Connection
-from registry.keys import KeyStore, public_bytes
+from registry.keys import KeyStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,37 +35,8 @@ SCHOOLS = (
     DemoSchool("863410", "Kursuscenter Øresund ApS", "38127456", "private"),
 )
 
-# (number, title, days, ikv, exam periods). Numbers and titles look like the real catalogue;
-# the exam periods show that the catalogue keeps when an exam was attached.
-GOALS: tuple[tuple[str, str, str, bool, tuple[tuple[dt.date, dt.date | None], ...]], ...] = (
-    ("40080", "Individuel kompetencevurdering i AMU", "1.0", True, ()),
-    ("40081", "Individuel kompetencevurdering i AMU F/I", "2.0", True, ()),
-    ("48113", "Hygiejne for fødevarebranchen", "1.0", False, ((dt.date(2020, 1, 1), None),)),
-    ("40125", "Svejsning af plader – MAG", "5.0", False, ((dt.date(2019, 8, 1), None),)),
-    ("44806", "Gaffeltruck, certifikatkursus", "5.0", False, ((dt.date(2021, 1, 1), None),)),
-    ("42638", "Førstehjælp på arbejdspladsen", "1.0", False, ()),
-    (
-        "45365",
-        "Rengøring på hospitaler",
-        "3.0",
-        False,
-        ((dt.date(2018, 1, 1), dt.date(2021, 7, 1)), (dt.date(2027, 1, 1), None)),
-    ),
-    (
-        "47596",
-        "Kørsel med farligt gods – grundkursus",
-        "3.5",
-        False,
-        ((dt.date(2020, 1, 1), None),),
-    ),
-)
-
-
-# Goals whose exam has two parts (both must be sat), and a certificate course whose exam another
-# authority may run.
-EXAM_PARTS = {"40125": 2}
-AUTHORITY_CERTIFICATES = {"44806"}
-
+SAMPLE_CATALOGUE = "sample-catalogue.csv"
+"""The bundled goal catalogue (service/catalogue/): the demo loads it as an operator would."""
 
 # The demo people the development login offers (CPR numbers of the demo, not real people).
 DEMO_PEOPLE = (
@@ -109,45 +77,30 @@ class DemoCredential:
     token: str
 
 
-async def seed_catalogue(conn: Connection) -> None:
-    for number, title, days, ikv, periods in GOALS:
-        await school_store.upsert_goal(
-            conn,
-            number=number,
-            title=title,
-            duration_days=Decimal(days),
-            ikv=ikv,
-            exam_periods=periods,
-            exam_parts=EXAM_PARTS.get(number, 1),
-            authority_certificate=number in AUTHORITY_CERTIFICATES,
-        )
+def sample_catalogue() -> bytes:
+    """The bytes of the bundled sample catalogue (CSV, docs/catalogue.md)."""
+    return resources.files("service").joinpath("catalogue", SAMPLE_CATALOGUE).read_bytes()
+
+
+async def seed_catalogue(conn: Connection, *, now: dt.datetime) -> None:
+    """Import the sample catalogue through the operators' import (a second run changes
+    nothing). Not a full import: goals an operator added stay open."""
+    await onboarding.import_catalogue(
+        conn, sample_catalogue(), "csv", source=SAMPLE_CATALOGUE, full=False, now=now
+    )
 
 
 async def add_school(
     conn: Connection, keys: KeyStore, school: DemoSchool, *, now: dt.datetime
 ) -> DemoCredential:
-    """Register a school with a fresh signing key and API credential."""
-    await school_store.insert_school(
-        conn, school_id=school.id, name=school.name, cvr=school.cvr, ownership=school.ownership
+    """Register a school as `amu-bevis schools add` does, with a development document
+    certificate, and give it an API credential."""
+    checked = onboarding.NewSchool.checked(
+        number=school.id, name=school.name, cvr=school.cvr, ownership=school.ownership
     )
-    private = Ed25519PrivateKey.generate()
-    kid = f"{school.id}-{secrets.token_hex(4)}"
-    keys.put(kid, private)
-    await certificate_store.insert_key(
-        conn, kid=kid, school_id=school.id, public_key=public_bytes(private), valid_from=now
-    )
-    await DevelopmentAuthority(keys).certify(
-        conn, school_id=school.id, school_name=school.name, now=now
-    )
-    credential = credentials.new_credential()
-    await school_store.insert_credential(
-        conn,
-        credential_id=credential.id,
-        school_id=school.id,
-        secret_sha256=credential.secret_sha256,
-        label="demo",
-    )
-    return DemoCredential(school.id, school.name, credential.token)
+    await onboarding.add_school(conn, keys, checked, DevelopmentAuthority(keys), now=now)
+    _info, token = await credentials.create(conn, school.id, "demo", "demo", now)
+    return DemoCredential(school.id, school.name, token)
 
 
 async def seed_staff(conn: Connection, *, now: dt.datetime) -> None:
@@ -171,7 +124,7 @@ async def seed_staff(conn: Connection, *, now: dt.datetime) -> None:
 async def seed_demo(conn: Connection, keys: KeyStore, *, now: dt.datetime) -> list[DemoCredential]:
     """Seed the demo once; returns the new credentials (empty when it was there already)."""
     async with conn.transaction():
-        await seed_catalogue(conn)
+        await seed_catalogue(conn, now=now)
         made = [
             await add_school(conn, keys, school, now=now)
             for school in SCHOOLS

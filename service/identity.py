@@ -5,7 +5,9 @@ the person's CPR number. A browser logs in by the authorization-code flow: ``beg
 makes a ``LoginRequest`` (the URL to send the browser to, and the state, nonce and PKCE
 verifier the service keeps in the browser's session); the provider sends the browser back to
 ``redirect_uri`` and ``finish_login`` turns its answer into an ``Identity``. ``authenticate``
-turns a bearer token presented to the API into a ``Person``.
+turns a bearer token presented to the API into a ``Person``. The real adapter is
+``service.oidc.OpenIDConnectProvider``; a provider that cannot be reached raises
+``IdentityProviderUnavailableError`` from the login steps.
 ``DevelopmentIdentityProvider`` issues such tokens itself for any CPR number (demo and tests
 only; the settings never choose it in production); its "broker" is the demo-person page at
 ``/udvikling/log-ind``. ``DevelopmentStaffIdentityProvider`` is the same for school staff
@@ -39,6 +41,11 @@ _TOKEN_AAD = b"amu-bevis development token v1"
 _NONCE_BYTES = 12
 DEVELOPMENT_LOGIN_PATH = "/udvikling/log-ind"
 DEVELOPMENT_STAFF_LOGIN_PATH = "/udvikling/log-ind/medarbejder"
+
+
+class IdentityProviderUnavailableError(Exception):
+    """The identity provider could not be reached or answered nonsense (its discovery document,
+    keys or token endpoint): nobody can log in right now. The pages show a friendly page."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +116,11 @@ class IdentityProvider(Protocol):
         self, *, id_token: str | None, post_logout_redirect_uri: str
     ) -> str | None:
         """Where to send the browser to end its session at the provider too, or None."""
+
+    async def login_origin(self) -> str | None:
+        """The origin (``https://host[:port]``) the login sends the browser to, or None for
+        this site: the login form's Content-Security-Policy must allow it as a form-action,
+        or the browser stops at the redirect."""
 
 
 class DevelopmentIdentityProvider:
@@ -196,6 +208,9 @@ class DevelopmentIdentityProvider:
     ) -> str | None:
         return None  # the demo page keeps no session of its own
 
+    async def login_origin(self) -> str | None:
+        return None  # the demo page is on this site
+
 
 class DevelopmentStaffIdentityProvider:
     """School staff for the demo and tests, in place of MitID Erhverv: the demo page picks
@@ -250,3 +265,6 @@ class DevelopmentStaffIdentityProvider:
         post_logout_redirect_uri: str,  # noqa: ARG002
     ) -> str | None:
         return None
+
+    async def login_origin(self) -> str | None:
+        return None  # the demo page is on this site

@@ -4,7 +4,8 @@
 ``AMU_MIGRATION_DATABASE_URL`` is the tables' owner, for migrations). Demo mode
 (``AMU_DEMO=1``, or ``amu-bevis serve --demo``) fills in development defaults so a fresh clone
 runs with no configuration: the embedded PostgreSQL, an http loopback public address, the local
-Digital Post test server and the MeMo schema beside the checkout. Outside demo mode those stay
+Digital Post test server, the development login (anyone can log in as anyone) and the MeMo
+schema beside the checkout. Outside demo mode those stay
 unset, and `service.startup_checks.refusals` names every one a production start must set
 (docs/operations.md).
 """
@@ -20,8 +21,13 @@ from pathlib import Path
 from typing import Literal, TypeVar
 
 from issuers.retention import PRINT_RETENTION_DAYS
+from service.oidc import NEMLOGIN_CPR_CLAIM, NEMLOGIN_CVR_CLAIM
 
-IdentityProviderName = Literal["development"]
+# openid: an OpenID Connect broker (MitID through NemLog-in; MitID Erhverv for staff).
+# development: anyone logs in as any demo person: only with INSECURE_DEVELOPMENT_LOGIN.
+IdentityProviderName = Literal["development", "openid"]
+# The one value of AMU_INSECURE_DEVELOPMENT_LOGIN that allows the development identity provider.
+INSECURE_DEVELOPMENT_LOGIN = "anyone-can-be-anyone"
 KeyStoreName = Literal["file", "memory"]
 # test-server: plain HTTP to the local test server (demo only); memory: in process (demo and
 # tests); gateway: the same protocol over HTTPS with an OCES client certificate (docs/delivery.md).
@@ -48,6 +54,20 @@ class PagesSettings:
     # A browser session ends after this long without a request, and this long after its login.
     session_idle_minutes: int = 30
     session_absolute_hours: int = 8
+
+
+@dataclass(frozen=True, slots=True)
+class OpenIDSettings:
+    """One client registration at an OpenID Connect provider (docs/operations.md, "Logging
+    in: MitID through OpenID Connect"). The issuer must be https (http only on 127.0.0.1)."""
+
+    issuer: str = ""
+    client_id: str = ""
+    client_secret: str = field(default="", repr=False)  # never shown
+    cpr_claim: str = NEMLOGIN_CPR_CLAIM
+    organisation_claim: str = NEMLOGIN_CVR_CLAIM
+    scopes: tuple[str, ...] = ("openid",)
+    http_timeout_seconds: float = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +126,15 @@ class Settings:
     public_base_url: str = "http://127.0.0.1:8000"
     # The transparency log's origin line and checkpoint key name (C2SP checkpoint).
     log_origin: str = "amu-bevis.local/register"
-    identity_provider: IdentityProviderName = "development"
+    # Who participants log in with; None (from_env outside demo mode, unset): refused at start.
+    identity_provider: IdentityProviderName | None = "development"
+    openid: OpenIDSettings = field(default_factory=OpenIDSettings)
+    # Who school staff log in with on the pages; None: nobody (the login page says so).
+    staff_identity_provider: IdentityProviderName | None = "development"
+    staff_openid: OpenIDSettings = field(default_factory=OpenIDSettings)
+    # The development identity provider lets anyone log in as anyone: allowed only when this
+    # is on (AMU_INSECURE_DEVELOPMENT_LOGIN=anyone-can-be-anyone; demo mode turns it on).
+    insecure_development_login: bool = True
     key_store: KeyStoreName = "file"
     # Signs the development identity provider's tokens; random per process unless set.
     session_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
@@ -138,7 +166,15 @@ class Settings:
             port=port,
             public_base_url=env.get("AMU_PUBLIC_BASE_URL", f"http://{host}:{port}" if demo else ""),
             log_origin=env.get("AMU_LOG_ORIGIN", defaults.log_origin),
-            identity_provider=_choice(env, "AMU_IDENTITY_PROVIDER", ("development",)),
+            identity_provider=_provider(
+                env, "AMU_IDENTITY_PROVIDER", "development" if demo else None
+            ),
+            openid=_openid_from_env(env, "AMU_OIDC"),
+            staff_identity_provider=_provider(
+                env, "AMU_STAFF_IDENTITY_PROVIDER", "development" if demo else None
+            ),
+            staff_openid=_openid_from_env(env, "AMU_STAFF_OIDC"),
+            insecure_development_login=_insecure_development_login(env, demo=demo),
             key_store=_choice(env, "AMU_KEY_STORE", ("file", "memory")),
             session_secret=secret.encode() if secret else defaults.session_secret,
             debug=env.get("AMU_DEBUG", "") == "1",
@@ -187,6 +223,41 @@ def _delivery_from_env(env: Mapping[str, str], *, demo: bool) -> DeliverySetting
         serve_worker=env.get("AMU_SERVE_WORKER", "1") == "1",
         serve_test_server=env.get("AMU_SERVE_TEST_SERVER", "1" if demo else "0") == "1",
     )
+
+
+def _provider(
+    env: Mapping[str, str], name: str, default: IdentityProviderName | None
+) -> IdentityProviderName | None:
+    if not env.get(name):
+        return default
+    choices: tuple[IdentityProviderName, ...] = ("openid", "development")
+    return _choice(env, name, choices)
+
+
+def _openid_from_env(env: Mapping[str, str], prefix: str) -> OpenIDSettings:
+    """The ``{prefix}_*`` variables (AMU_OIDC_ISSUER, AMU_STAFF_OIDC_CLIENT_ID, ...)."""
+    d = OpenIDSettings()
+    scopes = env.get(f"{prefix}_SCOPES", "").split()
+    return OpenIDSettings(
+        issuer=env.get(f"{prefix}_ISSUER", ""),
+        client_id=env.get(f"{prefix}_CLIENT_ID", ""),
+        client_secret=env.get(f"{prefix}_CLIENT_SECRET", ""),
+        cpr_claim=env.get(f"{prefix}_CPR_CLAIM") or d.cpr_claim,
+        organisation_claim=env.get(f"{prefix}_ORGANISATION_CLAIM") or d.organisation_claim,
+        scopes=tuple(scopes) if scopes else d.scopes,
+        http_timeout_seconds=float(env.get(f"{prefix}_HTTP_TIMEOUT", d.http_timeout_seconds)),
+    )
+
+
+def _insecure_development_login(env: Mapping[str, str], *, demo: bool) -> bool:
+    value = env.get("AMU_INSECURE_DEVELOPMENT_LOGIN", "")
+    if not value:
+        return demo
+    if value != INSECURE_DEVELOPMENT_LOGIN:
+        raise ValueError(
+            f"AMU_INSECURE_DEVELOPMENT_LOGIN must be {INSECURE_DEVELOPMENT_LOGIN} or unset"
+        )
+    return True
 
 
 def _path(env: Mapping[str, str], name: str) -> Path | None:

@@ -27,7 +27,13 @@ from cryptography.hazmat.primitives.serialization import (
 
 from formats.errors import FormatError, MalformedDocumentError
 from formats.memo import validate_memo
-from service.settings import ChannelName, Settings
+from service.settings import (
+    INSECURE_DEVELOPMENT_LOGIN,
+    ChannelName,
+    IdentityProviderName,
+    OpenIDSettings,
+    Settings,
+)
 
 _DEMO_ONLY_CHANNELS = {"test-server", "memory"}
 
@@ -52,6 +58,22 @@ def refusals(settings: Settings, *, now: dt.datetime) -> list[str]:
                 "AMU_KEY_STORE=memory loses every signing key at exit: demo and tests only; "
                 "set AMU_KEY_STORE=file"
             )
+    found += _identity_refusals(
+        "AMU_IDENTITY_PROVIDER",
+        "AMU_OIDC",
+        settings.identity_provider,
+        settings.openid,
+        insecure_allowed=settings.insecure_development_login,
+        required=not settings.demo,
+    )
+    found += _identity_refusals(
+        "AMU_STAFF_IDENTITY_PROVIDER",
+        "AMU_STAFF_OIDC",
+        settings.staff_identity_provider,
+        settings.staff_openid,
+        insecure_allowed=settings.insecure_development_login,
+        required=False,  # unset: staff log in with their school's API credential
+    )
     found += _channel_refusals(
         "AMU_DIGITAL_POST",
         d.digital_post,
@@ -157,6 +179,64 @@ def _channel_refusals(
     if not _is_public_https(url):
         found.append(f"{variable}_URL must be the gateway's https address, not a loopback one")
     return found + client_certificate_refusals(variable, cert, key, now=now)
+
+
+def _identity_refusals(
+    variable: str,
+    prefix: str,
+    chosen: IdentityProviderName | None,
+    openid: OpenIDSettings,
+    *,
+    insecure_allowed: bool,
+    required: bool,
+) -> list[str]:
+    """Why the identity provider ``variable`` chooses cannot be used: none chosen (when
+    ``required``), the development one without its loud setting, or an OpenID Connect one
+    without its issuer (https; plain http only on 127.0.0.1, for a test provider), client id
+    or client secret, whose ``{prefix}_*`` variables the messages name."""
+    if chosen is None:
+        if not required:
+            return []
+        return [
+            (
+                f"{variable} is not set: set {variable}=openid with {prefix}_ISSUER, "
+                f"{prefix}_CLIENT_ID and {prefix}_CLIENT_SECRET (MitID through an OpenID "
+                "Connect broker, docs/operations.md)"
+            )
+        ]
+    if chosen == "development":
+        if insecure_allowed:
+            return []
+        return [
+            (
+                f"{variable}=development lets anyone log in as anyone: set {variable}=openid; "
+                "only a test system may set "
+                f"AMU_INSECURE_DEVELOPMENT_LOGIN={INSECURE_DEVELOPMENT_LOGIN}"
+            )
+        ]
+    found = []
+    if not openid.issuer:
+        found.append(f"{prefix}_ISSUER is not set (the OpenID Connect provider's issuer URL)")
+    elif not (_is_public_https(openid.issuer) or _is_loopback_http(openid.issuer)):
+        found.append(
+            f"{prefix}_ISSUER must be the provider's https address (plain http is allowed only "
+            "on 127.0.0.1, for a test provider)"
+        )
+    if not openid.client_id:
+        found.append(f"{prefix}_CLIENT_ID is not set (this service's client at the provider)")
+    if not openid.client_secret:
+        found.append(f"{prefix}_CLIENT_SECRET is not set (the client's secret at the provider)")
+    return found
+
+
+def _is_loopback_http(url: str) -> bool:
+    """An http URL on 127.0.0.1: a test provider on this machine, nothing on the wire."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        return False
+    return parts.scheme == "http" and host == "127.0.0.1"
 
 
 def _memo_schema_refusals(schema: Path | None) -> list[str]:

@@ -8,6 +8,7 @@
 - public verification (``/api/verify``, ``/api/keys``, ``/api/status``, the published context,
   issuer documents and document authorities): ``verification``;
 - the transparency log (``/api/log``): ``log``;
+- the AMU goal catalogue (``/api/goals``), public: ``goals``;
 - development login (``/api/dev/login``), with the development identity provider only.
 
 Handlers receive their collaborators by dependency injection; the app factory provides them
@@ -21,7 +22,7 @@ from __future__ import annotations
 from litestar import Router
 from litestar.types import Guard
 
-from service.api import development, log, participants, schools, verification
+from service.api import development, goals, log, participants, schools, verification
 from service.api.openapi import document_problems
 
 
@@ -34,6 +35,7 @@ def routers(
         document_problems(participants.router(participant_guard), [401]),
         document_problems(verification.router(), []),
         document_problems(log.router(), []),
+        document_problems(goals.router(), []),
     ]
     if development_login:
         # Nothing stored can clash with a login.

@@ -37,11 +37,12 @@ GRANT SELECT ON log_head TO {service};
 GRANT UPDATE (size, edge) ON log_head TO {service};
 
 -- The schools' side (issuers/school_store.py).
-GRANT SELECT, INSERT ON schools, api_credentials, goal_exam_periods, teams TO {service};
--- Goals are upserted from the goal catalogue.
-GRANT SELECT, INSERT ON goals TO {service};
-GRANT UPDATE (title, duration_days, ikv, exam_parts, authority_certificate) ON goals
-    TO {service};
+GRANT SELECT, INSERT ON schools, api_credentials, teams TO {service};
+-- The goal catalogue is read only: operators import it as the tables' owner
+-- (`amu-bevis catalogue import`, docs/catalogue.md), so the service cannot rewrite the exam
+-- history the rules decide on. Its import log (catalogue_imports, goal_revisions) is the
+-- owner's alone.
+GRANT SELECT ON goals, goal_exam_periods TO {service};
 -- A participation's reported facts and result change until a certificate is issued; retention
 -- blanks its personal columns (issuers/retention_store.py).
 GRANT SELECT, INSERT ON participations TO {service};
@@ -70,6 +71,14 @@ GRANT SELECT, INSERT ON share_links TO {service};
 GRANT UPDATE (revoked_at) ON share_links TO {service};
 GRANT SELECT, INSERT, DELETE ON verify_failures TO {service};
 GRANT UPDATE (failures) ON verify_failures TO {service};
+
+-- The schools' API credentials (issuers/credential_store.py): a credential is used (its
+-- last_used_at, at most once a minute), replaced once by a rotation (replaced_by, expires_at:
+-- the overlap) and revoked once; a trigger holds those to once (0016_credential_events.sql).
+-- Its audit trail is append-only: insert and read.
+GRANT UPDATE (last_used_at, revoked_at, expires_at, replaced_by) ON api_credentials
+    TO {service};
+GRANT SELECT, INSERT ON credential_events TO {service};
 
 -- Browser sessions (service/session_store.py): made at login, renewed while used, deleted at
 -- logout (revocation) and when expired.

@@ -20,7 +20,7 @@ from issuers.documents import CertificateDocuments, DocumentUnavailableError
 from registry import access_store, certificate_store, codes
 from registry.clock import Clock
 from registry.verification import verified_record, verified_records
-from service.identity import IdentityProvider
+from service.identity import IdentityProvider, IdentityProviderUnavailableError
 from service.pages import view
 from service.pages.deliveries import CHANNEL_TEXT, STATE_TEXT
 from service.pages.sessions import Session
@@ -28,6 +28,10 @@ from service.pages.web import SECURITY_HEADERS, Page, redirect
 
 SHARE_DAYS = (7, 30, 90)
 CALLBACK_PATH = "/mine-beviser/log-ind/svar"
+_MITID_AWAY = (
+    "MitID svarer ikke lige nu",
+    "Vi kan ikke nå MitID-login i øjeblikket. Prøv igen om lidt.",
+)
 
 
 def token_digest(token: str) -> bytes:
@@ -56,8 +60,18 @@ class ParticipantPages(Controller):
     path = "/mine-beviser"
 
     @get("/log-ind", name="person-login")
-    async def login_page(self, *, page: NamedDependency[Page]) -> Template:
-        return page.render("login.html")
+    async def login_page(
+        self,
+        *,
+        page: NamedDependency[Page],
+        identity: NamedDependency[SkipValidation[IdentityProvider]],
+    ) -> Template:
+        # The form's answer redirects to the provider: form-action must allow its origin too.
+        origin = await identity.login_origin()
+        policy = SECURITY_HEADERS["Content-Security-Policy"]
+        if origin is not None:
+            policy = policy.replace("form-action 'self'", f"form-action 'self' {origin}")
+        return page.render("login.html", headers={"Content-Security-Policy": policy})
 
     @post("/log-ind", status_code=303)
     async def start_login(
@@ -65,10 +79,13 @@ class ParticipantPages(Controller):
         *,
         page: NamedDependency[Page],
         identity: NamedDependency[SkipValidation[IdentityProvider]],
-    ) -> Redirect:
+    ) -> Response[Any]:
         """Start the OpenID Connect authorization-code flow at the identity provider; its state,
         nonce and PKCE verifier stay in the server-side session."""
-        login = await identity.begin_login(redirect_uri=page.context.absolute(CALLBACK_PATH))
+        try:
+            login = await identity.begin_login(redirect_uri=page.context.absolute(CALLBACK_PATH))
+        except IdentityProviderUnavailableError:
+            return page.error(503, message=_MITID_AWAY)
         page.begin_login("person", login)
         return redirect(login.url)
 
@@ -83,11 +100,14 @@ class ParticipantPages(Controller):
         login = page.take_login("person")
         if login is None:
             raise PermissionDeniedException("login state")
-        found = await identity.finish_login(
-            params=dict(page.request.query_params),
-            request=login,
-            redirect_uri=page.context.absolute(CALLBACK_PATH),
-        )
+        try:
+            found = await identity.finish_login(
+                params=dict(page.request.query_params),
+                request=login,
+                redirect_uri=page.context.absolute(CALLBACK_PATH),
+            )
+        except IdentityProviderUnavailableError:
+            return page.error(503, message=_MITID_AWAY)
         if found is None or found.cpr is None:
             raise PermissionDeniedException("login refused")
         page.log_in(Session("person", found.cpr, clock(), id_token=found.id_token))

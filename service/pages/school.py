@@ -26,11 +26,11 @@ from issuers.cpr import mask
 from issuers.workdays import DANISH_WORKDAYS
 from registry import codes
 from registry.clock import Clock, today_in_denmark
-from service.identity import Identity, IdentityProvider
+from service.identity import Identity, IdentityProvider, IdentityProviderUnavailableError
 from service.pages import view
 from service.pages.deliveries import CHANNEL_TEXT, STATE_TEXT, Delivery
 from service.pages.sessions import Session
-from service.pages.web import Page, redirect
+from service.pages.web import SECURITY_HEADERS, Page, redirect
 
 # (group, category) -> what the result means, in the school's words (DOMAIN.md, 002 §3).
 RESULT_TEXT = {
@@ -48,6 +48,14 @@ RESULT_TEXT = {
 CALLBACK_PATH = "/skole/log-ind/svar"
 ROLE_TEXT = {"administrator": "Administrator", "registrar": "Registrator"}
 _PENDING = "staff_login"  # in the session: a proven identity choosing its school
+_NO_STAFF_LOGIN = (
+    "Log ind for skoler er ikke sat op",
+    "Registret har ingen MitID Erhverv-forbindelse endnu. Kontakt registrets drift.",
+)
+_BROKER_AWAY = (
+    "MitID Erhverv svarer ikke lige nu",
+    "Vi kan ikke nå MitID Erhverv. Prøv igen om lidt.",
+)
 
 # Results and certificates are due within 10 working days of the course's end (001).
 DEADLINE_WORKING_DAYS = 10
@@ -68,18 +76,35 @@ class SchoolPages(Controller):
     path = "/skole"
 
     @get("/log-ind")
-    async def login_page(self, *, page: NamedDependency[Page]) -> Template:
-        return page.render("school_login.html")
+    async def login_page(
+        self,
+        *,
+        page: NamedDependency[Page],
+        staff_identity: NamedDependency[SkipValidation[IdentityProvider | None]],
+    ) -> Template:
+        # The form's answer redirects to the provider: form-action must allow its origin too.
+        origin = await staff_identity.login_origin() if staff_identity is not None else None
+        policy = SECURITY_HEADERS["Content-Security-Policy"]
+        if origin is not None:
+            policy = policy.replace("form-action 'self'", f"form-action 'self' {origin}")
+        return page.render("school_login.html", headers={"Content-Security-Policy": policy})
 
     @post("/log-ind", status_code=303)
     async def start_login(
         self,
         *,
         page: NamedDependency[Page],
-        staff_identity: NamedDependency[SkipValidation[IdentityProvider]],
-    ) -> Redirect:
+        staff_identity: NamedDependency[SkipValidation[IdentityProvider | None]],
+    ) -> Any:
         """Start the OpenID Connect login at the staff identity provider."""
-        login = await staff_identity.begin_login(redirect_uri=page.context.absolute(CALLBACK_PATH))
+        if staff_identity is None:
+            return page.error(503, message=_NO_STAFF_LOGIN)
+        try:
+            login = await staff_identity.begin_login(
+                redirect_uri=page.context.absolute(CALLBACK_PATH)
+            )
+        except IdentityProviderUnavailableError:
+            return page.error(503, message=_BROKER_AWAY)
         page.begin_login("staff", login)
         return redirect(login.url)
 
@@ -88,20 +113,23 @@ class SchoolPages(Controller):
         self,
         *,
         page: NamedDependency[Page],
-        staff_identity: NamedDependency[SkipValidation[IdentityProvider]],
+        staff_identity: NamedDependency[SkipValidation[IdentityProvider | None]],
         pool: NamedDependency[asyncpg.Pool],
         clock: NamedDependency[Clock],
     ) -> Any:
         """Admit the person to the one school they may act for, let them choose among several,
         or tell them to ask the school's administrator."""
         login = page.take_login("staff")
-        if login is None:
+        if login is None or staff_identity is None:
             raise PermissionDeniedException("login state")
-        found = await staff_identity.finish_login(
-            params=dict(page.request.query_params),
-            request=login,
-            redirect_uri=page.context.absolute(CALLBACK_PATH),
-        )
+        try:
+            found = await staff_identity.finish_login(
+                params=dict(page.request.query_params),
+                request=login,
+                redirect_uri=page.context.absolute(CALLBACK_PATH),
+            )
+        except IdentityProviderUnavailableError:
+            return page.error(503, message=_BROKER_AWAY)
         if found is None:
             raise PermissionDeniedException("login refused")
         admitted = await _admitted(pool, found.subject, found.organisation)
@@ -167,9 +195,9 @@ class SchoolPages(Controller):
         self,
         *,
         page: NamedDependency[Page],
-        staff_identity: NamedDependency[SkipValidation[IdentityProvider]],
+        staff_identity: NamedDependency[SkipValidation[IdentityProvider | None]],
     ) -> Redirect:
-        return await page.log_out(staff_identity)
+        return await page.log_out(staff_identity)  # None: only our session ends
 
     @get("/medarbejdere")
     async def staff(

@@ -223,11 +223,13 @@ class Page:
         renew_id(data)
         self.request.set_session(data)
 
-    async def log_out(self, identity: IdentityProvider) -> Redirect:
+    async def log_out(self, identity: IdentityProvider | None) -> Redirect:
         """End the session (its row is deleted: the cookie works nowhere any more) and go to
         the provider's logout when it has one, else to the front page."""
         id_token = self.session.id_token if self.session else None
         self.request.clear_session()
+        if identity is None:
+            return redirect("/")
         target = await identity.logout_url(
             id_token=id_token, post_logout_redirect_uri=self.context.absolute("/")
         )

@@ -18,7 +18,16 @@ from tests.conftest import DatabaseRoles
 
 # The columns retention may blank; every other column of certificates is signed or bound.
 RETENTION_COLUMNS = {"cpr", "payload", "jws", "erased_at"}
-APPEND_ONLY = ("log_leaves", "log_nodes", "log_checkpoints", "certificate_events", "log_keys")
+APPEND_ONLY = (
+    "log_leaves",
+    "log_nodes",
+    "log_checkpoints",
+    "certificate_events",
+    "log_keys",
+    "credential_events",
+)
+# What of a school's API credential may change: its use, its replacement, its revocation.
+CREDENTIAL_COLUMNS = {"last_used_at", "revoked_at", "expires_at", "replaced_by"}
 
 
 @pytest.fixture
@@ -65,6 +74,8 @@ FORBIDDEN = [
     "SET session_replication_role = replica",
     "DELETE FROM certificates",
     "DELETE FROM schools",
+    "DELETE FROM api_credentials",
+    "TRUNCATE credential_events",
     "INSERT INTO schema_migrations (version, name) VALUES (999, 'sneaky')",
     "DELETE FROM schema_migrations",
     "SELECT setval('certificate_serial', 1)",
@@ -109,6 +120,18 @@ async def test_the_service_role_may_update_no_column_of_the_log(
     for column in columns:
         if column not in granted:
             await _refused(service, f"UPDATE {table} SET {column} = {column}")  # noqa: S608
+
+
+async def test_the_service_role_may_not_change_what_a_credential_is(
+    service: asyncpg.Connection,
+) -> None:
+    columns = await _columns(service, "api_credentials")
+    assert set(columns) > CREDENTIAL_COLUMNS  # the grant names real columns
+    assert {"id", "school_id", "secret_sha256", "label", "created_by"} <= set(columns)
+    for column in columns:
+        if column not in CREDENTIAL_COLUMNS:
+            await _refused(service, f"UPDATE api_credentials SET {column} = {column}")  # noqa: S608
+    await service.execute("UPDATE api_credentials SET last_used_at = now() WHERE false")
 
 
 async def test_the_service_role_is_no_superuser_and_owns_nothing(

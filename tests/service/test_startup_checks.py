@@ -6,12 +6,16 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from service.adapters import memo_schema_for
-from service.settings import Settings
+from service.adapters import identity_provider_for, memo_schema_for, staff_identity_provider_for
+from service.identity import DevelopmentIdentityProvider
+from service.oidc import OpenIDConnectProvider
+from service.settings import INSECURE_DEVELOPMENT_LOGIN, Settings
 from service.startup_checks import client_certificate_refusals, refusals
+from tests.conftest import FixedClock
 from tests.externals import require_shared
 from tests.service.certificates import DAY, NOW, issue, make_ca, write_key
 
@@ -38,6 +42,10 @@ def safe_env(tmp_path: Path) -> dict[str, str]:
         "AMU_EBOKS_CLIENT_CERT": str(eboks.cert),
         "AMU_EBOKS_CLIENT_KEY": str(eboks.key),
         "AMU_MEMO_SCHEMA": str(require_shared(SCHEMA)),
+        "AMU_IDENTITY_PROVIDER": "openid",
+        "AMU_OIDC_ISSUER": "https://broker.example",
+        "AMU_OIDC_CLIENT_ID": "amu-bevis",
+        "AMU_OIDC_CLIENT_SECRET": PASSWORD,
     }
 
 
@@ -78,6 +86,15 @@ UNSAFE: list[tuple[dict[str, str | None], str]] = [
     ({"AMU_KEY_STORE": "memory"}, "AMU_KEY_STORE"),
     ({"AMU_MEMO_SCHEMA": None}, "AMU_MEMO_SCHEMA"),
     ({"AMU_MEMO_SCHEMA": "/nonexistent/MeMo_core.xsd"}, "AMU_MEMO_SCHEMA"),
+    ({"AMU_IDENTITY_PROVIDER": None}, "AMU_IDENTITY_PROVIDER is not set"),
+    ({"AMU_IDENTITY_PROVIDER": "development"}, "AMU_IDENTITY_PROVIDER=development"),
+    ({"AMU_OIDC_ISSUER": None}, "AMU_OIDC_ISSUER"),
+    ({"AMU_OIDC_ISSUER": "http://broker.example"}, "AMU_OIDC_ISSUER"),
+    ({"AMU_OIDC_ISSUER": "http://localhost:8080"}, "AMU_OIDC_ISSUER"),
+    ({"AMU_OIDC_ISSUER": "https://127.0.0.1:8443"}, "AMU_OIDC_ISSUER"),
+    ({"AMU_OIDC_CLIENT_ID": None}, "AMU_OIDC_CLIENT_ID"),
+    ({"AMU_OIDC_CLIENT_SECRET": None}, "AMU_OIDC_CLIENT_SECRET"),
+    ({"AMU_STAFF_IDENTITY_PROVIDER": "development"}, "AMU_STAFF_IDENTITY_PROVIDER=development"),
 ]
 
 
@@ -115,6 +132,7 @@ def test_nothing_set_lists_every_refusal_at_once() -> None:
         "DATABASE_URL",
         "AMU_MIGRATION_DATABASE_URL",
         "AMU_PUBLIC_BASE_URL",
+        "AMU_IDENTITY_PROVIDER",
         "AMU_DIGITAL_POST=test-server",
         "AMU_EBOKS=test-server",
         "AMU_MEMO_SCHEMA",
@@ -135,6 +153,60 @@ def test_a_password_in_a_refused_url_is_never_shown(safe_env: dict[str, str]) ->
     assert all(PASSWORD not in message for message in found)
 
 
+def test_the_staff_provider_is_checked_like_the_participants_one(
+    safe_env: dict[str, str],
+) -> None:
+    staff = {
+        "AMU_STAFF_IDENTITY_PROVIDER": "openid",
+        "AMU_STAFF_OIDC_ISSUER": "https://erhverv-broker.example",
+        "AMU_STAFF_OIDC_CLIENT_ID": "amu-bevis-skoler",
+        "AMU_STAFF_OIDC_CLIENT_SECRET": "staff-client-secret",
+        "AMU_STAFF_OIDC_ORGANISATION_CLAIM": "urn:example:cvr",
+    }
+    settings = Settings.from_env({**safe_env, **staff})
+    assert refusals(settings, now=NOW) == []
+    assert settings.staff_openid.organisation_claim == "urn:example:cvr"
+    assert "staff-client-secret" not in repr(settings)
+    chosen_only = {**safe_env, "AMU_STAFF_IDENTITY_PROVIDER": "openid"}
+    found = refusals(Settings.from_env(chosen_only), now=NOW)
+    assert [m.split()[0] for m in found] == [
+        "AMU_STAFF_OIDC_ISSUER",
+        "AMU_STAFF_OIDC_CLIENT_ID",
+        "AMU_STAFF_OIDC_CLIENT_SECRET",
+    ]
+
+
+def test_a_test_provider_on_127_0_0_1_may_speak_plain_http(safe_env: dict[str, str]) -> None:
+    env = {**safe_env, "AMU_OIDC_ISSUER": "http://127.0.0.1:8080"}
+    assert refusals(Settings.from_env(env), now=NOW) == []
+
+
+def test_only_the_loud_setting_allows_the_development_login(safe_env: dict[str, str]) -> None:
+    env = {**safe_env, "AMU_IDENTITY_PROVIDER": "development"}
+    assert Settings.from_env(env).insecure_development_login is False
+    loud = {**env, "AMU_INSECURE_DEVELOPMENT_LOGIN": INSECURE_DEVELOPMENT_LOGIN}
+    assert refusals(Settings.from_env(loud), now=NOW) == []
+    with pytest.raises(ValueError, match="AMU_INSECURE_DEVELOPMENT_LOGIN must be"):
+        Settings.from_env({**env, "AMU_INSECURE_DEVELOPMENT_LOGIN": "1"})
+    with pytest.raises(ValueError, match="AMU_IDENTITY_PROVIDER must be one of"):
+        Settings.from_env({**safe_env, "AMU_IDENTITY_PROVIDER": "mitid"})
+
+
+def test_the_settings_choose_the_identity_provider(safe_env: dict[str, str]) -> None:
+    clock = FixedClock()
+    http = httpx.AsyncClient()
+    openid = Settings.from_env(safe_env)
+    assert isinstance(identity_provider_for(openid, clock, http), OpenIDConnectProvider)
+    assert staff_identity_provider_for(openid, clock, http) is None
+    demo = Settings.from_env({}, demo=True)
+    assert isinstance(identity_provider_for(demo, clock, http), DevelopmentIdentityProvider)
+    quiet = replace(demo, insecure_development_login=False)
+    with pytest.raises(ValueError, match="AMU_IDENTITY_PROVIDER"):
+        identity_provider_for(quiet, clock, http)
+    with pytest.raises(ValueError, match="AMU_IDENTITY_PROVIDER"):
+        identity_provider_for(Settings.from_env({}), clock, http)
+
+
 def test_demo_mode_allows_the_development_defaults() -> None:
     settings = Settings.from_env({}, demo=True)
     assert settings.database_url is None
@@ -142,6 +214,8 @@ def test_demo_mode_allows_the_development_defaults() -> None:
     assert settings.delivery.digital_post == "test-server"
     assert settings.delivery.serve_test_server is True
     assert settings.delivery.memo_schema == require_shared(SCHEMA)
+    assert settings.identity_provider == "development"
+    assert settings.insecure_development_login is True
     assert refusals(settings, now=NOW) == []
     # AMU_DEMO=1 is the same as `serve --demo` (apart from the random session secret).
     from_variable = Settings.from_env({"AMU_DEMO": "1"})

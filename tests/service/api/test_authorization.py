@@ -77,6 +77,8 @@ ROUTES = {
     ("GET", "/api/verify/{number}"): "anyone with number and code",
     ("POST", "/api/verify/{number}"): "anyone with number and code",
     ("GET", "/api/keys"): "anyone",
+    ("GET", "/api/goals"): "anyone: the public goal catalogue",
+    ("GET", "/api/goals/{number}"): "anyone: the public goal catalogue",
     ("POST", "/api/dev/login"): "anyone, development identity provider only",
     ("GET", "/api/log/checkpoint"): "anyone: the log holds no personal data",
     ("GET", "/api/log/keys"): "anyone",

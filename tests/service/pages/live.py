@@ -12,6 +12,7 @@ Used by the browser tests and by ``scripts/screenshots``.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import secrets
 import socket
@@ -116,8 +117,10 @@ class LiveServer:
         clock: Callable[[], dt.datetime],
         *,
         service_url: str | None = None,
+        settings_changes: dict[str, Any] | None = None,
     ) -> None:
-        """``database_url`` seeds and edits (tests); the app connects as ``service_url``."""
+        """``database_url`` seeds and edits (tests); the app connects as ``service_url``;
+        ``settings_changes`` replaces fields of the settings (e.g. the identity provider)."""
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind(("127.0.0.1", 0))
@@ -136,6 +139,7 @@ class LiveServer:
             public_base_url=self.base_url,
             port=port,
         )
+        settings = dataclasses.replace(settings, **(settings_changes or {}))
         app = create_app(settings, keys=self.keys, clock=clock)
         config = uvicorn.Config(
             app,

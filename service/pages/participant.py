@@ -119,7 +119,7 @@ class ParticipantPages(Controller):
         *,
         page: NamedDependency[Page],
         identity: NamedDependency[SkipValidation[IdentityProvider]],
-    ) -> Redirect:
+    ) -> Response[Any]:
         return await page.log_out(identity)
 
     @get("/")

@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import quote
 
 import asyncpg
-from litestar import Controller, get, post
+from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath, SkipValidation
@@ -196,8 +196,8 @@ class SchoolPages(Controller):
         *,
         page: NamedDependency[Page],
         staff_identity: NamedDependency[SkipValidation[IdentityProvider | None]],
-    ) -> Redirect:
-        return await page.log_out(staff_identity)  # None: only our session ends
+    ) -> Response[Any]:
+        return await page.log_out(staff_identity, provider="MitID Erhverv")  # None: ours only
 
     @get("/medarbejdere")
     async def staff(

@@ -223,9 +223,13 @@ class Page:
         renew_id(data)
         self.request.set_session(data)
 
-    async def log_out(self, identity: IdentityProvider | None) -> Redirect:
-        """End the session (its row is deleted: the cookie works nowhere any more) and go to
-        the provider's logout when it has one, else to the front page."""
+    async def log_out(
+        self, identity: IdentityProvider | None, *, provider: str = "MitID"
+    ) -> Response[Any]:
+        """End the session (its row is deleted: the cookie works nowhere any more), then end
+        it at the provider when it has a logout, else go to the front page. The provider's
+        logout is reached from a page of ours (a refresh and a link), not by redirecting the
+        logout form: the pages' form-action policy allows only this site."""
         id_token = self.session.id_token if self.session else None
         self.request.clear_session()
         if identity is None:
@@ -233,7 +237,9 @@ class Page:
         target = await identity.logout_url(
             id_token=id_token, post_logout_redirect_uri=self.context.absolute("/")
         )
-        return redirect(target or "/")
+        if target is None:
+            return redirect("/")
+        return self.render("logged_out.html", {"provider_logout": target, "provider": provider})
 
     def render(
         self,

@@ -84,6 +84,9 @@ GRANT SELECT, INSERT ON credential_events TO {service};
 -- logout (revocation) and when expired.
 GRANT SELECT, INSERT, DELETE ON sessions TO {service};
 GRANT UPDATE (value, expires_at) ON sessions TO {service};
--- Staff roles (issuers/staff_store.py): the login reads them; granting and revoking is not done
--- by the service yet (the demo seeds them as the owner).
-GRANT SELECT ON school_staff TO {service};
+-- Staff roles (issuers/staff_store.py): the login reads them; a school's administrator grants
+-- and revokes them on the pages (an operator with `amu-bevis staff`). A role is revoked once,
+-- never changed or deleted (a trigger holds it so, 0017_staff_roles.sql); revoking locks the
+-- school's live roles (FOR UPDATE), which the UPDATE grant covers.
+GRANT SELECT, INSERT ON school_staff TO {service};
+GRANT UPDATE (revoked_at, revoked_by) ON school_staff TO {service};

@@ -38,6 +38,7 @@ from service.pages.dev_login import DevelopmentLoginPage, DevelopmentStaffLoginP
 from service.pages.home import HomePage
 from service.pages.participant import ParticipantPages
 from service.pages.school import SchoolPages
+from service.pages.school_admin import SchoolAdminPages
 from service.pages.sessions import session_config
 from service.pages.shared import SharedPages
 from service.pages.verify import VerifyPages
@@ -95,7 +96,14 @@ def routers(
     def provide_pages() -> PageContext:
         return context
 
-    handlers: list[type] = [HomePage, ParticipantPages, SharedPages, VerifyPages, SchoolPages]
+    handlers: list[type] = [
+        HomePage,
+        ParticipantPages,
+        SharedPages,
+        VerifyPages,
+        SchoolPages,
+        SchoolAdminPages,
+    ]
     if development_login:
         handlers.append(DevelopmentLoginPage)
     if development_staff_login:

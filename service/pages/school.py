@@ -199,33 +199,6 @@ class SchoolPages(Controller):
     ) -> Response[Any]:
         return await page.log_out(staff_identity, provider="MitID Erhverv")  # None: ours only
 
-    @get("/medarbejdere")
-    async def staff(
-        self, *, page: NamedDependency[Page], pool: NamedDependency[asyncpg.Pool]
-    ) -> Template:
-        """Who may use the school's pages, and as what: for its administrators."""
-        session = page.require_staff("administrator")
-        async with pool.acquire() as conn:
-            school = await school_store.school(conn, session.subject)
-            members = await staff_store.staff_of(conn, session.subject)
-        if school is None:
-            raise NotFoundException
-        return page.render(
-            "school_staff.html",
-            {
-                "school": school,
-                "staff": [
-                    {
-                        "subject": m.subject,
-                        "role": ROLE_TEXT[m.role],
-                        "since": view.when(m.granted_at),
-                        "by": m.granted_by,
-                    }
-                    for m in members
-                ],
-            },
-        )
-
     @get("/")
     async def overview(
         self,

@@ -1,7 +1,9 @@
 // Progressive enhancement only: every page works without this file.
-// A "Kopiér" button beside read-only link fields.
+// A "Kopiér" button beside read-only fields marked data-copy (its value: what is copied, "link"
+// when empty).
 document.querySelectorAll("input[data-copy]").forEach(function (field) {
   if (!navigator.clipboard) { return; }
+  var what = field.getAttribute("data-copy") || "link";
   var row = document.createElement("span");
   row.className = "copy-row";
   field.parentNode.insertBefore(row, field);
@@ -9,13 +11,13 @@ document.querySelectorAll("input[data-copy]").forEach(function (field) {
   var button = document.createElement("button");
   button.type = "button";
   button.className = "button button-secondary";
-  button.textContent = "Kopiér link";
+  button.textContent = "Kopiér " + what;
   var status = document.createElement("span");
   status.setAttribute("role", "status");
   status.className = "muted";
   button.addEventListener("click", function () {
     navigator.clipboard.writeText(field.value).then(function () {
-      status.textContent = "Linket er kopieret.";
+      status.textContent = what === "link" ? "Linket er kopieret." : "Kopieret.";
     });
   });
   row.appendChild(button);

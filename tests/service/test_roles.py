@@ -80,13 +80,12 @@ FORBIDDEN = [
     "DELETE FROM schema_migrations",
     "SELECT setval('certificate_serial', 1)",
     "SELECT setval('status_list_position', 0)",
-    # Sessions are found by their id's hash, never re-keyed; staff roles are read, not written.
+    # Sessions are found by their id's hash, never re-keyed; a staff role is only revoked.
     "UPDATE sessions SET key_sha256 = key_sha256",
-    (
-        "INSERT INTO school_staff (school_id, subject, role, granted_at, granted_by) "
-        "VALUES ('751234', 's', 'administrator', now(), 's')"
-    ),
     "UPDATE school_staff SET role = role",
+    "UPDATE school_staff SET subject = subject",
+    "UPDATE school_staff SET granted_by = granted_by",
+    "TRUNCATE school_staff",
     "DELETE FROM school_staff",
     "CREATE TEMP TABLE sneaky AS SELECT * FROM certificates LIMIT 0; DROP TABLE certificates",
     *(f"DELETE FROM {table}" for table in APPEND_ONLY),  # noqa: S608 - constant names

@@ -109,7 +109,7 @@ async def test_a_role_at_another_organisations_school_admits_no_one(
     await staff_store.grant(
         conn, school_id="751234", subject=SOFIE, role="administrator", granted_by="t", now=NOW
     )
-    await staff_store.revoke(conn, school_id="863410", subject=SOFIE, now=NOW)
+    await staff_store.revoke(conn, school_id="863410", subject=SOFIE, now=NOW, revoked_by="t")
     answer = await staff_login(client, SOFIE)
     assert answer.status_code == 403
     assert "Bed skolens administrator" in answer.text
@@ -119,7 +119,7 @@ async def test_a_role_at_another_organisations_school_admits_no_one(
 async def test_a_revoked_role_admits_no_one(
     client: Client, seeded: Demo, conn: asyncpg.Connection
 ) -> None:
-    assert await staff_store.revoke(conn, school_id="751234", subject=MADS, now=NOW)
+    assert await staff_store.revoke(conn, school_id="751234", subject=MADS, now=NOW, revoked_by="t")
     assert (await staff_login(client, MADS)).status_code == 403
 
 

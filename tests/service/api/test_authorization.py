@@ -13,6 +13,7 @@ from litestar import Litestar
 
 from tests.conftest import Demo, FixedClock
 from tests.helpers import ASE, BO, Client, login, post_team, team_body
+from tests.service.pages.helpers import MADS, SOFIE, school_login, submit
 
 PROBLEM = "application/problem+json"
 # The problem type of each refusal (service/api/problems.py): a refused caller gets a problem
@@ -119,6 +120,13 @@ ROUTES = {
     ("POST", "/skole/log-ud"): "anyone with the form's CSRF token",
     ("GET", "/skole"): "staff session (any role), own school only",
     ("GET", "/skole/medarbejdere"): "staff session, administrator, own school only",
+    ("POST", "/skole/medarbejdere"): "staff session, administrator, CSRF, own school only",
+    ("POST", "/skole/medarbejdere/tilbagekald"): "staff session, administrator, CSRF, own",
+    ("GET", "/skole/api-noegler"): "staff session, administrator, own school only",
+    ("POST", "/skole/api-noegler"): "staff session, administrator and CSRF, own school only",
+    ("GET", "/skole/api-noegler/{credential_id}"): "staff session, administrator, own credential",
+    ("POST", "/skole/api-noegler/{credential_id}/forny"): "administrator and CSRF, own credential",
+    ("POST", "/skole/api-noegler/{credential_id}/tilbagekald"): "administrator, CSRF, own",
     ("POST", "/skole/leveringer/{number}/forsoeg-igen"): "staff session and CSRF, own school",
 }
 
@@ -504,3 +512,40 @@ async def test_a_school_declares_and_sees_only_its_own_composite_courses(
     assert course.json()["reference"] == "SF-1"
     foreign_view = await client.get("/api/schools/863410/composite-courses/SF-1", headers=other)
     assert_refused(foreign_view, 404)
+
+
+async def test_only_a_schools_administrator_administers_it(client: Client, seeded: Demo) -> None:
+    """The administrator's pages (docs/pages.md): without a staff session, off to the login;
+    a school's API credential is no staff session; a registrar gets the 403 page; another
+    school's administrator finds none of this school's credentials; every form needs its CSRF
+    token."""
+    own = seeded.public.split("_")[1]
+    reads = ("/skole/api-noegler", f"/skole/api-noegler/{own}", "/skole/medarbejdere")
+    writes = (
+        "/skole/api-noegler",
+        f"/skole/api-noegler/{own}/forny",
+        f"/skole/api-noegler/{own}/tilbagekald",
+        "/skole/medarbejdere",
+        "/skole/medarbejdere/tilbagekald",
+    )
+    for path in reads:
+        for headers in ({}, seeded.school(seeded.public)):
+            response = await client.get(path, headers=headers, follow_redirects=False)
+            assert response.status_code == 303, path
+            assert response.headers["location"] == "/skole/log-ind", path
+    for path in writes:
+        refused = await client.post(path, data={}, follow_redirects=False)
+        assert refused.status_code == 403, path  # no CSRF token
+    await school_login(client, MADS)  # a registrar of 751234
+    for path in reads:
+        assert (await client.get(path)).status_code == 403, path
+    for path in writes:
+        answer = await submit(client, "/skole", path, {"navn": "x", "bruger": MADS})
+        assert answer.status_code == 403, path
+        assert "Det kræver en administrator" in answer.text, path
+    await school_login(client, SOFIE)  # the administrator of 863410
+    assert (await client.get(f"/skole/api-noegler/{own}")).status_code == 404
+    for path in writes[1:3]:
+        assert (await submit(client, "/skole", path, {})).status_code == 404, path
+    own_use = await client.get("/api/schools/751234/overdue", headers=seeded.school(seeded.public))
+    assert own_use.status_code == 200  # untouched

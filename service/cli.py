@@ -12,6 +12,8 @@ amu-bevis credentials create | list | rotate | revoke | events
                      the schools' API credentials (docs/operations.md)
 amu-bevis catalogue import | schools add | list | disable
                      putting it into use (docs/catalogue.md)
+amu-bevis staff grant | revoke | list
+                     school staff and their roles (docs/operations.md)
 amu-bevis worker     deliver certificates (several may run at once; docs/delivery.md)
 """
 
@@ -40,6 +42,7 @@ from service import (
     migrations,
     onboarding_cli,
     roles,
+    staff_cli,
     startup_checks,
     trust_cli,
 )
@@ -213,6 +216,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     trust_cli.add_commands(commands)
     credentials_cli.add_commands(commands)
     onboarding_cli.add_commands(commands)
+    staff_cli.add_commands(commands)
     commands.add_parser("worker", help="deliver certificates until stopped")
     args = parser.parse_args(argv)
 
@@ -250,6 +254,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         settings = resolve_database(settings)
         asyncio.run(_prepare(settings, seed=False))
         return credentials_cli.run(args, settings)
+    elif args.command in staff_cli.COMMANDS:
+        settings = resolve_database(settings)
+        asyncio.run(_prepare(settings, seed=False))
+        return staff_cli.run(args, settings)
     elif args.command in onboarding_cli.COMMANDS:  # as the owner, once migrated
         settings = resolve_database(settings)
         asyncio.run(_prepare(settings, seed=False))

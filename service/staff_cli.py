@@ -1,0 +1,143 @@
+"""The schools' staff roles from the command line (docs/operations.md, "School staff and their
+roles")::
+
+amu-bevis staff grant --school 751234 --subject SUB --role administrator [--name "Karen Holm"]
+amu-bevis staff revoke --school 751234 --subject SUB
+amu-bevis staff list --school 751234 [--history]
+
+This is how an operator appoints the first administrator of a newly onboarded school; from
+then on its administrators grant and revoke roles on /skole/medarbejdere. ``SUB`` is the
+person's subject at the staff identity provider (the page a person without a role reaches shows
+it to them). Every change is recorded with the operator as its actor: ``operator:<the OS
+user>``. A school that has an administrator keeps one: appoint another before revoking the last.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import asyncpg
+from rich.console import Console
+from rich.markup import escape
+
+from issuers import staff
+from issuers.errors import IssuingError
+from registry import db
+from registry.clock import system_clock, to_the_second
+from service import migrations
+from service.credentials_cli import operator
+from service.settings import Settings
+
+COMMANDS = ("staff",)
+_INSTITUTION = re.compile(r"\d{6}")
+# Which option a domain error's field came from.
+_OPTIONS = {
+    "school_id": "--school",
+    "subject": "--subject",
+    "role": "--role",
+    "name": "--name",
+    "actor": "the operator (OS user)",
+}
+
+
+def _school(text: str) -> str:
+    if not _INSTITUTION.fullmatch(text):
+        raise argparse.ArgumentTypeError("an institution number is 6 digits, e.g. 751234")
+    return text
+
+
+def add_commands(commands: Any) -> None:
+    """Add ``staff`` and its actions to the CLI's subparsers."""
+    parser = commands.add_parser("staff", help="who may use a school's pages, and as what")
+    actions = parser.add_subparsers(dest="action", required=True)
+
+    def action(name: str, help_text: str) -> argparse.ArgumentParser:
+        sub: argparse.ArgumentParser = actions.add_parser(name, help=help_text)
+        sub.add_argument(
+            "--school", required=True, type=_school, help="the school's institution number"
+        )
+        return sub
+
+    grant = action("grant", "give a person a role at the school (replacing one they hold)")
+    grant.add_argument(
+        "--subject", required=True, help="the person's subject at the staff identity provider"
+    )
+    grant.add_argument("--role", required=True, choices=staff.ROLES)
+    grant.add_argument("--name", help="the person's name, to help people read the list")
+    revoke = action("revoke", "end a person's role at the school")
+    revoke.add_argument("--subject", required=True, help="the person whose role ends")
+    listing = action("list", "the school's live roles")
+    listing.add_argument("--history", action="store_true", help="also the roles that ended")
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    """Run one ``staff`` action against the settings' database; return the exit code."""
+    return asyncio.run(_run(args, settings))
+
+
+async def _run(args: argparse.Namespace, settings: Settings) -> int:
+    if settings.database_url is None:
+        raise ValueError("the CLI resolves the database before running a command")
+    conn = await asyncpg.connect(
+        settings.database_url, server_settings=db.schema_settings(settings.database_schema)
+    )
+    err = Console(stderr=True, highlight=False)
+    try:
+        await migrations.require_current(conn)
+        return await _dispatch(conn, args, Console(highlight=False))
+    except IssuingError as e:
+        option = _OPTIONS.get(e.field or "", e.field)
+        err.print(f"[red]{escape(f'{option}: {e}' if option else str(e))}[/red]")
+        return 2
+    finally:
+        await conn.close()
+
+
+async def _dispatch(conn: asyncpg.Connection, args: argparse.Namespace, out: Console) -> int:
+    now = to_the_second(system_clock())
+    school: str = args.school
+    if args.action == "grant":
+        made = await staff.grant(
+            conn, school, args.subject, args.role, actor=operator(), now=now, name=args.name
+        )
+        out.print(escape(f"Granted {made.role} at school {school} to {made.subject}"))
+    elif args.action == "revoke":
+        ended = await staff.revoke(conn, school, args.subject, actor=operator(), now=now)
+        out.print(escape(f"Revoked the {ended.role} role of {ended.subject} at school {school}"))
+    else:
+        live = await staff.staff_of(conn, school)
+        ended_roles = await staff.history_of(conn, school) if args.history else []
+        _print_list([*live, *ended_roles], out)
+    return 0
+
+
+def _moment(at: dt.datetime | None) -> str:
+    return "" if at is None else at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _print_list(found: Sequence[staff.StaffMember], out: Console) -> None:
+    if not found:
+        out.print("The school has no staff roles")
+        return
+    rows = [
+        (
+            m.subject,
+            m.name or "",
+            m.role,
+            _moment(m.granted_at),
+            m.granted_by,
+            f"revoked {_moment(m.revoked_at)} by {m.revoked_by}" if m.revoked_at else "live",
+        )
+        for m in found
+    ]
+    header = ("subject", "name", "role", "granted", "by", "state")
+    # Plain aligned columns, never cut: subjects are copied from here (as credentials_cli).
+    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
+    for row in (header, *rows):
+        line = "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        out.out(line.rstrip(), highlight=False)

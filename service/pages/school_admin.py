@@ -23,21 +23,13 @@ from litestar.params import FromPath
 from litestar.response import Template
 
 from issuers import credentials, school_store, staff
-from issuers.credentials import CredentialEvent, CredentialInfo
 from issuers.errors import ConflictError, InvalidInputError, NotFoundIssuingError
 from registry.clock import Clock, to_the_second
 from registry.db import Connection
-from service.pages import view
+from service.pages import credentials_view, view
 from service.pages.school import ROLE_TEXT
 from service.pages.web import Page, RoleRequiredError, redirect
 
-EVENT_TEXT = {
-    "created": "Oprettet",
-    "rotated": "Fornyet",
-    "revoked": "Tilbagekaldt",
-    "used": "Brugt",
-    "refused": "Afvist",
-}
 EVENTS_SHOWN = 50
 _CREDENTIALS = "/skole/api-noegler"
 _STAFF = "/skole/medarbejdere"
@@ -89,6 +81,7 @@ async def _staff_page(
     members = await staff.staff_of(conn, school_id)
     ended = await staff.history_of(conn, school_id)
     me = page.session.actor if page.session else None
+    administrators = sum(1 for m in members if m.role == "administrator")
     return page.render(
         "school_staff.html",
         {
@@ -101,6 +94,8 @@ async def _staff_page(
                     "since": view.when(m.granted_at),
                     "by": m.granted_by,
                     "me": m.subject == me,
+                    # The last administrator's role cannot go (staff.LastAdministratorError).
+                    "removable": m.role != "administrator" or administrators > 1,
                 }
                 for m in members
             ],
@@ -278,7 +273,12 @@ class SchoolAdminPages(Controller):
                 if e.field != "label":
                     raise
                 return await _credentials_page(
-                    page, conn, school_id, clock, label=label, label_error=_label_error(label)
+                    page,
+                    conn,
+                    school_id,
+                    clock,
+                    label=label,
+                    label_error=credentials_view.label_error(label),
                 )
         return page.render("school_credential_token.html", {"credential": info, "token": token})
 
@@ -305,8 +305,8 @@ class SchoolAdminPages(Controller):
         return page.render(
             "school_credential.html",
             {
-                "credential": _credential_line(info, clock),
-                "events": [_event_line(e) for e in trail],
+                "credential": credentials_view.credential_line(info, clock),
+                "events": [credentials_view.event_line(e) for e in trail],
             },
         )
 
@@ -362,52 +362,6 @@ class SchoolAdminPages(Controller):
         return redirect(f"{_CREDENTIALS}/{credential_id}")
 
 
-def _label_error(label: str) -> str:
-    if not label.strip():
-        return "Skriv et navn på nøglen, fx det system, der skal bruge den."
-    if len(label.strip()) > credentials.LABEL_MAX:
-        return f"Navnet må højst være {credentials.LABEL_MAX} tegn."
-    return "Navnet indeholder tegn, der ikke kan gemmes. Brug bogstaver, tal og tegnsætning."
-
-
-def _state_text(info: CredentialInfo, clock: Clock) -> str:
-    state = credentials.state(info, clock())
-    if state == "revoked":
-        return f"Tilbagekaldt {_moment(info.revoked_at)}"
-    if state == "replaced":
-        return f"Fornyet – virker til {_moment(info.expires_at)}"
-    if state == "expired":
-        return f"Fornyet – holdt op med at virke {_moment(info.expires_at)}"
-    return "Aktiv"
-
-
-def _credential_line(info: CredentialInfo, clock: Clock) -> dict[str, Any]:
-    state = credentials.state(info, clock())
-    return {
-        "id": info.id,
-        "label": info.label,
-        "created": view.when(info.created_at),
-        "by": info.created_by or "–",
-        "last_used": _moment(info.last_used_at) or "Aldrig",
-        "state": state,
-        "state_text": _state_text(info, clock),
-        "replaced_by": info.replaced_by,
-        "may_rotate": state == "active",
-        "may_revoke": state in {"active", "replaced"},
-    }
-
-
-def _event_line(event: CredentialEvent) -> dict[str, Any]:
-    return {
-        "at": view.when(event.at),
-        "event": EVENT_TEXT.get(event.event, event.event),
-        "actor": event.actor,
-        "route": event.route or "",
-        "client": event.client or "",
-        "detail": event.detail or "",
-    }
-
-
 async def _credentials_page(
     page: Page,
     conn: Connection,
@@ -425,7 +379,7 @@ async def _credentials_page(
         "school_credentials.html",
         {
             "school": school,
-            "credentials": [_credential_line(c, clock) for c in reversed(found)],
+            "credentials": [credentials_view.credential_line(c, clock) for c in reversed(found)],
             "label": label,
             "label_error": label_error,
             "label_max": credentials.LABEL_MAX,

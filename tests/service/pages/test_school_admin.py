@@ -232,6 +232,7 @@ async def test_the_last_administrator_cannot_leave(
     client: Client, seeded: Demo, conn: asyncpg.Connection
 ) -> None:
     await school_login(client, KAREN)
+    assert "Skolens eneste administrator" in (await client.get(STAFF)).text  # no button
     own = await submit(client, STAFF, f"{STAFF}/tilbagekald", {"bruger": KAREN})
     assert own.status_code == 409
     assert "mindst én administrator" in own.text

@@ -4,7 +4,9 @@ The port is shaped for an OpenID Connect broker such as MitID: the broker's ID t
 the person's CPR number. A browser logs in by the authorization-code flow: ``begin_login``
 makes a ``LoginRequest`` (the URL to send the browser to, and the state, nonce and PKCE
 verifier the service keeps in the browser's session); the provider sends the browser back to
-``redirect_uri`` and ``finish_login`` turns its answer into an ``Identity``. ``authenticate``
+``redirect_uri`` and ``finish_login`` turns its answer into an ``Identity``. ``logout_request``
+makes a ``LogoutRequest``: the provider's end-session endpoint and the fields a page of ours
+POSTs there (the ID token among them: a form's body, never a URL). ``authenticate``
 turns a bearer token presented to the API into a ``Person``. The real adapter is
 ``service.oidc.OpenIDConnectProvider``; a provider that cannot be reached raises
 ``IdentityProviderUnavailableError`` from the login steps.
@@ -27,7 +29,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -83,6 +85,24 @@ class LoginRequest:
 
 
 @dataclass(frozen=True, slots=True)
+class LogoutRequest:
+    """Ending the browser's session at the provider too (OpenID Connect RP-Initiated Logout
+    1.0): a form the browser POSTs to ``url`` with ``fields``. POST, not GET, because the
+    fields carry the ID token (``id_token_hint``), which must not appear in a URL (browser
+    history, proxies, the provider's access logs); the specification has the provider accept
+    both. ``fields`` are secrets: never log them."""
+
+    url: str
+    fields: tuple[tuple[str, str], ...]
+
+    @property
+    def origin(self) -> str:
+        """``scheme://host[:port]`` of ``url``: the page's form-action policy must allow it."""
+        parts = urlsplit(self.url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+
+@dataclass(frozen=True, slots=True)
 class Identity:
     """What a finished login proved about the person at the browser."""
 
@@ -112,10 +132,11 @@ class IdentityProvider(Protocol):
         login ``request`` began, or None: a wrong state, an error answer, a refused code or an
         ID token that fails any check."""
 
-    async def logout_url(
+    async def logout_request(
         self, *, id_token: str | None, post_logout_redirect_uri: str
-    ) -> str | None:
-        """Where to send the browser to end its session at the provider too, or None."""
+    ) -> LogoutRequest | None:
+        """The form that ends the browser's session at the provider too (the provider sends
+        the browser on to ``post_logout_redirect_uri``), or None when there is none to end."""
 
     async def login_origin(self) -> str | None:
         """The origin (``https://host[:port]``) the login sends the browser to, or None for
@@ -200,12 +221,12 @@ class DevelopmentIdentityProvider:
             return None
         return Identity(subject=f"dev:{secrets.token_hex(8)}", cpr=cpr)
 
-    async def logout_url(
+    async def logout_request(
         self,
         *,
         id_token: str | None,  # noqa: ARG002 - the demo page keeps no session of its own
         post_logout_redirect_uri: str,  # noqa: ARG002
-    ) -> str | None:
+    ) -> LogoutRequest | None:
         return None  # the demo page keeps no session of its own
 
     async def login_origin(self) -> str | None:
@@ -258,12 +279,12 @@ class DevelopmentStaffIdentityProvider:
         identity, nonce, _expires = found
         return identity if secrets.compare_digest(nonce, request.nonce) else None
 
-    async def logout_url(
+    async def logout_request(
         self,
         *,
         id_token: str | None,  # noqa: ARG002 - the demo page keeps no session of its own
         post_logout_redirect_uri: str,  # noqa: ARG002
-    ) -> str | None:
+    ) -> LogoutRequest | None:
         return None
 
     async def login_origin(self) -> str | None:

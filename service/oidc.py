@@ -14,7 +14,7 @@ checks the ID token's claims, joserfc (authlib's JOSE library) its signature aga
 provider's published keys. Every refusal is logged at WARNING with its reason, never a token,
 code, claim value or CPR number. A provider that cannot be reached (or whose discovery
 document or keys make no sense) raises ``IdentityProviderUnavailableError`` from the login
-steps, so the pages can say so; ``authenticate`` and ``logout_url`` answer None instead.
+steps, so the pages can say so; ``authenticate`` and ``logout_request`` answer None instead.
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ from typing import Any, Literal
 from urllib.parse import quote, urlsplit
 
 import httpx
-from authlib.common.urls import add_params_to_uri
 from authlib.oauth2.auth import ClientAuth
 from authlib.oauth2.rfc6749.parameters import prepare_grant_uri, prepare_token_request
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
@@ -45,6 +44,7 @@ from service.identity import (
     Identity,
     IdentityProviderUnavailableError,
     LoginRequest,
+    LogoutRequest,
     Person,
 )
 
@@ -151,12 +151,14 @@ class OpenIDConnectProvider:
             _log.warning("login refused: %s", e)
             return None
 
-    async def logout_url(
+    async def logout_request(
         self, *, id_token: str | None, post_logout_redirect_uri: str
-    ) -> str | None:
-        """The provider's end-session endpoint (RP-initiated logout), or None when it has none
-        or cannot be reached. The ID token goes back to the provider that issued it, as
-        ``id_token_hint``: OpenID Connect's logout defines it so."""
+    ) -> LogoutRequest | None:
+        """The provider's end-session endpoint (RP-initiated logout) and the fields to POST
+        there, or None when it has none or cannot be reached. The ID token goes back to the
+        provider that issued it as ``id_token_hint``, in the form's body: never in a URL.
+        No ``state``: our session is gone before the browser gets there, so nothing of ours
+        would check it when the provider sends the browser back to the front page."""
         try:
             metadata = await self._metadata()
         except IdentityProviderUnavailableError as e:
@@ -164,12 +166,13 @@ class OpenIDConnectProvider:
             return None
         if metadata.end_session_endpoint is None:
             return None
-        query = [("client_id", self._client_id)]
-        query.append(("post_logout_redirect_uri", post_logout_redirect_uri))
+        fields = [
+            ("client_id", self._client_id),
+            ("post_logout_redirect_uri", post_logout_redirect_uri),
+        ]
         if id_token:
-            query.append(("id_token_hint", id_token))
-        url: str = add_params_to_uri(metadata.end_session_endpoint, query)
-        return url
+            fields.append(("id_token_hint", id_token))
+        return LogoutRequest(url=metadata.end_session_endpoint, fields=tuple(fields))
 
     async def login_origin(self) -> str | None:
         """The authorization endpoint's origin (the issuer's while the provider is away)."""

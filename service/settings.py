@@ -136,7 +136,9 @@ class Settings:
     # is on (AMU_INSECURE_DEVELOPMENT_LOGIN=anyone-can-be-anyone; demo mode turns it on).
     insecure_development_login: bool = True
     key_store: KeyStoreName = "file"
-    # Signs the development identity provider's tokens; random per process unless set.
+    # Signs the pages' CSRF tokens and the development identity provider's tokens. Random per
+    # process here and in demo mode; from_env leaves it empty outside demo mode unless
+    # AMU_SESSION_SECRET is set (refused at start: every process must share one).
     session_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
     debug: bool = False
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
@@ -153,6 +155,8 @@ class Settings:
         demo = demo or env.get("AMU_DEMO", "") == "1"
         defaults = cls()
         secret = env.get("AMU_SESSION_SECRET")
+        # Unset: random in demo mode; empty outside it, which the start refuses.
+        unset_secret = defaults.session_secret if demo else b""
         host = env.get("AMU_HOST", defaults.host)
         port = int(env.get("AMU_PORT", defaults.port))
         return cls(
@@ -176,7 +180,7 @@ class Settings:
             staff_openid=_openid_from_env(env, "AMU_STAFF_OIDC"),
             insecure_development_login=_insecure_development_login(env, demo=demo),
             key_store=_choice(env, "AMU_KEY_STORE", ("file", "memory")),
-            session_secret=secret.encode() if secret else defaults.session_secret,
+            session_secret=secret.encode() if secret else unset_secret,
             debug=env.get("AMU_DEBUG", "") == "1",
             delivery=_delivery_from_env(env, demo=demo),
             pages=PagesSettings(

@@ -36,6 +36,7 @@ from service.settings import (
 )
 
 _DEMO_ONLY_CHANNELS = {"test-server", "memory"}
+_MIN_SESSION_SECRET_BYTES = 32
 
 
 def refusals(settings: Settings, *, now: dt.datetime) -> list[str]:
@@ -58,6 +59,7 @@ def refusals(settings: Settings, *, now: dt.datetime) -> list[str]:
                 "AMU_KEY_STORE=memory loses every signing key at exit: demo and tests only; "
                 "set AMU_KEY_STORE=file"
             )
+        found += _session_secret_refusals(settings.session_secret)
     found += _identity_refusals(
         "AMU_IDENTITY_PROVIDER",
         "AMU_OIDC",
@@ -65,6 +67,7 @@ def refusals(settings: Settings, *, now: dt.datetime) -> list[str]:
         settings.openid,
         insecure_allowed=settings.insecure_development_login,
         required=not settings.demo,
+        who="MitID",
     )
     found += _identity_refusals(
         "AMU_STAFF_IDENTITY_PROVIDER",
@@ -72,7 +75,8 @@ def refusals(settings: Settings, *, now: dt.datetime) -> list[str]:
         settings.staff_identity_provider,
         settings.staff_openid,
         insecure_allowed=settings.insecure_development_login,
-        required=False,  # unset: staff log in with their school's API credential
+        required=not settings.demo,  # unset, no school's staff could log in
+        who="school staff with MitID Erhverv",
     )
     found += _channel_refusals(
         "AMU_DIGITAL_POST",
@@ -181,6 +185,20 @@ def _channel_refusals(
     return found + client_certificate_refusals(variable, cert, key, now=now)
 
 
+def _session_secret_refusals(secret: bytes) -> list[str]:
+    """Why ``secret`` cannot sign the pages' CSRF tokens: unset (a secret random per process
+    refuses the forms another process served) or too short to be one."""
+    fix = (
+        "set it to the same random value of at least 32 bytes in every process, e.g. "
+        "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+    )
+    if not secret:
+        return [f"AMU_SESSION_SECRET is not set: it signs the pages' CSRF tokens; {fix}"]
+    if len(secret) < _MIN_SESSION_SECRET_BYTES:
+        return [f"AMU_SESSION_SECRET is shorter than 32 bytes; {fix}"]
+    return []
+
+
 def _identity_refusals(
     variable: str,
     prefix: str,
@@ -189,18 +207,20 @@ def _identity_refusals(
     *,
     insecure_allowed: bool,
     required: bool,
+    who: str,
 ) -> list[str]:
     """Why the identity provider ``variable`` chooses cannot be used: none chosen (when
     ``required``), the development one without its loud setting, or an OpenID Connect one
     without its issuer (https; plain http only on 127.0.0.1, for a test provider), client id
-    or client secret, whose ``{prefix}_*`` variables the messages name."""
+    or client secret, whose ``{prefix}_*`` variables the messages name; ``who`` says who logs
+    in there."""
     if chosen is None:
         if not required:
             return []
         return [
             (
                 f"{variable} is not set: set {variable}=openid with {prefix}_ISSUER, "
-                f"{prefix}_CLIENT_ID and {prefix}_CLIENT_SECRET (MitID through an OpenID "
+                f"{prefix}_CLIENT_ID and {prefix}_CLIENT_SECRET ({who} through an OpenID "
                 "Connect broker, docs/operations.md)"
             )
         ]

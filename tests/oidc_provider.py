@@ -28,6 +28,7 @@ from joserfc import jwt
 from joserfc.jwk import ECKey, RSAKey
 
 from registry.clock import Clock
+from service.identity import LogoutRequest
 from tests.externals import ROOT, require_node_modules
 
 SCRIPT = ROOT / "tests" / "js" / "oidc-provider.mjs"
@@ -95,12 +96,33 @@ class NodeOpenIDProvider:
         )
         response.raise_for_status()
 
+    def set_claims(self, login: str, claims: dict[str, str] | None) -> None:
+        """Replace the claims of the account ``login`` (None: its own again)."""
+        response = httpx.post(
+            f"{self.issuer}/admin/account", json={"login": login, "claims": claims}
+        )
+        response.raise_for_status()
+
     def rotate_keys(self) -> str:
         """A new signing key in front of the old ones; its key id."""
         response = httpx.post(f"{self.issuer}/admin/rotate")
         response.raise_for_status()
         kid: str = response.json()["kid"]
         return kid
+
+
+def loopback_browser() -> httpx.AsyncClient:
+    """An httpx "browser" that sends the node provider's Secure session cookie back over plain
+    http to 127.0.0.1, as Chromium does (the standard library's cookie jar sends Secure
+    cookies over https only, whatever its policy: httpx copies the jar for every request)."""
+    client = httpx.AsyncClient()
+
+    async def keep_secure_cookies(_response: httpx.Response) -> None:
+        for cookie in client.cookies.jar:
+            cookie.secure = False
+
+    client.event_hooks["response"].append(keep_secure_cookies)
+    return client
 
 
 def _ready_line(process: subprocess.Popen[str]) -> str:
@@ -137,9 +159,10 @@ async def log_in_at(
     raise AssertionError("the login did not come back")
 
 
-async def log_out_at(client: httpx.AsyncClient, url: str) -> str:
-    """Confirm the provider's logout page at ``url``; where it sends the browser then."""
-    response = await client.get(url)
+async def log_out_at(client: httpx.AsyncClient, logout: LogoutRequest) -> str:
+    """POST the ``logout`` form to the provider, as our logged-out page does, and confirm its
+    logout page; where it sends the browser then."""
+    response = await client.post(logout.url, data=dict(logout.fields))
     assert response.status_code == 200, response.text
     inputs = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', response.text))
     action = re.search(r'<form[^>]*action="([^"]+)"', response.text)

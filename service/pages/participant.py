@@ -24,7 +24,7 @@ from service.identity import IdentityProvider, IdentityProviderUnavailableError
 from service.pages import view
 from service.pages.deliveries import CHANNEL_TEXT, STATE_TEXT
 from service.pages.sessions import Session
-from service.pages.web import SECURITY_HEADERS, Page, redirect
+from service.pages.web import SECURITY_HEADERS, Page, form_action_policy, redirect
 
 SHARE_DAYS = (7, 30, 90)
 CALLBACK_PATH = "/mine-beviser/log-ind/svar"
@@ -68,10 +68,7 @@ class ParticipantPages(Controller):
     ) -> Template:
         # The form's answer redirects to the provider: form-action must allow its origin too.
         origin = await identity.login_origin()
-        policy = SECURITY_HEADERS["Content-Security-Policy"]
-        if origin is not None:
-            policy = policy.replace("form-action 'self'", f"form-action 'self' {origin}")
-        return page.render("login.html", headers={"Content-Security-Policy": policy})
+        return page.render("login.html", headers=form_action_policy(origin))
 
     @post("/log-ind", status_code=303)
     async def start_login(

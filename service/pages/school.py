@@ -30,7 +30,7 @@ from service.identity import Identity, IdentityProvider, IdentityProviderUnavail
 from service.pages import view
 from service.pages.deliveries import CHANNEL_TEXT, STATE_TEXT, Delivery
 from service.pages.sessions import Session
-from service.pages.web import SECURITY_HEADERS, Page, redirect
+from service.pages.web import Page, form_action_policy, redirect
 
 # (group, category) -> what the result means, in the school's words (DOMAIN.md, 002 §3).
 RESULT_TEXT = {
@@ -84,10 +84,7 @@ class SchoolPages(Controller):
     ) -> Template:
         # The form's answer redirects to the provider: form-action must allow its origin too.
         origin = await staff_identity.login_origin() if staff_identity is not None else None
-        policy = SECURITY_HEADERS["Content-Security-Policy"]
-        if origin is not None:
-            policy = policy.replace("form-action 'self'", f"form-action 'self' {origin}")
-        return page.render("school_login.html", headers={"Content-Security-Policy": policy})
+        return page.render("school_login.html", headers=form_action_policy(origin))
 
     @post("/log-ind", status_code=303)
     async def start_login(

@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from litestar import Request, Response
@@ -143,6 +143,16 @@ class RoleRequiredError(Exception):
     """The logged-in staff member's role does not cover the page (a 403 page)."""
 
 
+def form_action_policy(origin: str | None) -> dict[str, str]:
+    """The pages' Content-Security-Policy with ``origin`` (an identity provider's) allowed as
+    a form-action too: a form whose answer goes there (or redirects there) is stopped by the
+    browser otherwise. No change for None (a provider on this site)."""
+    policy = SECURITY_HEADERS["Content-Security-Policy"]
+    if origin is not None:
+        policy = policy.replace("form-action 'self'", f"form-action 'self' {origin}")
+    return {"Content-Security-Policy": policy}
+
+
 def redirect(path: str, *, cookies: list[Cookie] | None = None) -> Redirect:
     return Redirect(path, status_code=303, cookies=cookies or [], headers=SECURITY_HEADERS)
 
@@ -226,20 +236,27 @@ class Page:
     async def log_out(
         self, identity: IdentityProvider | None, *, provider: str = "MitID"
     ) -> Response[Any]:
-        """End the session (its row is deleted: the cookie works nowhere any more), then end
-        it at the provider when it has a logout, else go to the front page. The provider's
-        logout is reached from a page of ours (a refresh and a link), not by redirecting the
-        logout form: the pages' form-action policy allows only this site."""
+        """End the session (its row is deleted as this answer starts: the cookie works nowhere
+        any more, whatever the provider does), then end it at the provider when it has a
+        logout, else go to the front page. The provider's logout is a form on our "Du er logget
+        ud" page that the browser POSTs there (amu.js sends it at once; its button without
+        JavaScript): the ID token it carries stays out of every URL. That page's form-action
+        policy allows the provider's origin too."""
         id_token = self.session.id_token if self.session else None
         self.request.clear_session()
         if identity is None:
             return redirect("/")
-        target = await identity.logout_url(
+        logout = await identity.logout_request(
             id_token=id_token, post_logout_redirect_uri=self.context.absolute("/")
         )
-        if target is None:
+        if logout is None:
             return redirect("/")
-        return self.render("logged_out.html", {"provider_logout": target, "provider": provider})
+        # Rendered as nobody: the page's header offers no "Log ud" any more.
+        return replace(self, session=None).render(
+            "logged_out.html",
+            {"logout": logout, "provider": provider},
+            headers=form_action_policy(logout.origin),
+        )
 
     def render(
         self,

@@ -24,3 +24,9 @@ document.querySelectorAll("input[data-copy]").forEach(function (field) {
   row.appendChild(status);
   field.addEventListener("focus", function () { field.select(); });
 });
+
+// The "Du er logget ud" page's form to the identity provider's logout: sent at once. It is a
+// POST (the ID token must not appear in a URL); without JavaScript its button sends it.
+document.querySelectorAll("form[data-submit-at-once]").forEach(function (form) {
+  form.submit();
+});

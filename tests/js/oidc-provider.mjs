@@ -10,6 +10,14 @@
 //                        claims go into userinfo only unless claims_in_id_token (as NemLog-in)
 //   POST /admin/rotate   a new signing key first in the JWKS, the old keys kept after it;
 //                        answers {"kid": <the new key's kid>}
+//   POST /admin/account  {"login", "claims"} replaces the claims of the account `login` (the
+//                        same person acting for another organisation, say); "claims": null
+//                        gives it back its own
+// Logout (RP-initiated) takes GET and POST, as OpenID Connect RP-Initiated Logout 1.0 has a
+// provider do. oidc-provider allows POST only when its session cookie is SameSite=None (a form
+// POSTed from the client's site must carry it), and browsers keep such a cookie only when it is
+// Secure: so it is sent Secure although this server speaks plain http on 127.0.0.1 (Chromium
+// keeps Secure cookies from loopback addresses; an httpx client must be told to send them).
 // The login page (/interaction/<uid>) asks only for a login name from ACCOUNTS; any password.
 // Consent is implied: the login grants the scopes the client asked for, as a broker does.
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
@@ -25,7 +33,10 @@ const ACCOUNTS = {
   ase: { name: 'Åse Ødegård', [CPR_CLAIM]: '0101901234' },
   bo: { name: 'Bo Jensen', [CPR_CLAIM]: '0202854321' },
   lærer: { name: 'Lene Lærer', [CPR_CLAIM]: '0303803333', [CVR_CLAIM]: '12345678' },
+  // MitID Erhverv's shape: a staff member of Erhvervsskolen Nordvest (751234, CVR 29183746).
+  karin: { name: 'Karin Skov', [CVR_CLAIM]: '29183746' },
 };
+const ORIGINAL_ACCOUNTS = structuredClone(ACCOUNTS);
 
 function signingKey() {
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -42,7 +53,15 @@ function build() {
   provider = new Provider(issuer, {
     clients: client ? [client] : [],
     jwks: { keys },
-    cookies: { keys: ['test-only-cookie-key'] },
+    cookies: {
+      keys: ['test-only-cookie-key'],
+      // The session cookie must come along on a logout form POSTed from the client's site
+      // (SameSite=None), so it must be Secure; `secure` would be refused on plain http, and
+      // the older `secureProxy` sets the flag without that check (a deprecation notice).
+      long: { httpOnly: true, sameSite: 'none', secureProxy: true },
+      short: { httpOnly: true, sameSite: 'lax' },
+    },
+    enableHttpPostMethods: true,
     claims: { openid: ['sub', 'name', CPR_CLAIM, CVR_CLAIM] },
     // By default the claims go into userinfo, not the ID token (OpenID Connect Core's
     // reading for the code flow): the client must fetch them.
@@ -129,6 +148,13 @@ async function admin(req, res, path) {
       token_endpoint_auth_method: 'client_secret_basic',
       id_token_signed_response_alg: 'RS256',
     };
+  } else if (path === '/admin/account') {
+    const given = JSON.parse(await body(req));
+    if (!Object.hasOwn(ORIGINAL_ACCOUNTS, given.login)) {
+      res.writeHead(404).end();
+      return;
+    }
+    ACCOUNTS[given.login] = given.claims ?? structuredClone(ORIGINAL_ACCOUNTS[given.login]);
   } else if (path === '/admin/rotate') {
     keys = [signingKey(), ...keys];
     answer = { kid: keys[0].kid };

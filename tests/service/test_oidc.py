@@ -16,7 +16,7 @@ import json
 import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urljoin, urlsplit
 
 import httpx
 import pytest
@@ -37,6 +37,7 @@ from tests.oidc_provider import (
     NodeOpenIDProvider,
     log_in_at,
     log_out_at,
+    loopback_browser,
     real_now,
     unsigned,
 )
@@ -68,6 +69,18 @@ async def _node_login(
     login = await provider.begin_login(redirect_uri=CALLBACK)
     params = await log_in_at(browser, login.url, login_name, callback=CALLBACK)
     return await provider.finish_login(params=params, request=login, redirect_uri=CALLBACK)
+
+
+async def _lands_at(browser: httpx.AsyncClient, url: str) -> str:
+    """Where the provider takes a browser that starts a login at ``url``: straight back to
+    the callback (it is logged in there) or to its login page."""
+    response = await browser.get(url)
+    while response.status_code in {302, 303}:
+        location = urljoin(str(response.url), response.headers["location"])
+        if location.startswith(CALLBACK):
+            return "the callback"
+        response = await browser.get(location)
+    return "the login page" if 'name="login"' in response.text else response.text[:200]
 
 
 def _kid(token: str) -> str:
@@ -182,13 +195,29 @@ async def test_logging_out_ends_the_session_at_the_provider(
 ) -> None:
     node_oidc.register_client([CALLBACK], [HOME])
     provider = _at_node(node_oidc, http, FixedClock(real_now()))
-    async with httpx.AsyncClient() as browser:
+    async with loopback_browser() as browser:
         found = await _node_login(provider, browser=browser)
         assert found is not None
-        url = await provider.logout_url(id_token=found.id_token, post_logout_redirect_uri=HOME)
-        assert url is not None
-        assert url.startswith(f"{node_oidc.issuer}/session/end?")
-        assert await log_out_at(browser, url) == HOME
+        assert found.id_token is not None
+        # Logged in at the provider: another login goes straight back, no login page.
+        again = await provider.begin_login(redirect_uri=CALLBACK)
+        assert await _lands_at(browser, again.url) == "the callback"
+        logout = await provider.logout_request(
+            id_token=found.id_token, post_logout_redirect_uri=HOME
+        )
+        assert logout is not None
+        # The endpoint as published, nothing added: the token goes in the form's body.
+        assert logout.url == f"{node_oidc.issuer}/session/end"
+        assert logout.origin == node_oidc.issuer
+        assert dict(logout.fields) == {
+            "client_id": CLIENT_ID,
+            "post_logout_redirect_uri": HOME,
+            "id_token_hint": found.id_token,
+        }
+        # The provider takes the POST (RP-Initiated Logout 1.0 section 2) and ends its session.
+        assert await log_out_at(browser, logout) == HOME
+        after = await provider.begin_login(redirect_uri=CALLBACK)
+        assert await _lands_at(browser, after.url) == "the login page"
 
 
 async def test_a_provider_that_cannot_be_reached_is_said_so(http: httpx.AsyncClient) -> None:
@@ -202,7 +231,7 @@ async def test_a_provider_that_cannot_be_reached_is_said_so(http: httpx.AsyncCli
     with pytest.raises(IdentityProviderUnavailableError):
         await provider.begin_login(redirect_uri=CALLBACK)
     assert await provider.authenticate("a.b.c") is None
-    assert await provider.logout_url(id_token=None, post_logout_redirect_uri=HOME) is None
+    assert await provider.logout_request(id_token=None, post_logout_redirect_uri=HOME) is None
 
 
 # Crafted tokens, from an in-process provider.
@@ -534,5 +563,5 @@ async def test_a_bearer_id_token_proves_its_person_until_it_expires(
     assert await at_broker.authenticate(token) is None
 
 
-async def test_no_end_session_endpoint_no_logout_url(at_broker: OpenIDConnectProvider) -> None:
-    assert await at_broker.logout_url(id_token="t", post_logout_redirect_uri=HOME) is None
+async def test_no_end_session_endpoint_no_logout(at_broker: OpenIDConnectProvider) -> None:
+    assert await at_broker.logout_request(id_token="t", post_logout_redirect_uri=HOME) is None

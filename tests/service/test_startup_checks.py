@@ -21,6 +21,8 @@ from tests.service.certificates import DAY, NOW, issue, make_ca, write_key
 
 SCHEMA = "memo-xsd/Version1.2/MeMo_core.xsd"
 PASSWORD = "s3cret-pw"
+STAFF_SECRET = "staff-client-secret"
+SESSION_SECRET = "a-session-secret-of-more-than-32-bytes"
 
 
 @pytest.fixture
@@ -46,6 +48,11 @@ def safe_env(tmp_path: Path) -> dict[str, str]:
         "AMU_OIDC_ISSUER": "https://broker.example",
         "AMU_OIDC_CLIENT_ID": "amu-bevis",
         "AMU_OIDC_CLIENT_SECRET": PASSWORD,
+        "AMU_STAFF_IDENTITY_PROVIDER": "openid",
+        "AMU_STAFF_OIDC_ISSUER": "https://erhverv-broker.example",
+        "AMU_STAFF_OIDC_CLIENT_ID": "amu-bevis-skoler",
+        "AMU_STAFF_OIDC_CLIENT_SECRET": STAFF_SECRET,
+        "AMU_SESSION_SECRET": SESSION_SECRET,
     }
 
 
@@ -95,6 +102,11 @@ UNSAFE: list[tuple[dict[str, str | None], str]] = [
     ({"AMU_OIDC_CLIENT_ID": None}, "AMU_OIDC_CLIENT_ID"),
     ({"AMU_OIDC_CLIENT_SECRET": None}, "AMU_OIDC_CLIENT_SECRET"),
     ({"AMU_STAFF_IDENTITY_PROVIDER": "development"}, "AMU_STAFF_IDENTITY_PROVIDER=development"),
+    ({"AMU_STAFF_IDENTITY_PROVIDER": None}, "AMU_STAFF_IDENTITY_PROVIDER is not set"),
+    ({"AMU_STAFF_OIDC_ISSUER": None}, "AMU_STAFF_OIDC_ISSUER"),
+    ({"AMU_STAFF_OIDC_CLIENT_SECRET": None}, "AMU_STAFF_OIDC_CLIENT_SECRET"),
+    ({"AMU_SESSION_SECRET": None}, "AMU_SESSION_SECRET is not set"),
+    ({"AMU_SESSION_SECRET": "x" * 31}, "AMU_SESSION_SECRET is shorter than 32 bytes"),
 ]
 
 
@@ -109,6 +121,8 @@ def test_each_unsafe_setting_is_refused_by_name(
     assert len(found) == 1, found
     assert variable in found[0]
     assert PASSWORD not in found[0]
+    assert SESSION_SECRET not in found[0]
+    assert "x" * 31 not in found[0]
 
 
 def test_a_schema_that_is_no_xml_schema_is_refused(
@@ -132,7 +146,9 @@ def test_nothing_set_lists_every_refusal_at_once() -> None:
         "DATABASE_URL",
         "AMU_MIGRATION_DATABASE_URL",
         "AMU_PUBLIC_BASE_URL",
+        "AMU_SESSION_SECRET",
         "AMU_IDENTITY_PROVIDER",
+        "AMU_STAFF_IDENTITY_PROVIDER",
         "AMU_DIGITAL_POST=test-server",
         "AMU_EBOKS=test-server",
         "AMU_MEMO_SCHEMA",
@@ -156,24 +172,42 @@ def test_a_password_in_a_refused_url_is_never_shown(safe_env: dict[str, str]) ->
 def test_the_staff_provider_is_checked_like_the_participants_one(
     safe_env: dict[str, str],
 ) -> None:
-    staff = {
-        "AMU_STAFF_IDENTITY_PROVIDER": "openid",
-        "AMU_STAFF_OIDC_ISSUER": "https://erhverv-broker.example",
-        "AMU_STAFF_OIDC_CLIENT_ID": "amu-bevis-skoler",
-        "AMU_STAFF_OIDC_CLIENT_SECRET": "staff-client-secret",
-        "AMU_STAFF_OIDC_ORGANISATION_CLAIM": "urn:example:cvr",
-    }
-    settings = Settings.from_env({**safe_env, **staff})
+    claim = {"AMU_STAFF_OIDC_ORGANISATION_CLAIM": "urn:example:cvr"}
+    settings = Settings.from_env({**safe_env, **claim})
     assert refusals(settings, now=NOW) == []
     assert settings.staff_openid.organisation_claim == "urn:example:cvr"
-    assert "staff-client-secret" not in repr(settings)
-    chosen_only = {**safe_env, "AMU_STAFF_IDENTITY_PROVIDER": "openid"}
+    assert STAFF_SECRET not in repr(settings)
+    chosen_only = {k: v for k, v in safe_env.items() if not k.startswith("AMU_STAFF_OIDC_")}
     found = refusals(Settings.from_env(chosen_only), now=NOW)
     assert [m.split()[0] for m in found] == [
         "AMU_STAFF_OIDC_ISSUER",
         "AMU_STAFF_OIDC_CLIENT_ID",
         "AMU_STAFF_OIDC_CLIENT_SECRET",
     ]
+
+
+def test_school_staff_must_be_able_to_log_in(safe_env: dict[str, str]) -> None:
+    env = {k: v for k, v in safe_env.items() if not k.startswith("AMU_STAFF_")}
+    assert refusals(Settings.from_env(env), now=NOW) == [
+        (
+            "AMU_STAFF_IDENTITY_PROVIDER is not set: set AMU_STAFF_IDENTITY_PROVIDER=openid "
+            "with AMU_STAFF_OIDC_ISSUER, AMU_STAFF_OIDC_CLIENT_ID and "
+            "AMU_STAFF_OIDC_CLIENT_SECRET (school staff with MitID Erhverv through an OpenID "
+            "Connect broker, docs/operations.md)"
+        )
+    ]
+
+
+def test_every_process_signs_with_the_session_secret_it_is_given(
+    safe_env: dict[str, str],
+) -> None:
+    # Two processes started with the same settings accept each other's forms.
+    first, second = Settings.from_env(safe_env), Settings.from_env(safe_env)
+    assert first.session_secret == second.session_secret == SESSION_SECRET.encode()
+    # Unset outside demo mode: empty (refused), never a random one that only seems to work.
+    unset = {k: v for k, v in safe_env.items() if k != "AMU_SESSION_SECRET"}
+    assert Settings.from_env(unset).session_secret == b""
+    assert refusals(Settings.from_env({**safe_env, "AMU_SESSION_SECRET": "x" * 32}), now=NOW) == []
 
 
 def test_a_test_provider_on_127_0_0_1_may_speak_plain_http(safe_env: dict[str, str]) -> None:
@@ -197,7 +231,7 @@ def test_the_settings_choose_the_identity_provider(safe_env: dict[str, str]) -> 
     http = httpx.AsyncClient()
     openid = Settings.from_env(safe_env)
     assert isinstance(identity_provider_for(openid, clock, http), OpenIDConnectProvider)
-    assert staff_identity_provider_for(openid, clock, http) is None
+    assert isinstance(staff_identity_provider_for(openid, clock, http), OpenIDConnectProvider)
     demo = Settings.from_env({}, demo=True)
     assert isinstance(identity_provider_for(demo, clock, http), DevelopmentIdentityProvider)
     quiet = replace(demo, insecure_development_login=False)
@@ -216,6 +250,8 @@ def test_demo_mode_allows_the_development_defaults() -> None:
     assert settings.delivery.memo_schema == require_shared(SCHEMA)
     assert settings.identity_provider == "development"
     assert settings.insecure_development_login is True
+    assert settings.staff_identity_provider == "development"
+    assert len(settings.session_secret) == 32  # random: the demo is one process
     assert refusals(settings, now=NOW) == []
     # AMU_DEMO=1 is the same as `serve --demo` (apart from the random session secret).
     from_variable = Settings.from_env({"AMU_DEMO": "1"})

@@ -204,10 +204,10 @@ class SchoolPages(Controller):
         pool: NamedDependency[asyncpg.Pool],
         clock: NamedDependency[Clock],
     ) -> Template:
-        session = page.require_staff()
-        school_id = session.subject
         today = today_in_denmark(clock())
         async with pool.acquire() as conn:
+            session = await page.current_staff(conn)
+            school_id = session.subject
             school = await school_store.school(conn, school_id)
             if school is None:
                 raise NotFoundException
@@ -275,10 +275,10 @@ class SchoolPages(Controller):
         clock: NamedDependency[Clock],
     ) -> Redirect:
         """Put a dead-lettered delivery of one of the school's certificates back in the queue."""
-        school_id = page.require_staff("registrar").subject
-        if not codes.is_certificate_number(number):
-            raise NotFoundException
         async with pool.acquire() as conn:
+            school_id = (await page.current_staff(conn, "registrar")).subject
+            if not codes.is_certificate_number(number):
+                raise NotFoundException
             count = await page.context.deliveries.retry(conn, school_id, number, clock())
         return redirect(f"/skole?forsoegt={quote(number)}&antal={count}#doede")
 

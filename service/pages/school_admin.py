@@ -28,7 +28,7 @@ from registry.clock import Clock, to_the_second
 from registry.db import Connection
 from service.pages import credentials_view, view
 from service.pages.school import ROLE_TEXT
-from service.pages.web import Page, RoleRequiredError, redirect
+from service.pages.web import Page, redirect
 
 EVENTS_SHOWN = 50
 _CREDENTIALS = "/skole/api-noegler"
@@ -43,11 +43,7 @@ _NOT_REVOKED = ("Nøglen er allerede tilbagekaldt", "Der er ikke mere at gøre v
 async def _administrator(page: Page, conn: Connection) -> tuple[str, str]:
     """The school and the actor (``staff:<subject>``) of the administrator on this page; raises
     LoginRequiredError or RoleRequiredError (also when the role was revoked since login)."""
-    session = page.require_staff("administrator")
-    if session.actor is None or (
-        await staff.role_at(conn, session.subject, session.actor) != "administrator"
-    ):
-        raise RoleRequiredError("administrator")
+    session = await page.current_staff(conn, "administrator")
     return session.subject, f"staff:{session.actor}"
 
 

@@ -28,7 +28,9 @@ from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.response import Redirect, Template
 
+from issuers import staff
 from registry.clock import Clock
+from registry.db import Connection
 from registry.ratelimit import RateLimitedError
 from service.api import problems
 from service.identity import IdentityProvider, LoginRequest
@@ -186,6 +188,19 @@ class Page:
         session = self.require("school")
         if role is not None and not session.may(role):
             raise RoleRequiredError(role)
+        return session
+
+    async def current_staff(self, conn: Connection, role: Role | None = None) -> Session:
+        """``require_staff``, with the role checked again in the database: a role revoked or
+        lowered since the login admits no more than it does now."""
+        session = self.require_staff(role)
+        held = (
+            await staff.role_at(conn, session.subject, session.actor)
+            if session.actor is not None
+            else None
+        )
+        if held is None or (role is not None and held not in {"administrator", role}):
+            raise RoleRequiredError(role or "registrar")
         return session
 
     async def form(self) -> dict[str, str]:

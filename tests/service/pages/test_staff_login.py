@@ -122,6 +122,22 @@ async def test_a_revoked_role_admits_no_one(
     assert (await staff_login(client, MADS)).status_code == 403
 
 
+async def test_a_role_revoked_during_a_session_opens_nothing_more(
+    client: Client, seeded: Demo, conn: asyncpg.Connection
+) -> None:
+    await school_login(client, MADS)
+    overview = await client.get("/skole")
+    assert overview.status_code == 200
+    assert await staff_store.revoke(conn, school_id="751234", subject=MADS, now=NOW, revoked_by="t")
+    assert (await client.get("/skole")).status_code == 403
+    retried = await client.post(
+        "/skole/leveringer/2026-0000001/forsoeg-igen",
+        data={CSRF_FIELD: csrf_of(overview.text)},
+        follow_redirects=False,
+    )
+    assert retried.status_code == 403
+
+
 async def test_roles_at_several_schools_mean_a_choice(
     client: Client, seeded: Demo, conn: asyncpg.Connection
 ) -> None:

@@ -252,6 +252,14 @@ def test_a_school_administrator_logs_in_with_mitid_erhverv_and_logs_out(
     page.wait_for_url(f"{base}/skole")
     assert page.get_by_role("heading", level=1).inner_text() == "Erhvervsskolen Nordvest"
     assert "Logget ind som Karin Skov (Administrator)" in page.locator("main").inner_text()
+    # She makes an API credential for the school's own system, and it reports a team.
+    page.get_by_role("link", name="API-nøgler").click()
+    page.get_by_label("Navn på nøglen").fill("Studieadministration")
+    page.get_by_role("button", name="Opret nøgle").click()
+    token = page.get_by_label("API-nøgle").input_value()
+    reported = openid_live.issue(token, team_body(reference="H-MITID-ERHVERV"))
+    assert reported[0]["certificate"]["number"]
+    assert all(token not in request.url for request in requests)
 
     page.get_by_role("button", name="Log ud").click()
     page.wait_for_url(f"{issuer}/session/end")

@@ -19,7 +19,6 @@ import asyncio
 import datetime as dt
 import getpass
 import os
-import re
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -33,10 +32,10 @@ from issuers.errors import IssuingError
 from registry import db
 from registry.clock import system_clock, to_the_second
 from service import migrations
+from service.cli_options import institution_number
 from service.settings import Settings
 
 COMMANDS = ("credentials",)
-_INSTITUTION = re.compile(r"\d{6}")
 # Which option or argument a domain error's field came from.
 _OPTIONS = {
     "school_id": "--school",
@@ -45,12 +44,6 @@ _OPTIONS = {
     "overlap": "--overlap",
     "actor": "the operator (OS user)",
 }
-
-
-def _school(text: str) -> str:
-    if not _INSTITUTION.fullmatch(text):
-        raise argparse.ArgumentTypeError("an institution number is 6 digits, e.g. 751234")
-    return text
 
 
 def _hours(text: str) -> dt.timedelta:
@@ -68,7 +61,10 @@ def add_commands(commands: Any) -> None:
     def action(name: str, help_text: str) -> argparse.ArgumentParser:
         sub: argparse.ArgumentParser = actions.add_parser(name, help=help_text)
         sub.add_argument(
-            "--school", required=True, type=_school, help="the school's institution number"
+            "--school",
+            required=True,
+            type=institution_number,
+            help="the school's institution number",
         )
         return sub
 

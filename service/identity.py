@@ -28,7 +28,7 @@ import json
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import ClassVar, Protocol, runtime_checkable
 from urllib.parse import urlencode, urlsplit
 
 from cryptography.exceptions import InvalidTag
@@ -144,112 +144,22 @@ class IdentityProvider(Protocol):
         or the browser stops at the redirect."""
 
 
-class DevelopmentIdentityProvider:
-    """Issues and checks short-lived sealed tokens for any CPR number. Never for production."""
+class _DevelopmentLogin:
+    """The development providers' login: a demo page on this site (``login_path``) stands in
+    for the broker's and hands back a one-time random code (bound to the login's nonce) for
+    the identity picked there, so no CPR number travels in any URL. Never for production."""
 
-    def __init__(
-        self,
-        secret: bytes,
-        clock: Clock,
-        *,
-        lifetime: dt.timedelta = dt.timedelta(hours=1),
-    ) -> None:
-        key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_TOKEN_AAD).derive(secret)
-        self._aead = AESGCM(key)
-        self._clock = clock
-        self._lifetime = lifetime
-        self._codes: dict[str, tuple[str, str, dt.datetime]] = {}
-
-    def issue(self, cpr: str) -> str:
-        """``dev1.<base64url(nonce || AES-GCM(cpr, expiry))>``: opaque to its holder."""
-        expires = int((self._clock() + self._lifetime).timestamp())
-        payload = json.dumps({"cpr": cpr, "exp": expires}, separators=(",", ":")).encode()
-        nonce = secrets.token_bytes(_NONCE_BYTES)
-        sealed = nonce + self._aead.encrypt(nonce, payload, _TOKEN_AAD)
-        return _TOKEN_PREFIX + base64.urlsafe_b64encode(sealed).rstrip(b"=").decode()
-
-    async def authenticate(self, token: str) -> Person | None:
-        if not token.startswith(_TOKEN_PREFIX) or len(token) > 512:
-            return None
-        body = token.removeprefix(_TOKEN_PREFIX)
-        try:
-            sealed = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
-            payload = self._aead.decrypt(sealed[:_NONCE_BYTES], sealed[_NONCE_BYTES:], _TOKEN_AAD)
-            claims = json.loads(payload)
-        except (binascii.Error, ValueError, InvalidTag):
-            return None
-        cpr, expires = claims.get("cpr"), claims.get("exp")
-        # Expiry is checked against our clock, not the machine's, so tests can move time.
-        if not isinstance(expires, int) or expires <= self._clock().timestamp():
-            return None
-        return Person(cpr) if isinstance(cpr, str) else None
-
-    async def begin_login(self, *, redirect_uri: str) -> LoginRequest:
-        state, nonce = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
-        query = urlencode({"state": state, "nonce": nonce, "redirect_uri": redirect_uri})
-        return LoginRequest(
-            url=f"{DEVELOPMENT_LOGIN_PATH}?{query}",
-            state=state,
-            nonce=nonce,
-            code_verifier=secrets.token_urlsafe(32),
-        )
-
-    def issue_code(self, cpr: str, *, nonce: str) -> str:
-        """A one-time authorization code for ``cpr``, valid for five minutes (the demo page's
-        stand-in for a broker's login). The code is random: no CPR number in any URL."""
-        now = self._clock()
-        self._codes = {c: v for c, v in self._codes.items() if v[2] > now}
-        code = secrets.token_urlsafe(32)
-        self._codes[code] = (cpr, nonce, now + dt.timedelta(minutes=5))
-        return code
-
-    async def finish_login(
-        self,
-        *,
-        params: Mapping[str, str],
-        request: LoginRequest,
-        redirect_uri: str,  # noqa: ARG002 - the demo page sends back to where it was told
-    ) -> Identity | None:
-        state, code = params.get("state", ""), params.get("code", "")
-        if not state or not code or not secrets.compare_digest(state, request.state):
-            return None
-        found = self._codes.pop(code, None)
-        if found is None or found[2] <= self._clock():
-            return None
-        cpr, nonce, _expires = found
-        if not secrets.compare_digest(nonce, request.nonce):
-            return None
-        return Identity(subject=f"dev:{secrets.token_hex(8)}", cpr=cpr)
-
-    async def logout_request(
-        self,
-        *,
-        id_token: str | None,  # noqa: ARG002 - the demo page keeps no session of its own
-        post_logout_redirect_uri: str,  # noqa: ARG002
-    ) -> LogoutRequest | None:
-        return None  # the demo page keeps no session of its own
-
-    async def login_origin(self) -> str | None:
-        return None  # the demo page is on this site
-
-
-class DevelopmentStaffIdentityProvider:
-    """School staff for the demo and tests, in place of MitID Erhverv: the demo page picks
-    a person (subject, name, organisation CVR) and gets a one-time code for them. Never for
-    production."""
+    login_path: ClassVar[str]
 
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
         self._codes: dict[str, tuple[Identity, str, dt.datetime]] = {}
 
-    async def authenticate(self, token: str) -> Person | None:  # noqa: ARG002 - staff use pages
-        return None  # staff have no bearer tokens for the participants' API
-
     async def begin_login(self, *, redirect_uri: str) -> LoginRequest:
         state, nonce = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
         query = urlencode({"state": state, "nonce": nonce, "redirect_uri": redirect_uri})
         return LoginRequest(
-            url=f"{DEVELOPMENT_STAFF_LOGIN_PATH}?{query}",
+            url=f"{self.login_path}?{query}",
             state=state,
             nonce=nonce,
             code_verifier=secrets.token_urlsafe(32),
@@ -285,7 +195,60 @@ class DevelopmentStaffIdentityProvider:
         id_token: str | None,  # noqa: ARG002 - the demo page keeps no session of its own
         post_logout_redirect_uri: str,  # noqa: ARG002
     ) -> LogoutRequest | None:
-        return None
+        return None  # the demo page keeps no session of its own
 
     async def login_origin(self) -> str | None:
         return None  # the demo page is on this site
+
+
+class DevelopmentIdentityProvider(_DevelopmentLogin):
+    """Issues and checks short-lived sealed tokens for any CPR number. Never for production."""
+
+    login_path = DEVELOPMENT_LOGIN_PATH
+
+    def __init__(
+        self,
+        secret: bytes,
+        clock: Clock,
+        *,
+        lifetime: dt.timedelta = dt.timedelta(hours=1),
+    ) -> None:
+        super().__init__(clock)
+        key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_TOKEN_AAD).derive(secret)
+        self._aead = AESGCM(key)
+        self._lifetime = lifetime
+
+    def issue(self, cpr: str) -> str:
+        """``dev1.<base64url(nonce || AES-GCM(cpr, expiry))>``: opaque to its holder."""
+        expires = int((self._clock() + self._lifetime).timestamp())
+        payload = json.dumps({"cpr": cpr, "exp": expires}, separators=(",", ":")).encode()
+        nonce = secrets.token_bytes(_NONCE_BYTES)
+        sealed = nonce + self._aead.encrypt(nonce, payload, _TOKEN_AAD)
+        return _TOKEN_PREFIX + base64.urlsafe_b64encode(sealed).rstrip(b"=").decode()
+
+    async def authenticate(self, token: str) -> Person | None:
+        if not token.startswith(_TOKEN_PREFIX) or len(token) > 512:
+            return None
+        body = token.removeprefix(_TOKEN_PREFIX)
+        try:
+            sealed = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+            payload = self._aead.decrypt(sealed[:_NONCE_BYTES], sealed[_NONCE_BYTES:], _TOKEN_AAD)
+            claims = json.loads(payload)
+        except (binascii.Error, ValueError, InvalidTag):
+            return None
+        cpr, expires = claims.get("cpr"), claims.get("exp")
+        # Expiry is checked against our clock, not the machine's, so tests can move time.
+        if not isinstance(expires, int) or expires <= self._clock().timestamp():
+            return None
+        return Person(cpr) if isinstance(cpr, str) else None
+
+
+class DevelopmentStaffIdentityProvider(_DevelopmentLogin):
+    """School staff for the demo and tests, in place of MitID Erhverv: the demo page picks
+    a person (subject, name, organisation CVR) and gets a one-time code for them. Never for
+    production."""
+
+    login_path = DEVELOPMENT_STAFF_LOGIN_PATH
+
+    async def authenticate(self, token: str) -> Person | None:  # noqa: ARG002 - staff use pages
+        return None  # staff have no bearer tokens for the participants' API

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -30,11 +29,11 @@ from issuers.errors import IssuingError
 from registry import db
 from registry.clock import system_clock, to_the_second
 from service import migrations
+from service.cli_options import institution_number
 from service.credentials_cli import operator
 from service.settings import Settings
 
 COMMANDS = ("staff",)
-_INSTITUTION = re.compile(r"\d{6}")
 # Which option a domain error's field came from.
 _OPTIONS = {
     "school_id": "--school",
@@ -45,12 +44,6 @@ _OPTIONS = {
 }
 
 
-def _school(text: str) -> str:
-    if not _INSTITUTION.fullmatch(text):
-        raise argparse.ArgumentTypeError("an institution number is 6 digits, e.g. 751234")
-    return text
-
-
 def add_commands(commands: Any) -> None:
     """Add ``staff`` and its actions to the CLI's subparsers."""
     parser = commands.add_parser("staff", help="who may use a school's pages, and as what")
@@ -59,7 +52,10 @@ def add_commands(commands: Any) -> None:
     def action(name: str, help_text: str) -> argparse.ArgumentParser:
         sub: argparse.ArgumentParser = actions.add_parser(name, help=help_text)
         sub.add_argument(
-            "--school", required=True, type=_school, help="the school's institution number"
+            "--school",
+            required=True,
+            type=institution_number,
+            help="the school's institution number",
         )
         return sub
 

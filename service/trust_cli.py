@@ -30,6 +30,7 @@ from registry.transparency import copies
 from registry.transparency.checkpoint import NoteVerifier
 from registry.transparency.copies import FileCheckpointCopies
 from service import migrations
+from service.cli_options import institution_number
 from service.settings import Settings
 
 COMMANDS = ("rotate-key", "rotate-log-key", "revoke-key", "retention", "audit")
@@ -39,7 +40,9 @@ _SHOWN = 20  # certificate numbers listed in a report before "and N more"
 def add_commands(commands: Any) -> None:
     """Add the trust subcommands to the CLI's subparsers."""
     rotate = commands.add_parser("rotate-key", help="retire a school's signing key, add a new one")
-    rotate.add_argument("--school", required=True, help="the school's institution number")
+    rotate.add_argument(
+        "--school", required=True, type=institution_number, help="the school's institution number"
+    )
     commands.add_parser("rotate-log-key", help="retire the register's checkpoint key, add one")
     revoke = commands.add_parser("revoke-key", help="revoke a compromised key from a date")
     revoke.add_argument("kid", help="the key id (a school key or a log key)")

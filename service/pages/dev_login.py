@@ -9,6 +9,7 @@ URI with a one-time random code (bound to the login's nonce), which the provider
 
 from __future__ import annotations
 
+import secrets
 from urllib.parse import urlencode
 
 from litestar import Controller, get, post
@@ -74,7 +75,7 @@ class DevelopmentLoginPage(Controller):
             raise PermissionDeniedException("login request")
         if not _ours(page, redirect_uri):
             raise PermissionDeniedException("login request")
-        code = identity.issue_code(cpr, nonce=nonce)
+        code = identity.issue_code(Identity(f"dev:{secrets.token_hex(8)}", cpr=cpr), nonce=nonce)
         return redirect(f"{redirect_uri}?{urlencode({'code': code, 'state': state})}")
 
 

@@ -162,6 +162,11 @@ def shoot_all(live: LiveServer, launch: Callable[[], Any]) -> None:
     _shoot(school, "skole")
     school.goto(f"{base}/skole/medarbejdere")
     _shoot(school, "skole-medarbejdere")
+    school.goto(f"{base}/skole/api-noegler")
+    _shoot(school, "skole-api-noegler")
+    school.get_by_label("Navn på nøglen").fill("Studieadministration")
+    school.get_by_role("button", name="Opret nøgle").click()
+    _shoot(school, "skole-ny-api-noegle")
 
 
 def main() -> int:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
-import secrets
 import uuid
 from collections.abc import Mapping
 from typing import Annotated, Any
@@ -39,7 +38,6 @@ from issuers.corrections import CertificateNotFoundError, Corrections
 from issuers.cpr import mask, parse_cpr
 from issuers.delivery.desk import DeliveryDesk
 from issuers.delivery.errors import DeliveryError
-from issuers.delivery.worker import EXEMPT, NO_CONSENT, ON_REQUEST
 from issuers.errors import (
     ConflictError,
     IdempotencyConflictError,
@@ -49,13 +47,10 @@ from issuers.errors import (
 )
 from issuers.idempotency import IdempotentRequest
 from issuers.issuing import Issuer
-from issuers.requests import FactsIn, ParticipationOut
-from registry import certificate_store, codes
-from registry.verification import verified_record
+from registry import codes
 from service.pages import school_records_forms as forms
+from service.pages import school_records_view as records_view
 from service.pages import view
-from service.pages.deliveries import CHANNEL_TEXT, STATE_TEXT
-from service.pages.school import RESULT_TEXT
 from service.pages.sessions import Session
 from service.pages.web import Page, redirect
 
@@ -75,29 +70,6 @@ _EARLIER_FACTS = (
     "først."
 )
 _NOT_VALID = "Beviset er allerede annulleret eller tilbagekaldt."
-KIND_TEXT = {"ordinary": "Ordinær prøve", "rescheduled": "Flyttet prøve", "retake": "Omprøve"}
-OUTCOME_TEXT = {
-    "passed": "bestået",
-    "failed": "ikke bestået",
-    "absent": "udeblevet",
-    "postponed": "udsat",
-    "delivered": "leveret",
-    "running": "i gang",
-    "dead": "opgivet",
-    "rescheduled": "flyttet til senere",
-    "abandoned": "opgivet",
-    "superseded": "erstattet",
-}
-PURPOSE_TEXT = {
-    "issue": "Udstedelse",
-    "digital-after-paper": "Digitalt efter papir",
-    "paper-on-request": "Papir efter anmodning",
-}
-NOTE_TEXT = {
-    EXEMPT: "Deltageren er fritaget for Digital Post, så beviset gik på papir.",
-    NO_CONSENT: "Deltageren har intet samtykke til e-Boks, så beviset gik på papir.",
-    ON_REQUEST: "En papirkopi er bestilt, fordi en myndighed eller organisation kræver papir.",
-}
 DONE_TEXT = {
     "proeve": "Prøven er registreret.",
     "dispensation": "Dispensationen er registreret.",
@@ -108,10 +80,6 @@ DONE_TEXT = {
     "tilbagekaldt": "Beviset er tilbagekaldt.",
     "papir": "En papirkopi er bestilt; den kommer på skolens printliste.",
 }
-
-
-def _form_id() -> str:
-    return secrets.token_urlsafe(18)
 
 
 def _write(
@@ -153,23 +121,6 @@ def _day_of(text: str) -> dt.date | None:
         return dt.date.fromisoformat(text) if len(text) == 10 else None
     except ValueError:
         return None
-
-
-def _result(group: int | None, category: int | None) -> str | None:
-    return RESULT_TEXT.get((group or 0, category or 0)) if category else None
-
-
-def _hit_line(h: overview_store.ParticipantHit) -> dict[str, Any]:
-    return {
-        "participation": h.participation_id,
-        "team": h.team_id,
-        "team_reference": h.team_reference,
-        "goal": h.goal_number,
-        "name": h.name,
-        "cpr": mask(h.cpr),
-        "result": _result(h.result_group, h.result_category),
-        "certificates": h.certificates,
-    }
 
 
 class SchoolRecordsPages(Controller):
@@ -244,7 +195,7 @@ class SchoolRecordsPages(Controller):
                         "participation": p.participation_id,
                         "name": p.name,
                         "cpr": mask(p.cpr) if p.cpr else "",
-                        "result": _result(p.result_group, p.result_category),
+                        "result": records_view.result_text(p.result_group, p.result_category),
                         "number": p.certificate_number,
                         "status": view.STATUS_TEXT.get(p.certificate_status or "", None),
                     }
@@ -292,7 +243,7 @@ class SchoolRecordsPages(Controller):
             "school_records_participants.html",
             {
                 "q": text,
-                "hits": [_hit_line(h) for h in found.rows] if found else None,
+                "hits": [records_view.hit_line(h) for h in found.rows] if found else None,
                 **_paging("/skole/deltagere", text, side, found.more if found else False),
             },
         )
@@ -325,7 +276,7 @@ class SchoolRecordsPages(Controller):
             {
                 "q": "",
                 "searched_cpr": mask(cpr),
-                "hits": [_hit_line(h) for h in found.rows],
+                "hits": [records_view.hit_line(h) for h in found.rows],
                 "cpr_more": found.more,
             },
         )
@@ -343,7 +294,7 @@ class SchoolRecordsPages(Controller):
         udfoert: Annotated[str, QueryParameter(max_length=20)] = "",
     ) -> Template:
         """A participation as the rules see it, with the forms for later facts."""
-        return await _participation_page(
+        return await records_view.participation_page(
             page, pool, issuer, participation, done=DONE_TEXT.get(udfoert)
         )
 
@@ -383,14 +334,14 @@ class SchoolRecordsPages(Controller):
                     _write(page, session, form, route, update), participation, update
                 )
         except forms.FormError as e:
-            return await _participation_page(
+            return await records_view.participation_page(
                 page, pool, issuer, participation, form=what, entered=form, refused=e
             )
         except NotFoundIssuingError as e:
             raise NotFoundException from e
         except IdempotencyConflictError:
             refused = forms.FormError({}, _USED)
-            return await _participation_page(
+            return await records_view.participation_page(
                 page,
                 pool,
                 issuer,
@@ -402,7 +353,7 @@ class SchoolRecordsPages(Controller):
             )
         except ConflictError:
             refused = forms.FormError({}, _EARLIER_FACTS)
-            return await _participation_page(
+            return await records_view.participation_page(
                 page,
                 pool,
                 issuer,
@@ -413,7 +364,7 @@ class SchoolRecordsPages(Controller):
                 status_code=409,
             )
         except IssuingError as e:
-            return await _participation_page(
+            return await records_view.participation_page(
                 page,
                 pool,
                 issuer,
@@ -474,7 +425,7 @@ class SchoolRecordsPages(Controller):
     ) -> Template:
         """A certificate with its status, its deliveries attempt by attempt, and the forms to
         correct it, revoke it and order it on paper."""
-        return await _certificate_page(
+        return await records_view.certificate_page(
             page, pool, delivery_desk, number, done=DONE_TEXT.get(udfoert)
         )
 
@@ -532,7 +483,7 @@ class SchoolRecordsPages(Controller):
             refused, status = forms.refusal(e, fields), 400
         else:
             return redirect(f"/skole/beviser/{number}?udfoert={done}#udfoert")
-        return await _certificate_page(
+        return await records_view.certificate_page(
             page,
             pool,
             delivery_desk,
@@ -542,171 +493,3 @@ class SchoolRecordsPages(Controller):
             refused=refused,
             status_code=status,
         )
-
-
-# -- the pages with their forms ------------------------------------------------------------
-
-
-def _errors(refused: forms.FormError | None) -> tuple[dict[str, str], str | None]:
-    return (refused.errors, refused.message) if refused else ({}, None)
-
-
-async def _participation_page(
-    page: Page,
-    pool: asyncpg.Pool,
-    issuer: Issuer,
-    participation_id: uuid.UUID,
-    *,
-    done: str | None = None,
-    form: str | None = None,
-    entered: Mapping[str, str] | None = None,
-    refused: forms.FormError | None = None,
-    status_code: int | None = None,
-) -> Template:
-    async with pool.acquire() as conn:
-        school_id = (await page.current_staff(conn)).subject
-        team_id = await overview_store.team_of_participation(conn, school_id, participation_id)
-        facts = await overview_store.facts_of(conn, school_id, participation_id)
-    if team_id is None or facts is None:
-        raise NotFoundException
-    try:
-        out = await issuer.participation(school_id, participation_id)
-    except NotFoundIssuingError as e:
-        raise NotFoundException from e
-    errors, message = _errors(refused)
-    return page.render(
-        "school_team_participation.html",
-        {
-            "p": _participation_view(out, participations.facts_from_json(facts)),
-            "team_id": team_id,
-            "done": done,
-            "form": form,
-            "entered": entered or {},
-            "errors": errors,
-            "message": message,
-            "ids": {name: _form_id() for name in ("proeve", *forms.FACT_FORMS)},
-        },
-        status_code=status_code or (400 if refused else 200),
-    )
-
-
-def _participation_view(out: ParticipationOut, facts: FactsIn) -> dict[str, Any]:
-    d = out.deadlines
-    return {
-        "id": out.participation,
-        "name": out.name,
-        "team_reference": out.team_reference,
-        "goal": out.goal,
-        "result": _result(out.result_group, out.result_category) or "Intet resultat endnu",
-        "final": out.final,
-        "retake_right": out.retake_right,
-        "deadlines": [
-            (label, view.day(when))
-            for label, when in (
-                ("Bevis senest", d.certificate_by),
-                ("Resultat meddelt senest", d.result_notice_by),
-                ("Klagefrist", d.complaint_by),
-                ("Omprøve senest", d.retake_by),
-            )
-            if when is not None
-        ],
-        "attempts": [
-            {
-                "day": view.day(a.held_on),
-                "kind": KIND_TEXT.get(a.kind, a.kind),
-                "outcome": OUTCOME_TEXT.get(a.outcome, a.outcome),
-                "retake": a.is_retake,
-            }
-            for a in out.attempts
-        ],
-        "certificates": [c.number for c in out.certificates],
-        "dispensation": facts.dispensation is not None,
-        "judgement": facts.judgement.value if facts.judgement else None,
-        "dropped_out": facts.dropped_out,
-        "ikv": [(g.goal, g.result.value) for g in facts.ikv or []],
-    }
-
-
-async def _certificate_page(
-    page: Page,
-    pool: asyncpg.Pool,
-    delivery_desk: DeliveryDesk,
-    number: str,
-    *,
-    done: str | None = None,
-    form: str | None = None,
-    entered: Mapping[str, str] | None = None,
-    refused: forms.FormError | None = None,
-    status_code: int | None = None,
-) -> Template:
-    if not codes.is_certificate_number(number):
-        raise NotFoundException
-    async with pool.acquire() as conn:
-        school_id = (await page.current_staff(conn)).subject
-        stored = await certificate_store.certificate(conn, number)
-        if stored is None or stored.school_id != school_id:
-            raise NotFoundException  # another school's reads as none at all
-        record = await verified_record(conn, stored)
-    if record is None:
-        raise NotFoundException  # a row that fails its signature is never shown as a record
-    histories = await delivery_desk.certificate_deliveries(school_id, number)
-    status = stored.status
-    errors, message = _errors(refused)
-    return page.render(
-        "school_certificate.html",
-        {
-            "c": view.certificate_view(
-                record,
-                status=status.kind if status else "valid",
-                status_at=status.at if status else None,
-                replaced_by=status.replaced_by if status else None,
-                status_reason=status.reason if status else None,
-            ),
-            "show_name": True,
-            "record": {
-                "name": record.participant.name,
-                "cpr": mask(record.participant.cpr),
-                "team": record.team,
-                "start": record.course_start.isoformat(),
-                "end": record.course_end.isoformat(),
-                "exam": record.exam_date.isoformat() if record.exam_date else "",
-                "exam_passed": record.annotations.exam_passed,
-                "dispensation": record.annotations.dispensation,
-                "ikv": record.annotations.ikv,
-            },
-            "deliveries": [
-                {
-                    "purpose": PURPOSE_TEXT.get(h.job.purpose.value, h.job.purpose.value),
-                    "state": STATE_TEXT.get(h.job.state.value, h.job.state.value),
-                    "channel": CHANNEL_TEXT.get(h.job.channel.value, None)
-                    if h.job.channel
-                    else None,
-                    "due": view.day(h.job.due_on),
-                    "note": NOTE_TEXT.get(h.job.note or ""),
-                    "request_reason": h.job.request_reason,
-                    "error": h.job.last_error,
-                    "attempts": [
-                        {
-                            "number": a.number,
-                            "started": view.when(a.started_at),
-                            "outcome": OUTCOME_TEXT.get(a.outcome or "running", a.outcome),
-                            "channel": CHANNEL_TEXT.get(a.channel.value, None)
-                            if a.channel
-                            else None,
-                            "detail": a.detail,
-                            "receipt": a.receipt,
-                        }
-                        for a in h.attempts
-                    ],
-                }
-                for h in histories
-            ],
-            "done": done,
-            "form": form,
-            "entered": entered or {},
-            "errors": errors,
-            "message": message,
-            "ids": {name: _form_id() for name in ("ret", "tilbagekald", "papir")},
-        },
-        status_code=status_code or (400 if refused else 200),
-    )

@@ -39,6 +39,7 @@ from service.pages.home import HomePage
 from service.pages.participant import ParticipantPages
 from service.pages.school import SchoolPages
 from service.pages.school_admin import SchoolAdminPages
+from service.pages.school_report import SchoolReportPages
 from service.pages.sessions import session_config
 from service.pages.shared import SharedPages
 from service.pages.verify import VerifyPages
@@ -103,6 +104,7 @@ def routers(
         VerifyPages,
         SchoolPages,
         SchoolAdminPages,
+        SchoolReportPages,
     ]
     if development_login:
         handlers.append(DevelopmentLoginPage)

@@ -128,6 +128,11 @@ ROUTES = {
     ("POST", "/skole/api-noegler/{credential_id}/forny"): "administrator and CSRF, own credential",
     ("POST", "/skole/api-noegler/{credential_id}/tilbagekald"): "administrator, CSRF, own",
     ("POST", "/skole/leveringer/{number}/forsoeg-igen"): "staff session and CSRF, own school",
+    ("GET", "/skole/hold/ny"): "staff session (registrar or administrator), own school only",
+    ("POST", "/skole/hold/ny"): "staff session (registrar or administrator), CSRF; stores nothing",
+    ("GET", "/skole/hold/upload"): "staff session (registrar or administrator), own school only",
+    ("POST", "/skole/hold/upload"): "staff session (registrar or administrator), CSRF; no store",
+    ("POST", "/skole/hold/indberet"): "staff session, CSRF and this session's preview key",
 }
 
 
@@ -549,3 +554,34 @@ async def test_only_a_schools_administrator_administers_it(client: Client, seede
         assert (await submit(client, "/skole", path, {})).status_code == 404, path
     own_use = await client.get("/api/schools/751234/overdue", headers=seeded.school(seeded.public))
     assert own_use.status_code == 200  # untouched
+
+
+async def test_only_a_schools_staff_report_teams_on_the_pages(
+    client: Client, seeded: Demo, conn: asyncpg.Connection
+) -> None:
+    """Indberet hold (docs/pages.md): without a staff session, or with a person's or an API
+    credential, off to the staff login; every form needs its CSRF token; a staff member's
+    report needs the key of a preview in their own session."""
+    teams = await conn.fetchval("SELECT count(*) FROM teams")
+    reads = ("/skole/hold/ny", "/skole/hold/upload")
+    writes = ("/skole/hold/ny", "/skole/hold/upload", "/skole/hold/indberet")
+    for path in reads:
+        for headers in ({}, seeded.school(seeded.public), await login(client, BO)):
+            response = await client.get(path, headers=headers, follow_redirects=False)
+            assert response.status_code == 303, path
+            assert response.headers["location"] == "/skole/log-ind", path
+    for path in writes:
+        refused = await client.post(path, data={}, follow_redirects=False)
+        assert refused.status_code == 403, path  # no CSRF token
+        assert "Handlingen blev afvist" in refused.text, path
+    for path in writes:
+        answer = await submit(client, "/skole/log-ind", path, {"noegle": "x"})
+        assert answer.status_code == 303, path
+        assert answer.headers["location"] == "/skole/log-ind", path
+    await school_login(client, MADS)  # a registrar may report
+    for path in reads:
+        assert (await client.get(path)).status_code == 200, path
+    stale = await submit(client, "/skole/hold/ny", "/skole/hold/indberet", {"noegle": "made-up"})
+    assert stale.status_code == 409
+    assert "Forhåndsvisningen er ikke længere gyldig" in stale.text
+    assert await conn.fetchval("SELECT count(*) FROM teams") == teams

@@ -14,8 +14,9 @@ where the last committed batch ended::
 
 from __future__ import annotations
 
+import asyncio
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import asyncpg
@@ -30,6 +31,9 @@ from issuers.rules import RuleViolation
 from registry.clock import Clock, to_the_second, today_in_denmark
 
 BATCH_TEAMS = 200  # teams per transaction: large enough for COPY to pay, small enough to redo
+# Batches in flight: while one waits for PostgreSQL, the next is checked and signed (the rules
+# and signing are Python; the inserts are the database's). The log head serialises the appends.
+IN_FLIGHT = 2
 _RETRIES = 3  # a batch redone when a concurrent import reported one of its teams first
 
 
@@ -60,6 +64,14 @@ class BatchOutcome:
     present_teams: int = 0
     refused: list[tuple[TeamToImport, Refusal]] = field(default_factory=list)
 
+    def add(self, other: BatchOutcome) -> None:
+        """Count another batch's outcome into this one."""
+        self.issued_teams += other.issued_teams
+        self.certificates += other.certificates
+        self.participants += other.participants
+        self.present_teams += other.present_teams
+        self.refused.extend(other.refused)
+
 
 class BulkIssuer:
     """Issues many teams of one school per transaction with the API's rules and signing."""
@@ -68,6 +80,37 @@ class BulkIssuer:
         self._pool = pool
         self._certifier = certifier
         self._clock = clock
+
+    async def import_teams(
+        self,
+        school_id: str,
+        teams: Sequence[TeamToImport],
+        *,
+        progress: Callable[[Sequence[TeamToImport], BatchOutcome], None] | None = None,
+        in_flight: int = IN_FLIGHT,
+    ) -> BatchOutcome:
+        """Issue ``teams`` in batches of ``BATCH_TEAMS``, ``in_flight`` at a time (the pool
+        needs that many connections); ``progress`` is told of each batch once it committed.
+
+        Each batch commits on its own, so after an error the committed ones stay and a rerun
+        finds their teams present. Raises what ``import_batch`` raises.
+        """
+        total = BatchOutcome()
+        batches = iter(
+            [teams[first : first + BATCH_TEAMS] for first in range(0, len(teams), BATCH_TEAMS)]
+        )
+
+        async def work() -> None:
+            for batch in batches:  # shared: each worker takes the next batch
+                outcome = await self.import_batch(school_id, batch)
+                total.add(outcome)
+                if progress is not None:
+                    progress(batch, outcome)
+
+        async with asyncio.TaskGroup() as group:
+            for _ in range(max(1, in_flight)):
+                group.create_task(work())
+        return total
 
     async def import_batch(self, school_id: str, teams: Sequence[TeamToImport]) -> BatchOutcome:
         """Issue every team of ``teams`` not yet reported by the school, in one transaction.

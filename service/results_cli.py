@@ -34,7 +34,7 @@ from rich.progress import (
 )
 
 from issuers import results_file
-from issuers.bulk_issuing import BATCH_TEAMS, BulkIssuer, Refusal, TeamToImport
+from issuers.bulk_issuing import IN_FLIGHT, BatchOutcome, BulkIssuer, Refusal, TeamToImport
 from issuers.errors import IssuingError
 from registry import db
 from registry.clock import system_clock
@@ -46,6 +46,9 @@ from service.settings import Settings
 
 COMMANDS = ("import-results",)
 MAX_ROWS = 1_000_000  # a whole term of a large school, or its history, in one file
+# The file reader takes at most results_file.MAX_BYTES at a time (an upload's limit): a larger
+# CSV is read in pieces of whole lines, each under the header, with the lines renumbered.
+CHUNK_BYTES = results_file.MAX_BYTES // 2
 
 
 def add_commands(commands: Any) -> None:
@@ -91,14 +94,16 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         err.print(f"[red]FILE: cannot be read ({escape(e.strerror or str(e))})[/red]")
         return 2
     summary = Summary()
-    rows, errors = results_file.read_rows(data, path.name, max_rows=MAX_ROWS)
+    rows, errors = _read(data, path.name)
     teams, more = results_file.teams_from_rows(rows)
     file_errors = [*errors, *more]
     summary.refused.extend(Refusal(e.line, e.column or "", e.message) for e in file_errors)
     summary.refused_teams += _teams_of(rows, file_errors)
     if settings.database_url is None:
         raise ValueError("the CLI resolves the database before running a command")
-    pool = await db.create_pool(settings.database_url, schema=settings.database_schema, size=2)
+    pool = await db.create_pool(
+        settings.database_url, schema=settings.database_schema, size=IN_FLIGHT
+    )
     try:
         async with pool.acquire() as conn:
             await migrations.require_current(conn)
@@ -133,18 +138,52 @@ async def _issue(
     total = sum(len(t.lines) for t in teams)
     with Progress(*columns, console=err) as bar:
         task = bar.add_task("Importing participants", total=total, rate="-")
-        for first in range(0, len(teams), BATCH_TEAMS):
-            batch = [TeamToImport(t.request, t.lines) for t in teams[first : first + BATCH_TEAMS]]
-            outcome = await bulk.import_batch(school, batch)
-            summary.teams += outcome.issued_teams
-            summary.certificates += outcome.certificates
-            summary.participants += outcome.participants
-            summary.present += outcome.present_teams
-            summary.refused_teams += len(outcome.refused)
-            summary.refused.extend(r for _team, r in outcome.refused)
+
+        def batch_done(batch: Sequence[TeamToImport], _outcome: BatchOutcome) -> None:
             bar.advance(task, sum(len(t.lines) for t in batch))
             speed = bar.tasks[0].speed
             bar.update(task, rate=f"{speed:,.0f}" if speed else "-")
+
+        outcome = await bulk.import_teams(
+            school, [TeamToImport(t.request, t.lines) for t in teams], progress=batch_done
+        )
+    summary.teams += outcome.issued_teams
+    summary.certificates += outcome.certificates
+    summary.participants += outcome.participants
+    summary.present += outcome.present_teams
+    summary.refused_teams += len(outcome.refused)
+    summary.refused.extend(r for _team, r in outcome.refused)
+
+
+def _read(data: bytes, name: str) -> tuple[list[results_file.Row], list[results_file.RowError]]:
+    """``results_file.read_rows`` over a file of any size (a CSV past the reader's limit in
+    pieces; a workbook is read whole, within the limit)."""
+    if len(data) <= CHUNK_BYTES or name.lower().endswith(".xlsx"):
+        return results_file.read_rows(data, name, max_rows=MAX_ROWS)
+    lines = data.splitlines(keepends=True)
+    header = lines[0] if lines[0].endswith((b"\n", b"\r")) else lines[0] + b"\n"
+    rows: list[results_file.Row] = []
+    errors: list[results_file.RowError] = []
+    first = 1  # index into lines of the piece's first data line (file line first + 1)
+    while first < len(lines):
+        end, size = first, len(header)
+        while end < len(lines) and (end == first or size + len(lines[end]) <= CHUNK_BYTES):
+            size += len(lines[end])
+            end += 1
+        if any(line.strip() for line in lines[first:end]):
+            got, wrong = results_file.read_rows(
+                header + b"".join(lines[first:end]), name, max_rows=MAX_ROWS
+            )
+            shift = first - 1  # the piece's line 2 is the file's line first + 1
+            rows.extend(results_file.Row(r.line + shift, r.values) for r in got)
+            errors.extend(
+                results_file.RowError(
+                    None if e.line is None else e.line + shift, e.column, e.message
+                )
+                for e in wrong
+            )
+        first = end
+    return rows, errors
 
 
 def _teams_of(rows: Sequence[results_file.Row], errors: Sequence[results_file.RowError]) -> int:

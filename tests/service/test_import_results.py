@@ -17,7 +17,7 @@ import pytest
 
 from registry import audit, codes
 from registry.keys import FileKeyStore
-from service import cli
+from service import cli, results_cli
 from tests.conftest import Demo, FixedClock
 from tests.helpers import ASE, BO, Client, login, post_team, team_body
 
@@ -201,9 +201,14 @@ async def test_a_team_imported_in_bulk_matches_the_same_team_reported_through_th
     assert bulk == api
 
 
-async def test_two_thousand_rows(
-    seeded: Demo, conn: asyncpg.Connection, cli_env: Path, capsys: pytest.CaptureFixture[str]
+async def test_two_thousand_rows_read_in_pieces(
+    seeded: Demo,
+    conn: asyncpg.Connection,
+    cli_env: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setattr(results_cli, "CHUNK_BYTES", 20_000)  # as a file past the reader's limit
     file = cli_env / "big.csv"
     lines = [HEADER]
     for team in range(80):
@@ -214,3 +219,13 @@ async def test_two_thousand_rows(
     assert code == 0, out
     assert "Issued 80 teams (2000 participants, 2000 certificates)" in out
     assert await conn.fetchval("SELECT count(*) FROM log_leaves WHERE event_id IS NOT NULL") == 2000
+
+    # A bad row far into the file is named by its line in the file, not in its piece.
+    lines = file.read_text().splitlines(keepends=True)
+    lines[1700] = lines[1700].replace("2026-11-09", "2026-13-09")
+    file.write_text("".join(lines))
+    refused = cli_env / "big.refused.csv"
+    code, out = await _import(capsys, file, "--refused-file", str(refused))
+    assert code == 1, out
+    assert "already present 79 teams" in out
+    assert "1701,start_date," in refused.read_text()

@@ -107,9 +107,12 @@ class BulkIssuer:
                 if progress is not None:
                     progress(batch, outcome)
 
-        async with asyncio.TaskGroup() as group:
-            for _ in range(max(1, in_flight)):
-                group.create_task(work())
+        try:
+            async with asyncio.TaskGroup() as group:
+                for _ in range(max(1, in_flight)):
+                    group.create_task(work())
+        except ExceptionGroup as e:  # the first batch's error, as import_batch raised it
+            raise e.exceptions[0] from None
         return total
 
     async def import_batch(self, school_id: str, teams: Sequence[TeamToImport]) -> BatchOutcome:

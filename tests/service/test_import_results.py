@@ -229,3 +229,15 @@ async def test_two_thousand_rows_read_in_pieces(
     assert code == 1, out
     assert "already present 79 teams" in out
     assert "1701,start_date," in refused.read_text()
+
+
+async def test_a_school_that_cannot_issue_issues_nothing(
+    seeded: Demo, conn: asyncpg.Connection, cli_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    file = cli_env / "other.csv"
+    file.write_text(HEADER + _team_rows("U-1", [(ASE, "Åse Ødegård", "passed")]))
+    code = await asyncio.to_thread(cli.main, ["import-results", str(file), "--school", "999999"])
+    out = capsys.readouterr().err
+    assert code == 2, out
+    assert "--school: unknown school" in out
+    assert await conn.fetchval("SELECT count(*) FROM teams") == 0

@@ -206,6 +206,9 @@ def _public_and_participant_pages(
     axe.check(visitor, "/delt/{token}", "410")
     holder.goto(f"{base}/mine-beviser/2026-9999999")
     axe.check(holder, "/mine-beviser/{number}", "404")
+    for unknown in ("/findes-ikke", "/mine-beviser/a/b/c"):  # no route: the app's own 404
+        holder.goto(f"{base}{unknown}")
+        axe.check(holder, None, f"404 at {unknown}")
 
     _revoke(live, tokens.public, number)
     visitor.goto(certificate["verifyUrl"])

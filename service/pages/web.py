@@ -25,7 +25,7 @@ from typing import Any, Literal
 from litestar import Request, Response
 from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import HTTPException, NotFoundException, ValidationException
 from litestar.response import Redirect, Template
 
 from issuers import staff
@@ -368,8 +368,10 @@ def exception_handlers(pages: PageContext, clock: Clock) -> dict[type[Exception]
         RoleRequiredError: role_required,
         RateLimitedError: rate_limited,
         HTTPException: http_error,
-        # Listed on its own: the app's handler for it (a JSON problem) would otherwise win.
+        # Listed on their own: the app's handlers for them (a JSON problem; for a 404 the
+        # page without the session) would otherwise win.
         ValidationException: http_error,
+        NotFoundException: http_error,
         # The same: the app's handlers for these answer a JSON problem.
         **dict.fromkeys(problems.DATABASE_UNAVAILABLE, database_away),
         Exception: unexpected,

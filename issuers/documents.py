@@ -21,6 +21,7 @@ methods a credential's proof names) and the document authorities' certificates (
 from __future__ import annotations
 
 import asyncio
+import functools
 import secrets
 import uuid
 from pathlib import Path
@@ -87,8 +88,8 @@ class CertificateDocuments:
         return f"{self._base}/issuers/{school_id}"
 
     async def pdf(self, conn: Connection, record: CertificateRecord, *, code: str) -> bytes:
-        """The paper PDF with its QR code and ``code``, PAdES-signed by the issuing school and
-        dated its issue time, so every copy says the same.
+        """The paper PDF with its QR code and ``code`` and the goal's competence description,
+        PAdES-signed by the issuing school and dated its issue time.
 
         Raises NoDocumentCertificateError when the school has no document certificate, and
         DocumentUnavailableError when its certificate was not valid at the issue time.
@@ -99,8 +100,18 @@ class CertificateDocuments:
             certificate.not_valid_before_utc <= record.issued_at <= certificate.not_valid_after_utc
         ):
             raise DocumentUnavailableError(_NOT_VALID_AT_ISSUE, field="school")
+        # The catalogue's competence description as it reads now: what the goal means to an
+        # employer, not part of the signed record.
+        description = await document_store.goal_description(conn, record.goal.number)
         return await asyncio.to_thread(
-            signers.pdf.render, record, code, self._base, record.issued_at
+            functools.partial(
+                signers.pdf.render,
+                record,
+                code,
+                self._base,
+                record.issued_at,
+                description=description,
+            )
         )
 
     async def memo(

@@ -90,3 +90,9 @@ GRANT UPDATE (value, expires_at) ON sessions TO {service};
 -- school's live roles (FOR UPDATE), which the UPDATE grant covers.
 GRANT SELECT, INSERT ON school_staff TO {service};
 GRANT UPDATE (revoked_at, revoked_by) ON school_staff TO {service};
+
+-- Participation and combined documents (issuers/other_document_store.py): issued once, never
+-- changed; their delivery jobs move from pending to delivered or dead.
+GRANT SELECT, INSERT ON team_document_settings, other_documents TO {service};
+GRANT SELECT, INSERT ON other_document_jobs TO {service};
+GRANT UPDATE (state, channel, receipt, finished_at, run_after) ON other_document_jobs TO {service};

@@ -1,0 +1,44 @@
+-- The documents a school issues besides AMU certificates (issuers/other_documents.py): the
+-- participation document (deltagelsesbevis) and the combined document of a composite course.
+-- Their own tables: they are not certificates, so they never reach certificates, the log,
+-- the quarterly report or /api/verify.
+
+-- Whether the school issues participation documents for a team (TeamIn.participationDocuments).
+CREATE TABLE team_document_settings (
+    team_id                  uuid PRIMARY KEY REFERENCES teams,
+    participation_documents  boolean NOT NULL
+);
+
+CREATE TABLE other_documents (
+    id                   uuid PRIMARY KEY,
+    kind                 text NOT NULL CHECK (kind IN ('participation', 'combined')),
+    school_id            text NOT NULL REFERENCES schools,
+    cpr                  text NOT NULL CHECK (cpr ~ '^[0-9]{6}-[0-9]{4}$'),
+    name                 text NOT NULL,
+    reference            text NOT NULL,  -- the team's or the composite course's reference
+    goals                jsonb NOT NULL, -- [{number, title, durationDays, start, end}], in order
+    issued_at            timestamptz NOT NULL,
+    -- One participation document per participation, one combined document per person and course.
+    participation_id     uuid UNIQUE REFERENCES participations,
+    composite_course_id  uuid REFERENCES composite_courses,
+    UNIQUE (composite_course_id, cpr),
+    CHECK ((kind = 'participation') = (participation_id IS NOT NULL)),
+    CHECK ((kind = 'combined') = (composite_course_id IS NOT NULL))
+);
+CREATE INDEX other_documents_by_cpr ON other_documents (cpr, issued_at);
+
+-- Their delivery jobs (the outbox), made in the transaction that issues the document.
+CREATE TABLE other_document_jobs (
+    id           bigserial PRIMARY KEY,
+    document_id  uuid NOT NULL UNIQUE REFERENCES other_documents,
+    school_id    text NOT NULL REFERENCES schools,
+    state        text NOT NULL DEFAULT 'pending'
+                 CHECK (state IN ('pending', 'delivered', 'dead')),
+    channel      text CHECK (channel IN ('digital-post', 'eboks', 'paper')),
+    receipt      text,
+    run_after    timestamptz NOT NULL,
+    created_at   timestamptz NOT NULL,
+    finished_at  timestamptz,
+    CHECK (state <> 'delivered' OR (channel IS NOT NULL AND finished_at IS NOT NULL))
+);
+CREATE INDEX other_document_jobs_ready ON other_document_jobs (run_after) WHERE state = 'pending';

@@ -81,10 +81,13 @@ async def insert_document(
     if inserted is None:
         return False
     await conn.execute(
-        """INSERT INTO other_document_jobs (document_id, school_id, run_after, created_at)
-           VALUES ($1, $2, $3, $3)""",
+        """INSERT INTO other_document_jobs (document_id, school_id, message_uuid, run_after,
+                                            created_at)
+           VALUES ($1, $2, $3, $4, $4)""",
         document_id,
         school_id,
+        # Random version 4, as MeMo's schema demands; stored, so every retry is one message.
+        uuid.uuid4(),
         issued_at,
     )
     return True
@@ -110,51 +113,16 @@ _SELECT = """SELECT d.id, d.kind, d.school_id, s.name AS school_name, d.cpr, d.n
 
 async def documents_of(conn: Connection, cpr: str) -> list[StoredDocument]:
     """A person's participation and combined documents, newest first."""
-    rows = await conn.fetch(_SELECT + " WHERE d.cpr = $1 ORDER BY d.issued_at DESC, d.id", cpr)
+    rows = await conn.fetch(
+        _SELECT + " WHERE d.cpr = $1 AND d.erased_at IS NULL ORDER BY d.issued_at DESC, d.id", cpr
+    )
     return [_stored(r) for r in rows]
 
 
 async def document(conn: Connection, document_id: uuid.UUID) -> StoredDocument | None:
-    row = await conn.fetchrow(_SELECT + " WHERE d.id = $1", document_id)
+    """The document, None when there is none or the retention run erased it."""
+    row = await conn.fetchrow(_SELECT + " WHERE d.id = $1 AND d.erased_at IS NULL", document_id)
     return None if row is None else _stored(row)
-
-
-@dataclass(frozen=True, slots=True)
-class DocumentJob:
-    id: int
-    document_id: uuid.UUID
-    school_id: str
-
-
-async def claim_job(conn: Connection, now: dt.datetime) -> DocumentJob | None:
-    """The oldest due pending job, locked for this transaction (SKIP LOCKED)."""
-    row = await conn.fetchrow(
-        """SELECT id, document_id, school_id FROM other_document_jobs
-           WHERE state = 'pending' AND run_after <= $1
-           ORDER BY run_after, id LIMIT 1 FOR UPDATE SKIP LOCKED""",
-        now,
-    )
-    return None if row is None else DocumentJob(row["id"], row["document_id"], row["school_id"])
-
-
-async def finish_job(
-    conn: Connection, job_id: int, *, channel: str, receipt: str, at: dt.datetime
-) -> None:
-    await conn.execute(
-        """UPDATE other_document_jobs SET state = 'delivered', channel = $2, receipt = $3,
-                  finished_at = $4 WHERE id = $1""",
-        job_id,
-        channel,
-        receipt,
-        at,
-    )
-
-
-async def job_state(conn: Connection, document_id: uuid.UUID) -> str | None:
-    found: str | None = await conn.fetchval(
-        "SELECT state FROM other_document_jobs WHERE document_id = $1", document_id
-    )
-    return found
 
 
 def _stored(row: Any) -> StoredDocument:

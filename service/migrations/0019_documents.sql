@@ -13,8 +13,11 @@ CREATE TABLE other_documents (
     id                   uuid PRIMARY KEY,
     kind                 text NOT NULL CHECK (kind IN ('participation', 'combined')),
     school_id            text NOT NULL REFERENCES schools,
-    cpr                  text NOT NULL CHECK (cpr ~ '^[0-9]{6}-[0-9]{4}$'),
-    name                 text NOT NULL,
+    -- Personal data, blanked by the retention run 30 years after the last goal's end, as the
+    -- participations and certificates are (issuers/retention_store.py).
+    cpr                  text CHECK (cpr ~ '^[0-9]{6}-[0-9]{4}$'),
+    name                 text,
+    erased_at            timestamptz,
     reference            text NOT NULL,  -- the team's or the composite course's reference
     goals                jsonb NOT NULL, -- [{number, title, durationDays, start, end}], in order
     issued_at            timestamptz NOT NULL,
@@ -23,22 +26,37 @@ CREATE TABLE other_documents (
     composite_course_id  uuid REFERENCES composite_courses,
     UNIQUE (composite_course_id, cpr),
     CHECK ((kind = 'participation') = (participation_id IS NOT NULL)),
-    CHECK ((kind = 'combined') = (composite_course_id IS NOT NULL))
+    CHECK ((kind = 'combined') = (composite_course_id IS NOT NULL)),
+    CHECK ((erased_at IS NULL) = (cpr IS NOT NULL AND name IS NOT NULL))
 );
 CREATE INDEX other_documents_by_cpr ON other_documents (cpr, issued_at);
 
--- Their delivery jobs (the outbox), made in the transaction that issues the document.
+-- Their delivery jobs (the outbox), made in the transaction that issues the document, taken by
+-- the delivery worker like delivery_jobs (issuers/delivery/document_delivery.py): under a lease,
+-- fenced by its token, retried with backoff, dead-lettered after too many failures in a row.
+-- Their own table: delivery_jobs, its attempts, print list and deadlines belong to certificates.
 CREATE TABLE other_document_jobs (
-    id           bigserial PRIMARY KEY,
-    document_id  uuid NOT NULL UNIQUE REFERENCES other_documents,
-    school_id    text NOT NULL REFERENCES schools,
-    state        text NOT NULL DEFAULT 'pending'
-                 CHECK (state IN ('pending', 'delivered', 'dead')),
-    channel      text CHECK (channel IN ('digital-post', 'eboks', 'paper')),
-    receipt      text,
-    run_after    timestamptz NOT NULL,
-    created_at   timestamptz NOT NULL,
-    finished_at  timestamptz,
+    id            bigserial PRIMARY KEY,
+    document_id   uuid NOT NULL UNIQUE REFERENCES other_documents,
+    school_id     text NOT NULL REFERENCES schools,
+    -- The MeMo messageUUID, fixed here so a retry is never a second message (version 4).
+    message_uuid  uuid NOT NULL CHECK (substr(message_uuid::text, 15, 1) = '4'),
+    state         text NOT NULL DEFAULT 'pending'
+                  CHECK (state IN ('pending', 'running', 'delivered', 'dead')),
+    channel       text CHECK (channel IN ('digital-post', 'eboks')),
+    note          text,  -- why it waits (exempt from digital post, no e-Boks consent)
+    attempts      integer NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+    failures      integer NOT NULL DEFAULT 0 CHECK (failures >= 0),  -- in a row
+    run_after     timestamptz NOT NULL,
+    lease_token   uuid,
+    leased_until  timestamptz,
+    last_error    text,
+    receipt       text,
+    created_at    timestamptz NOT NULL,
+    finished_at   timestamptz,
+    CHECK ((state = 'running') = (lease_token IS NOT NULL AND leased_until IS NOT NULL)),
     CHECK (state <> 'delivered' OR (channel IS NOT NULL AND finished_at IS NOT NULL))
 );
 CREATE INDEX other_document_jobs_ready ON other_document_jobs (run_after) WHERE state = 'pending';
+CREATE INDEX other_document_jobs_leased ON other_document_jobs (leased_until)
+    WHERE state = 'running';

@@ -39,6 +39,15 @@ def _rows(r: dict[str, Any]) -> list[tuple[str, ...]]:
                 "≥ 5,000/s and ≥ 0.25",
                 _ok(i[ratio_key] >= 0.25 and i[key]["median"] >= 5000),
             ))  # fmt: skip
+    if b := r.get("bulk_import"):
+        rows.append((
+            f"Bulk import (import-results' path), {_n(b['certificates'])} participants",
+            f"{_n(b['bulk_per_s'])} certificates/s",
+            f"raw Ed25519 + COPY: {_n(b['baseline_raw_sign_copy_per_s']['median'])}/s",
+            f"{b['ratio']:.3f}",
+            "≥ 0.25",
+            _ok(b["meets_target"]),
+        ))  # fmt: skip
     if g := r.get("growth"):
         first = g["points"][0]
         for p in g["points"]:

@@ -24,10 +24,10 @@ import uvloop
 
 from bench import database, measure, report, wrk
 from bench.measure import FULL, QUICK, ROOT, Mode, TreeMemory
-from bench.scenarios import delivery, growth, issuance, transparency, verification
+from bench.scenarios import bulk_import, delivery, growth, issuance, transparency, verification
 
 RESULTS = ROOT / "bench" / "results"
-SCENARIOS = ("issuance", "delivery", "growth", "transparency", "verification")
+SCENARIOS = ("issuance", "bulk_import", "delivery", "growth", "transparency", "verification")
 
 
 def _mode(args: argparse.Namespace) -> Mode:
@@ -64,6 +64,8 @@ async def _run(mode: Mode, only: Sequence[str], out: Path, *, keep: bool) -> dic
     try:
         if "issuance" in only:
             results["issuance"] = await step("issuance", issuance.run(bench, mode, pg_pid, out))
+        if "bulk_import" in only:
+            results["bulk_import"] = await step("bulk_import", bulk_import.run(bench, mode))
         if "delivery" in only:
             results["delivery"] = await step("delivery", delivery.run(mode))
         if {"growth", "transparency", "verification"} & set(only):
@@ -85,7 +87,7 @@ async def _run(mode: Mode, only: Sequence[str], out: Path, *, keep: bool) -> dic
             await grown.conn.close()
     finally:
         if not keep:
-            for schema in (issuance.SCHEMA, growth.SCHEMA):
+            for schema in (issuance.SCHEMA, bulk_import.SCHEMA, growth.SCHEMA):
                 await database.drop_schema(bench, schema)
     results["memory_peak_rss_mib"] = {
         "bench_process": round(measure.own_peak_rss_mib(), 1),

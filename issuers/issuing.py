@@ -151,34 +151,11 @@ class Issuer:
     async def _issue_team(
         self, conn: Connection, school_id: str, request: TeamResultsIn
     ) -> TeamResultsOut:
+        school = await issuing_school(conn, school_id)
+        catalogue = await _catalogue(conn, team_goals(request))
+        prepared = prepare_team(request, catalogue, today=today_in_denmark(self._clock()))
         team = request.team
-        school = await _school(conn, school_id)
-        team_id = uuid.uuid4()
-        subjects = [
-            participations.Subject(
-                id=uuid.uuid4(),
-                team_id=team_id,
-                goal=team.goal,
-                team_reference=team.reference,
-                start=team.start,
-                end=team.end,
-                cpr=parse_cpr(participant.cpr, field=f"participants[{index}].cpr"),
-                name=participant.name,
-                periods=participations.periods_of(team),
-                facts=participations.facts_of(participant),
-                attempts=participations.attempts_of(participant, team),
-            )
-            for index, participant in enumerate(request.participants)
-        ]
-        goals = [team.goal, *(g for s in subjects for g in _ikv_goals(s.facts))]
-        catalogue = await _catalogue(conn, goals)
-        if team.goal not in catalogue:
-            raise UnknownGoalError("is not an AMU goal in the catalogue", field="team.goal")
-        assessments = []
-        for index, subject in enumerate(subjects):
-            prefix = f"participants[{index}]."
-            _require_ikv_goals(subject.facts, catalogue, prefix=prefix)
-            assessments.append(self._assess(subject, catalogue, prefix=prefix))
+        team_id, subjects, assessments = prepared.team_id, prepared.subjects, prepared.assessments
         if not await school_store.insert_team(
             conn,
             team_id=team_id,
@@ -187,43 +164,20 @@ class Issuer:
             goal_number=team.goal,
             start=team.start,
             end=team.end,
-            periods=msgspec.json.encode(team.periods or []).decode(),
+            periods=prepared.periods_json(),
         ):
             raise ConflictError(
                 "this team was already reported for the goal; use a new reference",
                 field="team.reference",
             )
-        await school_store.insert_participations(
-            conn,
-            [
-                school_store.ParticipationRow(
-                    id=s.id,
-                    team_id=team_id,
-                    cpr=s.cpr,
-                    name=s.name,
-                    facts=participations.to_json(s.facts),
-                    result_group=a.group.number,
-                    result_category=participations.category_number(a),
-                    result_due_by=None if a.final else a.deadlines.result_notice_by,
-                )
-                for s, a in zip(subjects, assessments, strict=True)
-            ],
-        )
+        await school_store.insert_participations(conn, prepared.participation_rows())
         now = self._now()
-        await school_store.insert_attempts(
-            conn,
-            [
-                (s.id, seq, participations.to_json(attempt))
-                for s in subjects
-                for seq, attempt in enumerate(s.attempts)
-            ],
-            recorded_at=now,
-        )
+        await school_store.insert_attempts(conn, prepared.attempt_rows(), recorded_at=now)
         issued = await self._certifier.issue_due(
             conn,
             school=school,
             catalogue=catalogue,
-            assessed=list(zip(subjects, assessments, strict=True)),
+            assessed=prepared.assessed(),
             existing={},
             now=now,
         )
@@ -258,7 +212,7 @@ class Issuer:
         participation_id: uuid.UUID,
         change: Callable[[participations.Subject], tuple[FactsIn, Sequence[AttemptIn]]],
     ) -> ParticipationOut:
-        school = await _school(conn, school_id)
+        school = await issuing_school(conn, school_id)
         before = await _load(conn, school_id, participation_id)
         facts, attempts = change(before)
         after = dataclasses.replace(before, facts=facts, attempts=attempts)
@@ -327,15 +281,115 @@ class Issuer:
         *,
         prefix: str = "",
     ) -> rules.Assessment:
-        return participations.assess(
-            participations.participation_of(subject),
-            {number: goal.to_catalogue() for number, goal in catalogue.items()},
-            today=today_in_denmark(self._clock()),
-            prefix=prefix,
+        return _assess(subject, catalogue, today=today_in_denmark(self._clock()), prefix=prefix)
+
+
+# -- one team's results as the rules see them: shared by the API and the bulk import -----------
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PreparedTeam:
+    """A team's results checked and assessed, with fresh ids, before anything is written."""
+
+    request: TeamResultsIn
+    team_id: uuid.UUID
+    subjects: list[participations.Subject]
+    assessments: list[rules.Assessment]
+
+    def periods_json(self) -> str:
+        """The team's periods as the ``teams.periods`` column holds them."""
+        return msgspec.json.encode(self.request.team.periods or []).decode()
+
+    def participation_rows(self) -> list[school_store.ParticipationRow]:
+        """The participations' rows, with the result group, category and deadline."""
+        return [
+            school_store.ParticipationRow(
+                id=s.id,
+                team_id=self.team_id,
+                cpr=s.cpr,
+                name=s.name,
+                facts=participations.to_json(s.facts),
+                result_group=a.group.number,
+                result_category=participations.category_number(a),
+                result_due_by=None if a.final else a.deadlines.result_notice_by,
+            )
+            for s, a in self.assessed()
+        ]
+
+    def attempt_rows(self) -> list[tuple[uuid.UUID, int, str]]:
+        """The exam attempts' rows: (participation, sequence number, attempt JSON)."""
+        return [
+            (s.id, seq, participations.to_json(attempt))
+            for s in self.subjects
+            for seq, attempt in enumerate(s.attempts)
+        ]
+
+    def assessed(self) -> list[tuple[participations.Subject, rules.Assessment]]:
+        return list(zip(self.subjects, self.assessments, strict=True))
+
+
+def team_goals(request: TeamResultsIn) -> list[str]:
+    """The catalogue entries a team's results need: its goal and every IKV goal named."""
+    return [
+        request.team.goal,
+        *(g.goal for p in request.participants for g in participations.facts_of(p).ikv or []),
+    ]
+
+
+def prepare_team(
+    request: TeamResultsIn, catalogue: dict[str, school_store.GoalRow], *, today: dt.date
+) -> PreparedTeam:
+    """Check and assess a team's results (already through ``inputs.checked_team``) against the
+    catalogue (which holds at least ``team_goals(request)`` where they exist).
+
+    Pure: writes nothing. Raises UnknownGoalError, RuleViolation and IssuingError subtypes
+    naming the field, exactly as ``Issuer.issue_team`` does.
+    """
+    team = request.team
+    team_id = uuid.uuid4()
+    subjects = [
+        participations.Subject(
+            id=uuid.uuid4(),
+            team_id=team_id,
+            goal=team.goal,
+            team_reference=team.reference,
+            start=team.start,
+            end=team.end,
+            cpr=parse_cpr(participant.cpr, field=f"participants[{index}].cpr"),
+            name=participant.name,
+            periods=participations.periods_of(team),
+            facts=participations.facts_of(participant),
+            attempts=participations.attempts_of(participant, team),
         )
+        for index, participant in enumerate(request.participants)
+    ]
+    if team.goal not in catalogue:
+        raise UnknownGoalError("is not an AMU goal in the catalogue", field="team.goal")
+    assessments = []
+    for index, subject in enumerate(subjects):
+        prefix = f"participants[{index}]."
+        _require_ikv_goals(subject.facts, catalogue, prefix=prefix)
+        assessments.append(_assess(subject, catalogue, today=today, prefix=prefix))
+    return PreparedTeam(request, team_id, subjects, assessments)
 
 
-async def _school(conn: Connection, school_id: str) -> school_store.SchoolRow:
+def _assess(
+    subject: participations.Subject,
+    catalogue: dict[str, school_store.GoalRow],
+    *,
+    today: dt.date,
+    prefix: str = "",
+) -> rules.Assessment:
+    return participations.assess(
+        participations.participation_of(subject),
+        {number: goal.to_catalogue() for number, goal in catalogue.items()},
+        today=today,
+        prefix=prefix,
+    )
+
+
+async def issuing_school(conn: Connection, school_id: str) -> school_store.SchoolRow:
+    """The school, if it may issue; IssuingError (unknown) or ConflictError (disabled)."""
     school = await school_store.school(conn, school_id)
     if school is None:
         raise IssuingError("unknown school", field="school")

@@ -25,6 +25,7 @@ import asyncpg
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.exceptions import HTTPException, NotFoundException
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.stores.base import Store
@@ -221,7 +222,14 @@ def create_app(
         template_config=pages.template_config(),
         stores=StoreRegistry(default_factory=_no_store),
         lifespan=[lifespan],
-        exception_handlers=problems.exception_handlers,
+        exception_handlers={
+            **problems.exception_handlers,
+            # A browser's unknown page path: the Danish 404 page, not a problem document.
+            NotFoundException: pages.not_found_for_browsers(
+                problems.exception_handlers[HTTPException],
+                public_base_url=settings.public_base_url,
+            ),
+        },
         # X-Forwarded-For only from configured proxies (service/proxies.py); none by default.
         middleware=[trusted_proxy_headers(settings.trusted_proxies)]
         if settings.trusted_proxies

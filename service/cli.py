@@ -41,6 +41,7 @@ from service import (
     logging_setup,
     migrations,
     onboarding_cli,
+    results_cli,
     roles,
     staff_cli,
     startup_checks,
@@ -215,6 +216,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser("migrate", help="apply migrations and exit")
     trust_cli.add_commands(commands)
     credentials_cli.add_commands(commands)
+    results_cli.add_commands(commands)
     onboarding_cli.add_commands(commands)
     staff_cli.add_commands(commands)
     commands.add_parser("worker", help="deliver certificates until stopped")
@@ -254,6 +256,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         settings = resolve_database(settings)
         asyncio.run(_prepare(settings, seed=False))
         return credentials_cli.run(args, settings)
+    elif args.command in results_cli.COMMANDS:
+        settings = resolve_database(settings)
+        asyncio.run(_prepare(settings, seed=False))
+        return results_cli.run(args, settings)
     elif args.command in staff_cli.COMMANDS:
         settings = resolve_database(settings)
         asyncio.run(_prepare(settings, seed=False))

@@ -18,13 +18,15 @@ The composition root hands over plain values, registers the session store under
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
-from litestar import Router
+from litestar import Request, Response, Router
 from litestar.config.csrf import CSRFConfig
 from litestar.di import Provide
+from litestar.exceptions import HTTPException, NotFoundException
 from litestar.middleware import DefineMiddleware
 from litestar.middleware.csrf import CSRFMiddleware
 from litestar.plugins.jinja import JinjaTemplateEngine
@@ -39,10 +41,18 @@ from service.pages.home import HomePage
 from service.pages.participant import ParticipantPages
 from service.pages.school import SchoolPages
 from service.pages.school_admin import SchoolAdminPages
+from service.pages.school_records import SchoolRecordsPages
+from service.pages.school_report import SchoolReportPages
 from service.pages.sessions import session_config
 from service.pages.shared import SharedPages
 from service.pages.verify import VerifyPages
-from service.pages.web import PageContext, exception_handlers, provide_page, provide_session
+from service.pages.web import (
+    Page,
+    PageContext,
+    exception_handlers,
+    provide_page,
+    provide_session,
+)
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 FORM_MAX_BYTES = 64 * 1024
@@ -103,6 +113,8 @@ def routers(
         VerifyPages,
         SchoolPages,
         SchoolAdminPages,
+        SchoolReportPages,
+        SchoolRecordsPages,
     ]
     if development_login:
         handlers.append(DevelopmentLoginPage)
@@ -137,3 +149,26 @@ def template_config() -> TemplateConfig[JinjaTemplateEngine]:
         lstrip_blocks=True,
     )
     return TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment))
+
+
+def not_found_for_browsers(
+    fallback: Callable[[Request[Any, Any, Any], HTTPException], Response[Any]],
+    *,
+    public_base_url: str,
+) -> Callable[[Request[Any, Any, Any], NotFoundException], Response[Any]]:
+    """The app's 404 handler: a browser asking for a path no route matches (``/findes-ikke``,
+    ``/mine-beviser/a/b/c``) gets the Danish 404 page; the API, the OpenAPI document, static
+    files and every client that does not ask for HTML get ``fallback``'s problem document.
+    A 404 inside a page route is the pages router's own (``exception_handlers``)."""
+    context = PageContext(deliveries=StoreDeliveryStatus(), public_base_url=public_base_url)
+
+    def handler(request: Request[Any, Any, Any], exc: NotFoundException) -> Response[Any]:
+        path = request.scope["path"]
+        if path.startswith(_NOT_PAGES) or "text/html" not in request.headers.get("accept", ""):
+            return fallback(request, exc)
+        return Page(request, context, None).error(404)
+
+    return handler
+
+
+_NOT_PAGES = ("/api/", "/api", "/schema", "/static/")

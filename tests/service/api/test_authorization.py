@@ -129,6 +129,20 @@ ROUTES = {
     ("POST", "/skole/api-noegler/{credential_id}/forny"): "administrator and CSRF, own credential",
     ("POST", "/skole/api-noegler/{credential_id}/tilbagekald"): "administrator, CSRF, own",
     ("POST", "/skole/leveringer/{number}/forsoeg-igen"): "staff session and CSRF, own school",
+    ("GET", "/skole/hold"): "staff session (any role), own school's teams only",
+    ("GET", "/skole/hold/{team}"): "staff session (any role), own team only (else 404)",
+    ("GET", "/skole/deltagere"): "staff session (any role), own participants; no CPR by URL",
+    ("POST", "/skole/deltagere"): "staff session and CSRF; the CPR search, own participants",
+    ("GET", "/skole/deltagelser/{participation}"): "staff session, own participation (else 404)",
+    ("POST", "/skole/deltagelser/{participation}/{what}"): "staff session, CSRF, form id, own",
+    ("GET", "/skole/beviser"): "staff session (any role), own school's certificates only",
+    ("GET", "/skole/beviser/{number}"): "staff session (any role), own certificate (else 404)",
+    ("POST", "/skole/beviser/{number}/{what}"): "staff session, CSRF, form id, own certificate",
+    ("GET", "/skole/hold/ny"): "staff session (registrar or administrator), own school only",
+    ("POST", "/skole/hold/ny"): "staff session (registrar or administrator), CSRF; stores nothing",
+    ("GET", "/skole/hold/upload"): "staff session (registrar or administrator), own school only",
+    ("POST", "/skole/hold/upload"): "staff session (registrar or administrator), CSRF; no store",
+    ("POST", "/skole/hold/indberet"): "staff session, CSRF and this session's preview key",
 }
 
 
@@ -545,11 +559,78 @@ async def test_only_a_schools_administrator_administers_it(client: Client, seede
         assert answer.status_code == 403, path
         assert "Det kræver en administrator" in answer.text, path
     await school_login(client, SOFIE)  # the administrator of 863410
-    assert (await client.get(f"/skole/api-noegler/{own}")).status_code == 404
-    for path in writes[1:3]:
-        assert (await submit(client, "/skole", path, {})).status_code == 404, path
-    own_use = await client.get("/api/schools/751234/overdue", headers=seeded.school(seeded.public))
-    assert own_use.status_code == 200  # untouched
+
+
+async def test_only_a_schools_staff_report_teams_on_the_pages(
+    client: Client, seeded: Demo, conn: asyncpg.Connection
+) -> None:
+    """Indberet hold (docs/pages.md): without a staff session, or with a person's or an API
+    credential, off to the staff login; every form needs its CSRF token; a staff member's
+    report needs the key of a preview in their own session."""
+    teams = await conn.fetchval("SELECT count(*) FROM teams")
+    reads = ("/skole/hold/ny", "/skole/hold/upload")
+    writes = ("/skole/hold/ny", "/skole/hold/upload", "/skole/hold/indberet")
+    for path in reads:
+        for headers in ({}, seeded.school(seeded.public), await login(client, BO)):
+            response = await client.get(path, headers=headers, follow_redirects=False)
+            assert response.status_code == 303, path
+            assert response.headers["location"] == "/skole/log-ind", path
+    for path in writes:
+        refused = await client.post(path, data={}, follow_redirects=False)
+        assert refused.status_code == 403, path  # no CSRF token
+        assert "Handlingen blev afvist" in refused.text, path
+    for path in writes:
+        answer = await submit(client, "/skole/log-ind", path, {"noegle": "x"})
+        assert answer.status_code == 303, path
+        assert answer.headers["location"] == "/skole/log-ind", path
+    await school_login(client, MADS)  # a registrar may report
+    for path in reads:
+        assert (await client.get(path)).status_code == 200, path
+    stale = await submit(client, "/skole/hold/ny", "/skole/hold/indberet", {"noegle": "made-up"})
+    assert stale.status_code == 409
+    assert "Forhåndsvisningen er ikke længere gyldig" in stale.text
+    assert await conn.fetchval("SELECT count(*) FROM teams") == teams
+
+
+async def test_the_school_records_pages_are_the_staffs_own(client: Client, seeded: Demo) -> None:
+    """The records pages (docs/pages.md): without a staff session, off to the login (a school's
+    API credential is none); every form needs its CSRF token; another school's staff find none
+    of this school's teams, participations or certificates."""
+    team = (await post_team(client, seeded.public, team_body())).json()
+    participation = team["participants"][0]["participation"]
+    number = team["participants"][0]["certificate"]["number"]
+    reads = (
+        "/skole/hold",
+        f"/skole/hold/{team['team']}",
+        "/skole/deltagere",
+        f"/skole/deltagelser/{participation}",
+        "/skole/beviser",
+        f"/skole/beviser/{number}",
+    )
+    writes = (
+        "/skole/deltagere",
+        f"/skole/deltagelser/{participation}/afbrudt",
+        f"/skole/beviser/{number}/ret",
+        f"/skole/beviser/{number}/tilbagekald",
+        f"/skole/beviser/{number}/papir",
+    )
+    for path in reads:
+        for headers in ({}, seeded.school(seeded.public)):
+            response = await client.get(path, headers=headers, follow_redirects=False)
+            assert response.status_code == 303, path
+            assert response.headers["location"] == "/skole/log-ind", path
+    for path in writes:
+        refused = await client.post(path, data={}, follow_redirects=False)
+        assert refused.status_code == 403, path  # no CSRF token
+    await school_login(client, MADS)  # a registrar of 751234: may read and record
+    for path in reads:
+        assert (await client.get(path)).status_code == 200, path
+    await school_login(client, SOFIE)  # the administrator of 863410
+    for path in reads[1::2]:
+        assert (await client.get(path)).status_code == 404, path
+    for path in writes[1:]:
+        answer = await submit(client, "/skole", path, {"formular_id": "f" * 24})
+        assert answer.status_code == 404, path
 
 
 async def test_only_the_participant_gets_their_participation_document(

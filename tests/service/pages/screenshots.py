@@ -167,6 +167,48 @@ def shoot_all(live: LiveServer, launch: Callable[[], Any]) -> None:
     school.get_by_label("Navn på nøglen").fill("Studieadministration")
     school.get_by_role("button", name="Opret nøgle").click()
     _shoot(school, "skole-ny-api-noegle")
+    school.get_by_role("link", name="Se nøglen").click()
+    _shoot(school, "skole-api-noegle")
+    _shoot_report(school, base)
+    _shoot_records(school, base, number)
+
+
+def _shoot_report(school: Page, base: str) -> None:
+    """Indberet hold: the form, its preview and the answer; the upload form."""
+    school.goto(f"{base}/skole/hold/ny")
+    _shoot(school, "skole-indberet-hold")
+    school.get_by_label("Mål (målnummer)").fill("48113")
+    school.get_by_label("Holdreference").fill("H-102")
+    school.get_by_label("Startdato").fill("2026-11-16")
+    school.get_by_label("Slutdato").fill("2026-11-17")
+    first = school.get_by_role("group", name="Deltager 1", exact=True)
+    first.get_by_label("CPR-nummer").fill(BO)
+    first.get_by_label("Navn").fill("Bo Jensen")
+    first.get_by_label("Resultat").select_option("passed")
+    school.get_by_role("button", name="Se forhåndsvisning").click()
+    _shoot(school, "skole-indberet-hold-forhaandsvisning")
+    school.get_by_role("button", name="Indberet", exact=True).click()
+    _shoot(school, "skole-indberet-hold-indberettet")
+    school.goto(f"{base}/skole/hold/upload")
+    _shoot(school, "skole-indberet-hold-fil")
+
+
+def _shoot_records(school: Page, base: str, number: str) -> None:
+    """The school's records: teams, a team, a participation, participants, certificates."""
+    school.goto(f"{base}/skole/hold")
+    _shoot(school, "skole-hold")
+    school.locator("main a[href^='/skole/hold/']").filter(has_text="H-101").first.click()
+    school.wait_for_url(f"{base}/skole/hold/*")
+    _shoot(school, "skole-et-hold")
+    school.locator("main a[href^='/skole/deltagelser/']").first.click()
+    school.wait_for_url(f"{base}/skole/deltagelser/*")
+    _shoot(school, "skole-deltagelse")
+    school.goto(f"{base}/skole/deltagere?q=Bo")
+    _shoot(school, "skole-deltagere")
+    school.goto(f"{base}/skole/beviser?q={number[:4]}")
+    _shoot(school, "skole-beviser")
+    school.goto(f"{base}/skole/beviser/{number}")
+    _shoot(school, "skole-et-bevis")
 
 
 def main() -> int:

@@ -434,3 +434,18 @@ async def test_the_verify_form_posts_so_the_code_is_in_no_url(
     assert "Udfyld både bevisnummer og kontrolkode" in missing.text
     channels = [r["channel"] for r in await conn.fetch("SELECT channel FROM access_events")]
     assert channels == ["verify-page"]
+
+
+async def test_a_browser_at_an_unknown_path_gets_the_danish_404_page(client: Client) -> None:
+    html = {"Accept": "text/html,application/xhtml+xml"}
+    for path in ("/findes-ikke", "/mine-beviser/a/b/c", "/skole/x/y/z"):
+        page = await client.get(path, headers=html)
+        assert page.status_code == 404, path
+        assert page.headers["content-type"].startswith("text/html"), path
+        assert "Siden findes ikke" in page.text, path
+        assert '<html lang="da">' in page.text, path
+    # The API, and clients that ask for JSON, keep their problem document.
+    for path, headers in (("/api/findes-ikke", html), ("/findes-ikke", {"Accept": "*/*"})):
+        problem = await client.get(path, headers=headers)
+        assert problem.status_code == 404, path
+        assert problem.headers["content-type"] == "application/problem+json", path

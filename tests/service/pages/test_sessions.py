@@ -121,8 +121,14 @@ async def test_expired_rows_are_purged_at_a_login(
 
 def _page_posts(app: Litestar) -> list[str]:
     """Every POST route of the pages (the API is bearer-authenticated, without cookies)."""
+    examples = {"uuid": "00000000-0000-4000-8000-000000000001", "int": "1"}
+
+    def example(m: re.Match[str]) -> str:
+        name, kind = m.group(1), m.group(2)
+        return "2026-0000001" if name == "number" else examples.get(kind, "1")
+
     return sorted(
-        re.sub(r"\{(\w+):\w+\}", lambda m: {"number": "2026-0000001"}.get(m.group(1), "1"), r.path)
+        re.sub(r"\{(\w+):(\w+)\}", example, r.path)
         for r in app.routes
         if "POST" in getattr(r, "methods", ()) and not r.path.startswith("/api")
     )

@@ -1,4 +1,6 @@
-"""A certificate as a Digital Post message in MeMo 1.2 (``memo-xsd/Version1.2/MeMo_core.xsd``).
+"""A certificate as a Digital Post message in MeMo 1.2 (``memo-xsd/Version1.2/MeMo_core.xsd``),
+and a participation or combined document (``formats.document``) the same way, titled as what
+it is and without a signed record (``build_document_memo``).
 
 The PDF is the main document the participant reads; the signed record (compact JWS) rides along
 as a technical document so a mailbox or archive can verify it without asking us. The school is
@@ -27,6 +29,7 @@ from typing import NewType
 
 from lxml import etree
 
+from formats.document import OtherDocument, OtherDocumentKind
 from formats.errors import FormatError, MalformedDocumentError
 from formats.record import CertificateRecord
 from formats.text import printable
@@ -72,30 +75,106 @@ def build_memo(
     that is not ten digits, a naive ``created_at``, or text with characters XML cannot hold;
     UnprintableTextError (a FormatError) for text that ``formats.text.printable`` refuses.
     """
+    title = f"AMU-bevis: {record.goal.title}"
+    stem = _filename_stem("AMU-bevis", record.number)
+    return _message(
+        _Content(
+            title=title,
+            notification=f"Du har fået et AMU-bevis fra {sender.name}",
+            texts=(record.participant.name, record.goal.title),
+            case_id=record.number,
+            cpr=record.participant.cpr,
+            name=record.participant.name,
+            pdf_name=f"{stem}.pdf",
+            pdf=pdf,
+            technical=(f"{stem}.jws", signed_record.encode("ascii")),
+        ),
+        message_uuid=message_uuid,
+        sender=sender,
+        created_at=created_at,
+    )
+
+
+def build_document_memo(
+    document: OtherDocument,
+    *,
+    message_uuid: uuid.UUID,
+    pdf: bytes,
+    sender: MemoSender,
+    created_at: dt.datetime,
+) -> MemoMessage:
+    """The MeMo 1.2 message that delivers a participation or combined document: the PDF alone.
+
+    Titled for what it is (deltagelsesbevis, samlet bevis), never an AMU certificate: the
+    document has no certificate number and no signed record. Raises what ``build_memo`` raises.
+    """
+    if document.kind is OtherDocumentKind.PARTICIPATION:
+        first = document.goals[0].title if document.goals else document.reference
+        title = f"Deltagelsesbevis: {first}"
+        notification = f"Du har fået et deltagelsesbevis fra {sender.name}"
+        stem = _filename_stem("Deltagelsesbevis", document.reference)
+    else:
+        title = f"Samlet bevis for sammensat forløb: {document.reference}"
+        notification = f"Du har fået et samlet bevis for et sammensat forløb fra {sender.name}"
+        stem = _filename_stem("Samlet-bevis", document.reference)
+    return _message(
+        _Content(
+            title=title,
+            notification=notification,
+            texts=(
+                document.participant.name,
+                document.reference,
+                *(g.title for g in document.goals),
+            ),
+            case_id=document.id,
+            cpr=document.participant.cpr,
+            name=document.participant.name,
+            pdf_name=f"{stem}.pdf",
+            pdf=pdf,
+            technical=None,
+        ),
+        message_uuid=message_uuid,
+        sender=sender,
+        created_at=created_at,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Content:
+    """What differs between the messages: the texts, the recipient, the files."""
+
+    title: str
+    notification: str
+    texts: tuple[str, ...]  # the free texts ``formats.text.printable`` must accept
+    case_id: str
+    cpr: str
+    name: str
+    pdf_name: str
+    pdf: bytes
+    technical: tuple[str, bytes] | None  # the signed record (JWS) of a certificate
+
+
+def _message(
+    content: _Content, *, message_uuid: uuid.UUID, sender: MemoSender, created_at: dt.datetime
+) -> MemoMessage:
     if message_uuid.version != 4:
         raise FormatError("message_uuid must be a version 4 UUID (MeMo memoUuidType)")
     if not _CVR.fullmatch(sender.cvr):
         raise FormatError("sender.cvr must be eight digits")
-    cpr = record.participant.cpr.replace("-", "")
+    cpr = content.cpr.replace("-", "")
     if not (len(cpr) == 10 and cpr.isascii() and cpr.isdigit()):
         raise FormatError("participant.cpr is not a CPR number")  # never echo the value
     # The same text rules as every other form: the school's input parsing applied them before
     # signing, so this only refuses records made some other way.
-    for text in (record.participant.name, record.goal.title, sender.name):
+    for text in (*content.texts, sender.name):
         printable(text)
-    title = f"AMU-bevis: {record.goal.title}"
-    stem = _filename_stem(record.number)
     try:
         message = _element("Message", memoVersion=MEMO_VERSION)
         header = _child(message, "MessageHeader")
         _text(header, "messageType", "DIGITALPOST")
         _text(header, "messageUUID", str(message_uuid))
-        _text(header, "label", _fit(title, _TEXT_MAX))
-        _text(
-            header,
-            "notification",
-            _fit(f"Du har fået et AMU-bevis fra {sender.name}", _NOTIFICATION_MAX),
-        )
+        _text(header, "label", _fit(content.title, _TEXT_MAX))
+        _text(header, "notification", _fit(content.notification, _NOTIFICATION_MAX))
         sender_el = _child(header, "Sender")
         _text(sender_el, "senderID", sender.cvr)
         _text(sender_el, "idType", "CVR")
@@ -103,22 +182,24 @@ def build_memo(
         recipient = _child(header, "Recipient")
         _text(recipient, "recipientID", cpr)
         _text(recipient, "idType", "CPR")
-        _text(recipient, "label", _fit(record.participant.name, _TEXT_MAX))
+        _text(recipient, "label", _fit(content.name, _TEXT_MAX))
         case = _child(_child(header, "ContentData"), "CaseID")
-        _text(case, "caseID", _fit(record.number, _TEXT_MAX))
+        _text(case, "caseID", _fit(content.case_id, _TEXT_MAX))
         _text(case, "caseSystem", CASE_SYSTEM)
 
         body = _child(message, "MessageBody")
         _text(body, "createdDateTime", _memo_datetime(created_at))
         main = _child(body, "MainDocument")
-        _text(main, "label", _fit(title, _TEXT_MAX))
-        _file(main, PDF_MEDIA_TYPE, f"{stem}.pdf", pdf)
-        technical = _child(body, "TechnicalDocument")
-        _text(technical, "label", "Digitalt signerede bevisdata (JWS)")
-        _file(technical, JWS_MEDIA_TYPE, f"{stem}.jws", signed_record.encode("ascii"))
+        _text(main, "label", _fit(content.title, _TEXT_MAX))
+        _file(main, PDF_MEDIA_TYPE, content.pdf_name, content.pdf)
+        if content.technical is not None:
+            filename, data = content.technical
+            technical = _child(body, "TechnicalDocument")
+            _text(technical, "label", "Digitalt signerede bevisdata (JWS)")
+            _file(technical, JWS_MEDIA_TYPE, filename, data)
     except (ValueError, UnicodeEncodeError) as e:
         # lxml refuses control characters and lone surrogates; a JWS is ASCII by definition.
-        raise FormatError("the certificate text holds characters a MeMo message cannot") from e
+        raise FormatError("the text holds characters a MeMo message cannot") from e
     return MemoMessage(
         etree.tostring(message, xml_declaration=True, encoding="UTF-8", pretty_print=True)
     )
@@ -188,9 +269,9 @@ def _fit(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _filename_stem(number: str) -> str:
-    safe = _UNSAFE_FILENAME.sub("-", number).strip("-.")
-    return (f"AMU-bevis-{safe}" if safe else "AMU-bevis")[: _TEXT_MAX - len(".pdf")]
+def _filename_stem(prefix: str, name: str) -> str:
+    safe = _UNSAFE_FILENAME.sub("-", name).strip("-.")
+    return (f"{prefix}-{safe}" if safe else prefix)[: _TEXT_MAX - len(".pdf")]
 
 
 def _memo_datetime(moment: dt.datetime) -> str:

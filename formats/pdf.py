@@ -5,11 +5,15 @@ certificates as needed; the key is parsed once, not per signature::
 
     signer = PdfSigner(school_key, school_certificate, chain=[school_ca])
     pdf = signer.render(record, code="7KQ2-MX4P", verify_base_url="https://bevis.example",
-                        signed_at=now)
+                        signed_at=now, description=goal_description)
+    other = signer.render_document(document, signed_at=document.issued_at)  # formats.document
 
 The page says what the certificate must say (DOMAIN.md) and carries a QR code for
-``<base>/tjek/<number>?kode=<code>``. The signature is PAdES baseline B-B (``ETSI.CAdES.detached``,
-SHA-256, no timestamp), added by pyHanko as an incremental update, so the signed file is the
+``<base>/tjek/<number>?kode=<code>``; the signature names the issuing school as its signer.
+Participation and combined documents (``formats.document``) are drawn by the same layout code
+under their own titles and signed the same way, with their own reason.
+The signature is PAdES baseline B-B (``ETSI.CAdES.detached``, SHA-256, no timestamp), added
+by pyHanko as an incremental update, so the signed file is the
 unsigned PDF/A document plus one revision and stays PDF/A-2b. ``render`` runs its own event
 loop (pyHanko is async inside); from async code use ``render_async`` or a worker thread.
 """
@@ -17,6 +21,7 @@ loop (pyHanko is async inside); from async code use ``render_async`` or a worker
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import io
 from collections.abc import Callable, Sequence
@@ -37,8 +42,9 @@ from pyhanko.sign.signers.pdf_signer import PdfSigningSession
 from pyhanko.sign.timestamps import TimeStamper
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
+from formats.document import OtherDocument
 from formats.errors import FormatError
-from formats.pdf_layout import render_unsigned
+from formats.pdf_layout import render_unsigned, render_unsigned_document
 from formats.pdf_pdfa import pin_clock
 from formats.record import CertificateRecord
 
@@ -94,16 +100,31 @@ class PdfSigner:
         )
 
     def render(
-        self, record: CertificateRecord, code: str, verify_base_url: str, signed_at: dt.datetime
+        self,
+        record: CertificateRecord,
+        code: str,
+        verify_base_url: str,
+        signed_at: dt.datetime,
+        *,
+        description: str = "",
     ) -> SignedPdf:
-        """The signed PDF of ``record`` with the verification link and code printed on it.
+        """The signed PDF of ``record`` with the verification link and code printed on it, and
+        the goal's competence ``description`` from the catalogue.
 
         Raises FormatError if the record cannot be shown, PdfSigningError if signing fails.
         """
-        return asyncio.run(self.render_async(record, code, verify_base_url, signed_at))
+        return asyncio.run(
+            self.render_async(record, code, verify_base_url, signed_at, description=description)
+        )
 
     async def render_async(
-        self, record: CertificateRecord, code: str, verify_base_url: str, signed_at: dt.datetime
+        self,
+        record: CertificateRecord,
+        code: str,
+        verify_base_url: str,
+        signed_at: dt.datetime,
+        *,
+        description: str = "",
     ) -> SignedPdf:
         """``render`` for callers already inside an event loop.
 
@@ -113,12 +134,37 @@ class PdfSigner:
         if signed_at.tzinfo is None:
             raise FormatError("signed_at must be timezone-aware")
         unsigned = render_unsigned(
-            record, code=code, verify_base_url=verify_base_url, created=signed_at
+            record,
+            code=code,
+            verify_base_url=verify_base_url,
+            created=signed_at,
+            description=description,
         )
+        meta = dataclasses.replace(self._signature_meta, name=record.school.name)
+        return await self._sign(unsigned, meta, signed_at)
+
+    def render_document(self, document: OtherDocument, signed_at: dt.datetime) -> SignedPdf:
+        """The signed PDF of a participation or combined document (not an AMU certificate).
+
+        Raises FormatError if the document cannot be shown, PdfSigningError if signing fails.
+        """
+        if signed_at.tzinfo is None:
+            raise FormatError("signed_at must be timezone-aware")
+        unsigned = render_unsigned_document(document, created=signed_at)
+        meta = dataclasses.replace(
+            self._signature_meta,
+            name=document.school.name,
+            reason=_DOCUMENT_REASONS[document.kind.value],
+        )
+        return asyncio.run(self._sign(unsigned, meta, signed_at))
+
+    async def _sign(
+        self, unsigned: bytes, meta: signers.PdfSignatureMetadata, signed_at: dt.datetime
+    ) -> SignedPdf:
         writer = IncrementalPdfFileWriter(io.BytesIO(unsigned))
         pin_clock(writer, signed_at)
         _add_invisible_field(writer)
-        pdf_signer = _PdfSignerAt(self._signature_meta, self._signer, signed_at)
+        pdf_signer = _PdfSignerAt(meta, self._signer, signed_at)
         try:
             out = await pdf_signer.async_sign_pdf(
                 writer,
@@ -127,8 +173,14 @@ class PdfSigner:
                 output=io.BytesIO(),
             )
         except SigningError as e:
-            raise PdfSigningError("pyHanko could not sign the certificate PDF") from e
+            raise PdfSigningError("pyHanko could not sign the PDF") from e
         return SignedPdf(out.getvalue())
+
+
+_DOCUMENT_REASONS = {
+    "participation": "Udstedelse af deltagelsesbevis (ikke et AMU-bevis)",
+    "combined": "Udstedelse af samlet bevis for sammensat forløb (ikke et AMU-bevis)",
+}
 
 
 def _add_invisible_field(writer: IncrementalPdfFileWriter) -> None:

@@ -19,11 +19,17 @@ and trailer are written anew. Anything not shaped as expected raises ``ValueErro
 ReportLab upgrade that changes its output fails loudly (and the PDF/A tests with it).
 
 The metadata is kept to what survives pyHanko's later rewrites of the XMP intact: the PDF/A
-identification, the creating tool and the creation, modification and producer entries.
-There is no Info dictionary (PDF/A-2 does not need one, and each of its entries would have to
-match the XMP) and so no title or author: pyHanko writes Dublin Core arrays with their
-namespace declared on the element, which PDFBox's XMP parser rejects, and a validator's
-rejection would make the certificate worthless as an archive copy.
+identification, the creating tool, the creation, modification and producer entries, and the
+title (dc:title, shown by viewers through ``/DisplayDocTitle``). pyHanko writes a Dublin Core
+array with its namespace declared on the element, which PDFBox's XMP parser rejects, unless
+the namespace is already declared on the ``rdf:Description``: the simple ``dc:format``
+attribute puts it there, so the title survives signing. There is no Info dictionary (PDF/A-2
+does not need one, and each of its entries would have to match the XMP, which pyHanko's
+rewrites would break).
+
+With ``structure`` the file is also tagged (``/MarkInfo``, a structure tree over the marked
+content the layout drew, ``/Lang`` from ReportLab). The conformance claimed stays level B:
+level A (or U) needs a validator for that part, and the suite has only PDFBox's preflight.
 
 pyHanko stamps the XMP modification date with the wall clock on every write (its writers set
 ``last_modified = "now"`` just before writing). ``formats`` takes its time as an argument, so
@@ -36,8 +42,10 @@ import datetime as dt
 import hashlib
 import re
 import zlib
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 from pyhanko.pdf_utils.metadata import model
 from pyhanko.pdf_utils.writer import BasePdfFileWriter
@@ -56,10 +64,14 @@ _HEADER = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n"
 _XMP = """<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
 <x:xmpmeta xmlns:x="adobe:ns:meta/" x:xmptk="{tool}">
 <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
-<rdf:Description xmlns:xmp="http://ns.adobe.com/xap/1.0/" \
+<rdf:Description xmlns:dc="http://purl.org/dc/elements/1.1/" \
+xmlns:xmp="http://ns.adobe.com/xap/1.0/" \
 xmlns:pdf="http://ns.adobe.com/pdf/1.3/" xmlns:pdfaid="http://www.aiim.org/pdfa/ns/id/" \
+dc:format="application/pdf" \
 xmp:ModifyDate="{date}" pdf:Producer="{producer}" xmp:CreateDate="{date}" \
-xmp:CreatorTool="{tool}" rdf:about="" pdfaid:part="{part}" pdfaid:conformance="{conformance}"/>
+xmp:CreatorTool="{tool}" rdf:about="" pdfaid:part="{part}" pdfaid:conformance="{conformance}">
+<dc:title><rdf:Alt><rdf:li xml:lang="x-default">{title}</rdf:li></rdf:Alt></dc:title>
+</rdf:Description>
 </rdf:RDF>
 </x:xmpmeta>
 <?xpacket end="r"?>"""
@@ -74,39 +86,57 @@ _DICT_END = b"\n>>\nendobj\n"
 _LENGTH = re.compile(rb"/Length (\d+)")
 
 
-def to_pdfa(drawing: bytes, *, created: dt.datetime) -> bytes:
+def to_pdfa(
+    drawing: bytes,
+    *,
+    created: dt.datetime,
+    title: str = "",
+    structure: Sequence[tuple[str, str | None]] = (),
+) -> bytes:
     """Rewrite a ReportLab PDF as PDF/A-2b: clean syntax, XMP, sRGB OutputIntent, no Info.
 
-    Raises ValueError if ``created`` is naive or ``drawing`` is not laid out as ReportLab
-    writes a file.
+    ``title`` goes into the XMP (dc:title), shown by viewers (DisplayDocTitle). ``structure``
+    is the role and alternative text of each marked-content sequence of the one page, MCID
+    order: with it the file is tagged (MarkInfo, a StructTreeRoot with a Document element over
+    one element per MCID, the page's StructParents and ParentTree). Raises ValueError if
+    ``created`` is naive or ``drawing`` is not laid out as ReportLab writes a file.
     """
     if created.tzinfo is None:
         raise ValueError("created must be timezone-aware")
     objects, root, info = _split_reportlab(drawing)
+    page = _single_page(objects)
     icc = len(objects) + 1
+    tree = icc + 1 if structure else None
     out = bytearray(_HEADER)
     offsets: list[int] = []
     for number, body in enumerate(objects, start=1):
         offsets.append(len(out))
         if number == info:
-            out += _stream_object(number, b"/Type /Metadata /Subtype /XML", _xmp(created))
+            out += _stream_object(number, b"/Type /Metadata /Subtype /XML", _xmp(created, title))
         elif number == root:
-            out += body[: -len(_DICT_END)] + _catalog_entries(info, icc) + _DICT_END
+            out += body[: -len(_DICT_END)] + _catalog_entries(info, icc, tree) + _DICT_END
+        elif number == page and tree is not None:
+            out += body[: -len(_DICT_END)] + b"\n/StructParents 0" + _DICT_END
         else:
             out += _with_eol_before_endstream(body)
     offsets.append(len(out))
     out += _icc_object(icc)
+    if tree is not None:
+        for body in _structure_objects(tree, page, structure):
+            offsets.append(len(out))
+            out += body
+    size = len(offsets) + 1
     # A fingerprint of the content, so the ID is the same for the same certificate and
     # differs between certificates, with no clock or randomness.
     file_id = hashlib.md5(out, usedforsecurity=False).hexdigest().encode()
     startxref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (icc + 1)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % size
     out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
     out += b"trailer\n<<\n/ID [<%s><%s>]\n/Root %d 0 R\n/Size %d\n>>\n" % (
         file_id,
         file_id,
         root,
-        icc + 1,
+        size,
     )
     out += b"startxref\n%d\n%%%%EOF\n" % startxref
     return bytes(out)
@@ -182,16 +212,62 @@ def _stream_object(number: int, entries: bytes, data: bytes) -> bytes:
     )
 
 
-def _catalog_entries(metadata: int, profile: int) -> bytes:
+def _catalog_entries(metadata: int, profile: int, tree: int | None) -> bytes:
     intent = (
         b"<< /Type /OutputIntent /S /GTS_PDFA1 /OutputConditionIdentifier (%s) /Info (%s)"
         b" /RegistryName (http://www.color.org) /DestOutputProfile %d 0 R >>"
     ) % (OUTPUT_CONDITION.encode(), OUTPUT_CONDITION.encode(), profile)
-    return b"\n/Metadata %d 0 R /OutputIntents [ %s ]" % (metadata, intent)
+    entries = b"\n/Metadata %d 0 R /OutputIntents [ %s ]" % (metadata, intent)
+    entries += b"\n/ViewerPreferences << /DisplayDocTitle true >>"
+    if tree is not None:
+        entries += b"\n/MarkInfo << /Marked true >> /StructTreeRoot %d 0 R" % tree
+    return entries
 
 
-def _xmp(created: dt.datetime) -> bytes:
+def _single_page(objects: list[bytes]) -> int:
+    """The number of the one page object."""
+    page = re.compile(rb"/Type /Page\s*\n>>")
+    pages = [n for n, body in enumerate(objects, start=1) if page.search(body)]
+    if len(pages) != 1:
+        raise ValueError("not one page where ReportLab writes one")
+    return pages[0]
+
+
+def _structure_objects(
+    tree: int, page: int, structure: Sequence[tuple[str, str | None]]
+) -> list[bytes]:
+    """The StructTreeRoot (``tree``), its Document element and one element per MCID.
+
+    The ParentTree maps the page's StructParents (0) to the elements in MCID order.
+    """
+    document = tree + 1
+    elements = [document + 1 + mcid for mcid in range(len(structure))]
+    refs = b" ".join(b"%d 0 R" % e for e in elements)
+    bodies = [
+        b"%d 0 obj\n<< /Type /StructTreeRoot /K %d 0 R /ParentTree << /Nums [ 0 [ %s ] ] >>"
+        b" /ParentTreeNextKey 1 >>\nendobj\n" % (tree, document, refs),
+        b"%d 0 obj\n<< /Type /StructElem /S /Document /P %d 0 R /K [ %s ] >>\nendobj\n"
+        % (document, tree, refs),
+    ]
+    for mcid, ((role, alt), number) in enumerate(zip(structure, elements, strict=True)):
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9]*", role):
+            raise ValueError("a structure role is a plain PDF name")
+        extra = b" /Alt <%s>" % _utf16(alt).hex().encode() if alt else b""
+        bodies.append(
+            b"%d 0 obj\n<< /Type /StructElem /S /%s /P %d 0 R /Pg %d 0 R /K %d%s >>\nendobj\n"
+            % (number, role.encode(), document, page, mcid, extra)
+        )
+    return bodies
+
+
+def _utf16(text: str) -> bytes:
+    """A PDF text string in UTF-16BE with its byte-order mark."""
+    return b"\xfe\xff" + text.encode("utf-16-be")
+
+
+def _xmp(created: dt.datetime, title: str) -> bytes:
     return _XMP.format(
+        title=escape(title),
         tool=CREATOR_TOOL,
         producer=PRODUCER,
         date=created.replace(microsecond=0).isoformat(),

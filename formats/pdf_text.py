@@ -46,6 +46,17 @@ EXAM_NOT_PASSED = "Prøven er ikke bestået."
 DISPENSATION = "Beviset er udstedt på grundlag af fritagelse for prøven (§ 18, stk. 6, 3. pkt.)."
 IKV = "Beviset er opnået gennem individuel kompetencevurdering (IKV)."
 NO_EXAM = "Der var ikke knyttet en prøve til AMU-målet."
+# The legal basis: the act on labour-market training, and the AMU order the seeds (001) name as
+# where the exam and certificate rules are laid down ("AMU-bekendtgørelsen").
+LEGAL_BASIS = (
+    "Beviset er udstedt efter lov om arbejdsmarkedsuddannelser m.v. og AMU-bekendtgørelsen."
+)
+NOT_A_CERTIFICATE = (
+    "Dette dokument er ikke et AMU-bevis. Det giver ikke kompetence som et AMU-bevis "
+    "og er ikke registreret i bevisdatabasen."
+)
+PARTICIPATION_TITLE = ("Deltagelsesbevis", "Dokumentation for deltagelse i undervisning")
+COMBINED_TITLE = ("Samlet bevis", "for sammensat forløb")
 
 
 def danish_date(day: dt.date) -> str:
@@ -94,6 +105,16 @@ def heading(kind: CertificateKind) -> tuple[str, str]:
     if kind is CertificateKind.IKV_ACTIVITY:
         return "AMU-bevis", "for individuel kompetencevurdering (IKV)"
     return "AMU-bevis", "Arbejdsmarkedsuddannelse"
+
+
+def signed_by(school_name: str, *, certificate: bool) -> str:
+    """The footer naming the issuing school as the signer of the PDF."""
+    what = "Beviset" if certificate else "Dokumentet"
+    return (
+        f"{what} er underskrevet digitalt af {school_name}. "
+        "Den digitale underskrift følger med PDF-filen, ikke med en udskrift"
+        + (": kontrollér en udskrift med QR-koden." if certificate else ".")
+    )
 
 
 def annotation_lines(annotations: Annotations) -> list[str]:

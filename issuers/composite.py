@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 import asyncpg
 
-from issuers import idempotency, participations, rules, school_store
+from issuers import idempotency, other_documents, participations, rules, school_store
 from issuers.errors import ConflictError, IssuingError, NotFoundIssuingError
 from issuers.idempotency import Answered, IdempotentRequest
 from issuers.requests import (
@@ -31,7 +31,7 @@ from issuers.requests import (
     CompositeResultOut,
 )
 from registry import certificate_store
-from registry.clock import Clock, today_in_denmark
+from registry.clock import Clock, to_the_second, today_in_denmark
 from registry.db import Connection
 
 
@@ -57,7 +57,15 @@ class CompositeCourses:
         """
 
         async def work(conn: Connection) -> CompositeCourseOut:
-            return await _declare(conn, write.school_id, request)
+            declared = await _declare(conn, write.school_id, request)
+            # Results may already make the combined document due.
+            await other_documents.combined_due(
+                conn,
+                school_id=write.school_id,
+                team_ids=[g.team for g in declared.goals],
+                now=to_the_second(self._clock()),
+            )
+            return declared
 
         return await idempotency.run(self._pool, write, CompositeCourseOut, work)
 

@@ -33,6 +33,14 @@ class ReportedParticipation:
     result_category: int | None
 
 
+async def goal_description(conn: Connection, number: str) -> str:
+    """The goal's competence description in the catalogue ('' when it has none or is unknown)."""
+    found: str | None = await conn.fetchval(
+        "SELECT description FROM goals WHERE number = $1", number
+    )
+    return found or ""
+
+
 async def message_uuid(conn: Connection, number: str) -> uuid.UUID | None:
     """The MeMo messageUUID delivery fixed for this certificate (issuers/delivery), if any.
 

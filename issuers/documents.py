@@ -21,6 +21,7 @@ methods a credential's proof names) and the document authorities' certificates (
 from __future__ import annotations
 
 import asyncio
+import functools
 import secrets
 import uuid
 from pathlib import Path
@@ -31,12 +32,19 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from formats import vc
 from formats.errors import FormatError
-from formats.memo import MemoMessage, MemoSender, build_memo, validate_memo
+from formats.memo import (
+    MemoMessage,
+    MemoSender,
+    build_document_memo,
+    build_memo,
+    validate_memo,
+)
 from formats.multibase import public_key_multibase
 from formats.record import CertificateRecord
-from issuers import document_store, school_store
+from issuers import document_store, other_documents, school_store
 from issuers.document_keys import DocumentSigners, authorities
 from issuers.errors import ConflictError
+from issuers.other_document_store import StoredDocument
 from registry import certificate_store
 from registry.clock import Clock
 from registry.db import Connection
@@ -87,8 +95,8 @@ class CertificateDocuments:
         return f"{self._base}/issuers/{school_id}"
 
     async def pdf(self, conn: Connection, record: CertificateRecord, *, code: str) -> bytes:
-        """The paper PDF with its QR code and ``code``, PAdES-signed by the issuing school and
-        dated its issue time, so every copy says the same.
+        """The paper PDF with its QR code and ``code`` and the goal's competence description,
+        PAdES-signed by the issuing school and dated its issue time.
 
         Raises NoDocumentCertificateError when the school has no document certificate, and
         DocumentUnavailableError when its certificate was not valid at the issue time.
@@ -99,8 +107,18 @@ class CertificateDocuments:
             certificate.not_valid_before_utc <= record.issued_at <= certificate.not_valid_after_utc
         ):
             raise DocumentUnavailableError(_NOT_VALID_AT_ISSUE, field="school")
+        # The catalogue's competence description as it reads now: what the goal means to an
+        # employer, not part of the signed record.
+        description = await document_store.goal_description(conn, record.goal.number)
         return await asyncio.to_thread(
-            signers.pdf.render, record, code, self._base, record.issued_at
+            functools.partial(
+                signers.pdf.render,
+                record,
+                code,
+                self._base,
+                record.issued_at,
+                description=description,
+            )
         )
 
     async def memo(
@@ -126,6 +144,35 @@ class CertificateDocuments:
             signed_record=stored.jws,
             sender=sender,
             created_at=stored.issued_at,
+        )
+        if self._memo_schema is not None:
+            await asyncio.to_thread(validate_memo, message, self._memo_schema)
+        return message
+
+    async def document_pdf(self, conn: Connection, document: StoredDocument) -> bytes:
+        """The signed PDF of a participation or combined document (``OtherDocuments.pdf``).
+
+        Raises NoDocumentCertificateError when the school has no document certificate.
+        """
+        return await other_documents.OtherDocuments(self._signers).pdf(conn, document)
+
+    async def document_memo(
+        self,
+        conn: Connection,
+        document: StoredDocument,
+        *,
+        message_uuid: uuid.UUID,
+        sender: MemoSender,
+    ) -> MemoMessage:
+        """The MeMo message of a participation or combined document around its signed PDF,
+        created at its issue time. Raises what ``document_pdf`` raises, and FormatError when the
+        message fails the MeMo schema."""
+        message = build_document_memo(
+            other_documents.document_of(document),
+            message_uuid=message_uuid,
+            pdf=await self.document_pdf(conn, document),
+            sender=sender,
+            created_at=document.issued_at,
         )
         if self._memo_schema is not None:
             await asyncio.to_thread(validate_memo, message, self._memo_schema)

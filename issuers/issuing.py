@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 import asyncpg
 import msgspec
 
-from issuers import idempotency, inputs, participations, rules, school_store
+from issuers import idempotency, inputs, other_documents, participations, rules, school_store
 from issuers.certifying import Certifier
 from issuers.cpr import parse_cpr
 from issuers.errors import (
@@ -181,6 +181,14 @@ class Issuer:
             existing={},
             now=now,
         )
+        await other_documents.after_results(
+            conn,
+            school=school,
+            assessed=list(zip(subjects, assessments, strict=True)),
+            catalogue=catalogue,
+            now=now,
+            participation_documents=team.participation_documents,
+        )
         return TeamResultsOut(
             team=team_id,
             participants=[
@@ -247,6 +255,14 @@ class Issuer:
             assessed=[(after, assessment)],
             existing={after.id: existing},
             now=now,
+        )
+        await other_documents.after_results(
+            conn,
+            school=school,
+            assessed=[(after, assessment)],
+            catalogue=catalogue,
+            now=now,
+            participation_documents=None,
         )
         issued = await certificate_store.certificates_of_participations(conn, [after.id])
         return participations.participation_out(

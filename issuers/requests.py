@@ -73,6 +73,14 @@ class TeamIn(_In):
         ]
         | None
     ) = None
+    participation_documents: Annotated[
+        bool,
+        doc(
+            "The school issues a participation document (deltagelsesbevis, not an AMU "
+            "certificate) to each participant whose final result gives no certificate; "
+            "default false"
+        ),
+    ] = False
 
 
 class AttemptIn(_In):

@@ -43,6 +43,7 @@ class RetentionReport:
     erased: list[str] = field(default_factory=list)  # certificates erased by this run
     print_jobs: int = 0  # print jobs past print retention with PDF and name (blanked if applied)
     consents: int = 0  # (school, person) pairs whose e-Boks consents are past it (deleted)
+    documents: int = 0  # participation and combined documents past it (blanked if applied)
 
 
 async def run_retention(
@@ -67,6 +68,7 @@ async def run_retention(
                 participations=await retention_store.due_participations(conn, as_of),
                 print_jobs=await retention_store.due_print_jobs(conn, printed_before),
                 consents=await retention_store.due_consents(conn, now - CONSENT_GRACE),
+                documents=await retention_store.due_documents(conn, as_of),
             )
         erased = await retention.erase(conn, due, at=now)
         report = RetentionReport(
@@ -75,6 +77,7 @@ async def run_retention(
             due=due,
             participations=await retention_store.erase_participations(conn, as_of, now),
             erased=erased,
+            documents=await retention_store.erase_documents(conn, as_of, now),
         )
         # After the register's erasure: a person whose last certificate went just now no longer
         # holds a consent in place.

@@ -1,5 +1,6 @@
-"""SQL for the schools' side of retention: participations past 30 years, and delivery's personal
-data (print jobs' PDFs and names, e-Boks consents). These tables are not the register."""
+"""SQL for the schools' side of retention: participations and participation and combined documents
+past 30 years, and delivery's personal data (print jobs' PDFs and names, e-Boks consents). These
+tables are not the register."""
 
 from __future__ import annotations
 
@@ -29,6 +30,30 @@ async def erase_participations(conn: Connection, as_of: dt.date, at: dt.datetime
     sql = "UPDATE participations SET cpr = NULL, name = NULL, facts = '{}', erased_at = $2 "
     return _changed(
         await conn.execute(sql + "WHERE id IN (SELECT p.id " + _PARTICIPATIONS_DUE + ")", as_of, at)
+    )
+
+
+# Participation and combined documents (migration 0019): on the participations' schedule, 30
+# years and four weeks after the last goal's end, the name and CPR number go; the row stays (which
+# document, which goals, when) as the certificates' and participations' rows do.
+_DOCUMENTS_DUE = """
+    FROM other_documents d
+    WHERE d.erased_at IS NULL
+      AND ((SELECT max((g->>'end')::date) FROM jsonb_array_elements(d.goals) AS g)
+           + interval '30 years' + interval '28 days')::date < $1
+"""
+
+
+async def due_documents(conn: Connection, as_of: dt.date) -> int:
+    """How many participation and combined documents are past retention."""
+    return await _count(conn, _DOCUMENTS_DUE, as_of)
+
+
+async def erase_documents(conn: Connection, as_of: dt.date, at: dt.datetime) -> int:
+    """Blank the name and CPR number of the documents past retention."""
+    sql = "UPDATE other_documents SET cpr = NULL, name = NULL, erased_at = $2 "
+    return _changed(
+        await conn.execute(sql + "WHERE id IN (SELECT d.id " + _DOCUMENTS_DUE + ")", as_of, at)
     )
 
 
@@ -65,6 +90,8 @@ _CONSENTS_DUE = """
                       WHERE c.school_id = x.school_id AND c.cpr = x.cpr)
       AND NOT EXISTS (SELECT 1 FROM participations p JOIN teams t ON t.id = p.team_id
                       WHERE t.school_id = x.school_id AND p.cpr = x.cpr)
+      AND NOT EXISTS (SELECT 1 FROM other_documents d
+                      WHERE d.school_id = x.school_id AND d.cpr = x.cpr)
 """
 
 

@@ -183,6 +183,7 @@ def policy_for(settings: Settings) -> WorkerPolicy:
         ),
         recheck=dt.timedelta(seconds=d.recheck_seconds),
         poll=dt.timedelta(seconds=d.poll_seconds),
+        max_failures=d.max_failures,
     )
 
 

@@ -201,6 +201,7 @@ def _print_retention(report: retention.RetentionReport, console: Console) -> Non
     )
     _print_numbers(verb, [f"{d.number} (kept until {d.retain_until})" for d in report.due], console)
     console.print(f"Participations: {report.participations}")
+    console.print(f"Participation and combined documents: {report.documents}")
     console.print(f"Print jobs with PDF and name past print retention: {report.print_jobs}")
     console.print(f"People whose e-Boks consents are past retention: {report.consents}")
 

@@ -30,7 +30,7 @@ import msgspec
 from issuers import idempotency, school_store
 from issuers.corrections import CertificateNotFoundError
 from issuers.cpr import parse_cpr
-from issuers.delivery import consent_store, history_store, job_store
+from issuers.delivery import consent_store, document_job_store, history_store, job_store
 from issuers.delivery.deadlines import Risk, at_risk_from, deadline_risk, due_after
 from issuers.delivery.errors import DeliveryError
 from issuers.delivery.ports import PrintListEntry, PrintSpool
@@ -277,13 +277,16 @@ class DeliveryDesk:
             await consent_store.record_consent(
                 conn, school_id=school_id, cpr=person, consented=consented, now=now
             )
-            resumed = (
-                await job_store.wake_digital_after_paper(
+            resumed = 0
+            if consented:
+                resumed = await job_store.wake_digital_after_paper(
                     conn, school_id=school_id, cpr=person, now=now
                 )
-                if consented
-                else 0
-            )
+                # Participation and combined documents waiting for consent go now too; they are
+                # not certificates, so they are not counted among the deliveries resumed.
+                await document_job_store.wake_waiting(
+                    conn, school_id=school_id, cpr=person, now=now
+                )
             return ConsentOut(consented=consented, recorded_at=now, deliveries_resumed=resumed)
 
         return await idempotency.run(self._pool, write, ConsentOut, work)

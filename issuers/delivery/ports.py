@@ -14,6 +14,7 @@ from typing import Protocol
 
 from formats.memo import MemoMessage, MemoSender
 from formats.record import CertificateRecord
+from issuers.other_document_store import StoredDocument
 from registry.certificate_store import StoredCertificate
 from registry.db import Connection
 
@@ -77,8 +78,8 @@ class PrintSpool(Protocol):
 
 
 class Documents(Protocol):
-    """What delivery sends of a certificate, made as every other copy of it is
-    (``issuers.documents.CertificateDocuments``)."""
+    """What delivery sends of a certificate, or of a participation or combined document, made
+    as every other copy of it is (``issuers.documents.CertificateDocuments``)."""
 
     async def pdf(self, conn: Connection, record: CertificateRecord, *, code: str) -> bytes:
         """The signed PDF the participant reads, with ``code`` (XXXX-XXXX) printed on it."""
@@ -94,3 +95,14 @@ class Documents(Protocol):
         sender: MemoSender,
     ) -> MemoMessage:
         """The MeMo message around that PDF, the same bytes on every retry but the PDF's."""
+
+    async def document_memo(
+        self,
+        conn: Connection,
+        document: StoredDocument,
+        *,
+        message_uuid: uuid.UUID,
+        sender: MemoSender,
+    ) -> MemoMessage:
+        """The MeMo message of a participation or combined document around its signed PDF,
+        titled as that document (never as an AMU certificate)."""

@@ -1,4 +1,5 @@
-"""The delivery worker: takes due jobs and delivers each certificate on its channel.
+"""The delivery worker: takes due jobs and delivers each certificate on its channel (and, when
+no certificate is due, a participation or combined document: ``document_delivery``).
 
     worker = Worker(pool, channels, documents, policy, clock, name="host:1234")
     await worker.run(stop_event, concurrency=4)      # until stop_event is set
@@ -38,6 +39,7 @@ from formats.record import CertificateRecord
 from issuers import school_store
 from issuers.delivery import consent_store, job_store
 from issuers.delivery.backoff import Backoff
+from issuers.delivery.document_delivery import DocumentDelivery
 from issuers.delivery.errors import ChannelRefusedError, ChannelUnavailableError, UndeliverableError
 from issuers.delivery.ports import DigitalPost, Documents, Eboks, PrintItem, PrintSpool
 from issuers.document_keys import NoDocumentCertificateError
@@ -66,6 +68,9 @@ class WorkerPolicy:
     backoff: Backoff
     recheck: dt.timedelta  # how often a digital-after-paper job looks again
     poll: dt.timedelta  # how long an idle slot sleeps before it looks for work again
+    # Failures in a row before a participation or combined document's job is dead-lettered
+    # (a certificate's job carries its own, from the outbox).
+    max_failures: int = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +105,19 @@ class Worker:
         self._policy = policy
         self._clock = clock
         self._name = name
+        # Participation and combined documents: their own queue, taken when no certificate's
+        # job is due (certificates have the legal deadline).
+        self._others = DocumentDelivery(
+            pool,
+            digital_post=channels.digital_post,
+            eboks=channels.eboks,
+            documents=documents,
+            lease=policy.lease,
+            recheck=policy.recheck,
+            max_failures=policy.max_failures,
+            backoff=policy.backoff,
+            clock=clock,
+        )
 
     async def run(self, stop: asyncio.Event, *, concurrency: int = 1) -> None:
         """Work in ``concurrency`` slots until ``stop`` is set; jobs in hand are finished."""
@@ -108,13 +126,14 @@ class Worker:
                 group.create_task(self._slot(stop, f"{self._name}/{slot}"))
 
     async def run_once(self, *, slot: str | None = None) -> bool:
-        """Take one due job and process it; False when no job was due."""
+        """Take one due job (a certificate's first, else a participation or combined
+        document's) and process it; False when no job was due."""
         async with self._pool.acquire() as conn:
             job = await job_store.claim(
                 conn, now=self._clock(), lease=self._policy.lease, worker=slot or self._name
             )
         if job is None:
-            return False
+            return await self._others.run_once()
         await self._process(job)
         return True
 

@@ -90,3 +90,12 @@ GRANT UPDATE (value, expires_at) ON sessions TO {service};
 -- school's live roles (FOR UPDATE), which the UPDATE grant covers.
 GRANT SELECT, INSERT ON school_staff TO {service};
 GRANT UPDATE (revoked_at, revoked_by) ON school_staff TO {service};
+
+-- Participation and combined documents (issuers/other_document_store.py): issued once, changed
+-- only when the retention run erases them; their delivery jobs (issuers/delivery/
+-- document_job_store.py) move from pending through running to delivered or dead.
+GRANT SELECT, INSERT ON team_document_settings, other_documents TO {service};
+GRANT UPDATE (cpr, name, erased_at) ON other_documents TO {service};
+GRANT SELECT, INSERT ON other_document_jobs TO {service};
+GRANT UPDATE (state, channel, note, attempts, failures, run_after, lease_token, leased_until,
+    last_error, receipt, finished_at) ON other_document_jobs TO {service};

@@ -1,10 +1,12 @@
-"""Mine beviser: a participant's own certificates, their PDFs, share links and access log."""
+"""Mine beviser: a participant's own certificates, their PDFs, share links and access log, and
+their other documents (participation and combined documents, never AMU certificates)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
 import secrets
+import uuid
 from typing import Any
 from urllib.parse import quote
 
@@ -15,6 +17,7 @@ from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath, SkipValidation
 from litestar.response import Redirect, Template
 
+from issuers import other_document_store
 from issuers.document_keys import NoDocumentCertificateError
 from issuers.documents import CertificateDocuments, DocumentUnavailableError
 from registry import access_store, certificate_store, codes
@@ -131,7 +134,49 @@ class ParticipantPages(Controller):
             for stored, record in await verified_records(conn, mine):
                 name = name or record.participant.name
                 shown.append(view.holder_view(stored, record))
-        return page.render("mine.html", {"certificates": shown, "name": name})
+            others = await other_document_store.documents_of(conn, cpr)
+        return page.render(
+            "mine.html",
+            {
+                "certificates": shown,
+                "name": name or (others[0].name if others else None),
+                "documents": [_document_view(d) for d in others],
+            },
+        )
+
+    @get("/dokumenter/{document_id:str}/pdf")
+    async def document_pdf(
+        self,
+        *,
+        document_id: FromPath[str],
+        page: NamedDependency[Page],
+        pool: NamedDependency[asyncpg.Pool],
+        documents: NamedDependency[CertificateDocuments],
+    ) -> Response[Any]:
+        """The signed PDF of the person's own participation or combined document; 404 for
+        anyone else's, as for an unknown one."""
+        cpr = page.require("person").subject
+        try:
+            wanted = uuid.UUID(document_id)
+        except ValueError:
+            raise NotFoundException from None
+        async with pool.acquire() as conn:
+            stored = await other_document_store.document(conn, wanted)
+            if stored is None or stored.cpr != cpr:
+                raise NotFoundException
+            try:
+                body = await documents.document_pdf(conn, stored)
+            except NoDocumentCertificateError:
+                return page.error(503, reason="pdf")
+        stem = "Deltagelsesbevis" if stored.kind == "participation" else "Samlet-bevis"
+        return Response(
+            body,
+            media_type="application/pdf",
+            headers={
+                **SECURITY_HEADERS,
+                "Content-Disposition": f'attachment; filename="{stem}-{stored.id}.pdf"',
+            },
+        )
 
     @get("/adgang")
     async def access_log(
@@ -232,6 +277,21 @@ class ParticipantPages(Controller):
             else "/mine-beviser"
         )
         return redirect(f"{back}#deling")
+
+
+_DOCUMENT_TITLE = {"participation": "Deltagelsesbevis", "combined": "Samlet bevis"}
+
+
+def _document_view(stored: other_document_store.StoredDocument) -> dict[str, Any]:
+    return {
+        "title": _DOCUMENT_TITLE.get(stored.kind, "Dokument"),
+        "kind": stored.kind,
+        "school_name": stored.school_name,
+        "reference": stored.reference,
+        "goals": [f"{g['number']} {g['title']}" for g in stored.goals],
+        "issued": view.when(stored.issued_at),
+        "pdf": f"/mine-beviser/dokumenter/{stored.id}/pdf",
+    }
 
 
 def _events(events: list[access_store.AccessEvent]) -> list[dict[str, str]]:

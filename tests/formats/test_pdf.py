@@ -19,12 +19,14 @@ import asyncio
 import datetime as dt
 import io
 import itertools
+import json
 import re
 import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from asn1crypto import keys
@@ -44,6 +46,7 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 from reportlab.pdfgen.canvas import Canvas
 
 from formats import pdf_text
+from formats.document import DocumentGoal, OtherDocument, OtherDocumentKind
 from formats.errors import FormatError
 from formats.pdf import PdfSigner, PdfSigningError
 from formats.pdf_layout import REGULAR, register_fonts, render_unsigned
@@ -119,9 +122,15 @@ def signer(pki: Pki) -> PdfSigner:
     return PdfSigner(pki.key, pki.certificate, chain=[pki.ca])
 
 
+DESCRIPTION = (
+    "Deltageren kan svejse rør i stål efter gældende kvalitetskrav og dokumentere "
+    "svejsningen på værksted og byggeplads."
+)
+
+
 @pytest.fixture(scope="module")
 def signed(signer: PdfSigner) -> bytes:
-    return signer.render(RECORD, CODE, BASE_URL, SIGNED_AT)
+    return signer.render(RECORD, CODE, BASE_URL, SIGNED_AT, description=DESCRIPTION)
 
 
 @pytest.fixture(scope="module")
@@ -414,6 +423,106 @@ def test_pdfbox_preflight_passes(signed: bytes, which: str) -> None:
     assert _preflight(claimed_one) == ("valid", [])
 
 
+def test_what_an_employer_needs_is_printed(text: str) -> None:
+    flat = _flat(text)
+    assert "Kompetencebeskrivelse" in flat
+    assert _flat(DESCRIPTION) in flat
+    assert "lov om arbejdsmarkedsuddannelser m.v." in flat
+    assert "AMU-bekendtgørelsen" in flat
+    assert "underskrevet digitalt af Uddannelsescenter Øresund" in flat
+
+
+def test_the_signature_names_the_school_as_signer(signed: bytes) -> None:
+    reader = PdfFileReader(_stream(signed))
+    (signature,) = reader.embedded_signatures
+    assert signature.sig_object["/Name"] == RECORD.school.name
+
+
+def test_a_long_description_is_cut_and_never_breaks_the_page(signer: PdfSigner) -> None:
+    pdf = signer.render(RECORD, CODE, BASE_URL, SIGNED_AT, description="Lang tekst. " * 400)
+    flat = _flat(_pdftotext(pdf))
+    assert "Lang tekst. Lang tekst." in flat
+    assert "…" in flat
+    assert "Kontrollér beviset" in flat
+
+
+def test_the_pdf_is_tagged_in_danish_with_a_title(signed: bytes) -> None:
+    # qpdf reads the structure: /MarkInfo, /Lang, a StructTreeRoot whose Document element
+    # holds the headings and paragraphs, and the page's marked content they point to.
+    objects = _qpdf_json(signed)
+    trailer = objects["trailer"]["value"]
+    catalog = objects[_key(trailer["/Root"])]["value"]
+    assert catalog["/MarkInfo"] == {"/Marked": True}
+    assert catalog["/Lang"] == "u:da"
+    assert catalog["/ViewerPreferences"] == {"/DisplayDocTitle": True}
+    tree = objects[_key(catalog["/StructTreeRoot"])]["value"]
+    assert tree["/Type"] == "/StructTreeRoot"
+    document = objects[_key(tree["/K"])]["value"]
+    assert document["/S"] == "/Document"
+    roles = [objects[_key(kid)]["value"]["/S"] for kid in document["/K"]]
+    assert roles.count("/H1") == 1
+    assert {"/H2", "/P", "/Figure"} <= set(roles)
+    assert len(roles) > 15
+    page = next(o["value"] for o in objects.values() if _is_page(o))
+    assert page["/StructParents"] == 0
+    xmp = PdfFileReader(_stream(signed)).root["/Metadata"].data.decode()
+    assert '<rdf:li xml:lang="x-default">AMU-bevis: Svejsning af rør' in xmp
+
+
+COMBINED = OtherDocument(
+    id="5b0c3f7e-2f43-4a43-9d0e-6a1f6c1f0001",
+    kind=OtherDocumentKind.COMBINED,
+    participant=RECORD.participant,
+    school=RECORD.school,
+    reference="SF-2026-11",
+    goals=(
+        DocumentGoal(
+            "48596", "Svejsning af rør", "2.5", dt.date(2026, 11, 2), dt.date(2026, 11, 4)
+        ),
+        DocumentGoal("40001", "Gaffeltruck", "1", dt.date(2026, 11, 5), dt.date(2026, 11, 5)),
+    ),
+    issued_at=SIGNED_AT,
+)
+PARTICIPATION = replace(
+    COMBINED, kind=OtherDocumentKind.PARTICIPATION, reference="H-26-017", goals=COMBINED.goals[:1]
+)
+
+
+@pytest.mark.parametrize("document", [PARTICIPATION, COMBINED], ids=["participation", "combined"])
+def test_other_documents_say_what_they_are_and_are_not(
+    signer: PdfSigner, pki: Pki, document: OtherDocument
+) -> None:
+    pdf = signer.render_document(document, SIGNED_AT)
+    flat = _flat(_pdftotext(pdf))
+    title = (
+        "Deltagelsesbevis"
+        if document.kind is OtherDocumentKind.PARTICIPATION
+        else ("Samlet bevis for sammensat forløb")
+    )
+    assert title in flat
+    assert "Dette dokument er ikke et AMU-bevis" in flat
+    assert "AMU-bevis" not in flat.replace("ikke et AMU-bevis", "").replace("som et AMU-bevis", "")
+    assert "Bevisnummer" not in flat
+    assert "010190-xxxx" in flat
+    assert "1234" not in flat
+    for goal in document.goals:
+        assert f"{goal.number} {goal.title}" in flat
+    assert "underskrevet digitalt af Uddannelsescenter Øresund" in flat
+    status = _validate(pdf, pki.ca)
+    assert status.bottom_line
+    assert status.coverage == SignatureCoverageLevel.ENTIRE_FILE
+    (signature,) = PdfFileReader(_stream(pdf)).embedded_signatures
+    assert signature.sig_object["/Name"] == RECORD.school.name
+    assert "ikke et AMU-bevis" in signature.sig_object["/Reason"]
+    # PDF/A-1b rules hold (the part 2 claim aside, as for the certificate), and it is tagged.
+    assert _preflight(pdf.replace(b'pdfaid:part="2"', b'pdfaid:part="1"')) == ("valid", [])
+    catalog = _qpdf_json(pdf)
+    assert any(
+        isinstance(o.get("value"), dict) and o["value"].get("/Type") == "/StructTreeRoot"
+        for o in catalog.values()
+    )
+
+
 def test_pdfa_rewrite_refuses_what_reportlab_did_not_write() -> None:
     # The rewrite slices objects by ReportLab's own offsets; anything else must not pass.
     drawing = _reportlab_drawing()
@@ -648,6 +757,26 @@ def _render_gray(pdf: bytes, *, dpi: int) -> tuple[int, int, bytes]:
     return width, height, pixels
 
 
+def _qpdf_json(pdf: bytes) -> dict[str, Any]:
+    """The objects of the file's last revision as ``qpdf --json`` shows them."""
+    qpdf = require_tool("qpdf")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "document.pdf"
+        path.write_bytes(pdf)
+        done = _run([qpdf, "--json=2", "--json-key=qpdf", str(path)])
+    found: dict[str, Any] = json.loads(done.stdout)["qpdf"][1]
+    return found
+
+
+def _key(reference: str) -> str:
+    return f"obj:{reference}"
+
+
+def _is_page(found: dict[str, Any]) -> bool:
+    value = found.get("value")
+    return isinstance(value, dict) and value.get("/Type") == "/Page"
+
+
 def _preflight(pdf: bytes) -> tuple[str, list[str]]:
     """PDFBox 2.0's preflight (Debian libpdfbox2-java): the verdict and its error lines.
 
@@ -687,7 +816,7 @@ def _write_sample(out: Path) -> None:
     """Write the sample certificate, signed with a throwaway TEST key, to ``out``."""
     pki = _make_pki(ec.generate_private_key(ec.SECP256R1()))
     signer = PdfSigner(pki.key, pki.certificate, chain=[pki.ca])
-    out.write_bytes(signer.render(RECORD, CODE, BASE_URL, SIGNED_AT))
+    out.write_bytes(signer.render(RECORD, CODE, BASE_URL, SIGNED_AT, description=DESCRIPTION))
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from litestar import Litestar
 
 from tests.conftest import Demo, FixedClock
 from tests.helpers import ASE, BO, Client, login, post_team, team_body
-from tests.service.pages.helpers import MADS, SOFIE, school_login, submit
+from tests.service.pages.helpers import MADS, SOFIE, person_login, school_login, submit
 
 PROBLEM = "application/problem+json"
 # The problem type of each refusal (service/api/problems.py): a refused caller gets a problem
@@ -107,6 +107,7 @@ ROUTES = {
     ("GET", "/mine-beviser/adgang"): "person session",
     ("GET", "/mine-beviser/{number}"): "person session, own certificate only",
     ("GET", "/mine-beviser/{number}/pdf"): "person session, own certificate only",
+    ("GET", "/mine-beviser/dokumenter/{document_id}/pdf"): "person session, own document only",
     ("POST", "/mine-beviser/{number}/del"): "person session and CSRF, own certificate only",
     ("POST", "/mine-beviser/delinger/{link_id}/tilbagekald"): "person session and CSRF, own link",
     ("GET", "/udvikling/log-ind"): "anyone, development identity provider only",
@@ -630,3 +631,34 @@ async def test_the_school_records_pages_are_the_staffs_own(client: Client, seede
     for path in writes[1:]:
         answer = await submit(client, "/skole", path, {"formular_id": "f" * 24})
         assert answer.status_code == 404, path
+
+
+async def test_only_the_participant_gets_their_participation_document(
+    client: Client, seeded: Demo, conn: asyncpg.Connection
+) -> None:
+    body = team_body(
+        [
+            {"cpr": ASE, "name": "Åse Ødegård", "exam": "passed"},
+            {"cpr": BO, "name": "Bo Jensen", "droppedOut": True},
+        ]
+    )
+    body["team"]["participationDocuments"] = True
+    assert (await post_team(client, seeded.public, body)).status_code == 201
+    document_id = await conn.fetchval("SELECT id FROM other_documents WHERE cpr = $1", BO)
+    path = f"/mine-beviser/dokumenter/{document_id}/pdf"
+    anonymous = await client.get(path, follow_redirects=False)
+    assert anonymous.headers["location"] == "/mine-beviser/log-ind"
+    # A school's credential or a participant's API token is no person's page session.
+    for headers in (seeded.school(seeded.public), await login(client, BO)):
+        refused = await client.get(path, headers=headers, follow_redirects=False)
+        assert refused.headers["location"] == "/mine-beviser/log-ind"
+    await person_login(client, ASE)
+    for other in (path, "/mine-beviser/dokumenter/not-a-uuid/pdf"):
+        response = await client.get(other)
+        assert response.status_code == 404, other  # exists, but is not Åse's: not found
+        assert BO not in response.text
+    await person_login(client, BO)
+    own = await client.get(path)
+    assert own.status_code == 200
+    assert own.headers["content-type"] == "application/pdf"
+    assert own.content.startswith(b"%PDF-")

@@ -1,0 +1,160 @@
+"""Delivery of participation and combined documents, by the certificates' worker.
+
+    delivery = DocumentDelivery(pool, channels, documents, policy, clock)
+    await delivery.run_once()      # one due job from other_document_jobs, if any (the Worker
+                                   # calls this when no certificate job is due)
+
+The same routing as a certificate's, per attempt: a public school sends the MeMo message by
+Digital Post when the participant can receive it, a private school by e-Boks with recorded
+consent. There is no paper: the print spool and its daily list are for AMU certificates (their
+rows name a certificate), so a document for someone who cannot receive it digitally waits and
+looks again every ``policy.recheck``; the participant can always download it from Mine beviser.
+Failures that may pass are retried with the worker's backoff until ``policy.max_failures`` in a
+row; a refused message, a missing document certificate or an invalid message is dead-lettered.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+import asyncpg
+
+from formats.errors import FormatError
+from formats.memo import MemoSender
+from issuers import other_document_store, school_store
+from issuers.delivery import consent_store
+from issuers.delivery import document_job_store as jobs
+from issuers.delivery.backoff import Backoff
+from issuers.delivery.errors import ChannelRefusedError, ChannelUnavailableError, UndeliverableError
+from issuers.delivery.job_store import Channel
+from issuers.delivery.ports import DigitalPost, Documents, Eboks
+from issuers.document_keys import NoDocumentCertificateError
+from registry.clock import Clock
+
+log = logging.getLogger(__name__)
+EXEMPT = "exempt-from-digital-post"
+NO_CONSENT = "no-eboks-consent"
+
+
+@dataclass(frozen=True, slots=True)
+class _Sent:
+    channel: Channel
+    receipt: str
+
+
+class DocumentDelivery:
+    """Delivers due participation and combined documents through the digital channels."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        *,
+        digital_post: DigitalPost,
+        eboks: Eboks,
+        documents: Documents,
+        lease: dt.timedelta,
+        recheck: dt.timedelta,
+        max_failures: int,
+        backoff: Backoff,
+        clock: Clock,
+    ) -> None:
+        self._pool = pool
+        self._digital_post = digital_post
+        self._eboks = eboks
+        self._documents = documents
+        self._lease = lease
+        self._recheck = recheck
+        self._max_failures = max_failures
+        self._backoff = backoff
+        self._clock = clock
+
+    async def run_once(self) -> bool:
+        """Take one due document job and process it; False when none was due."""
+        async with self._pool.acquire() as conn:
+            job = await jobs.claim(conn, now=self._clock(), lease=self._lease)
+        if job is None:
+            return False
+        await self._process(job)
+        return True
+
+    async def _process(self, job: jobs.ClaimedDocumentJob) -> None:
+        try:
+            result = await self._deliver(job)
+        except ChannelUnavailableError as e:
+            await self._failed(job, str(e), permanent=False)
+            return
+        except (ChannelRefusedError, UndeliverableError, NoDocumentCertificateError) as e:
+            await self._failed(job, str(e), permanent=True)
+            return
+        except FormatError as e:
+            await self._failed(job, f"the MeMo message is not valid: {e}", permanent=True)
+            return
+        except Exception as e:  # one bad job must not take the worker down
+            log.exception("delivery of document %s failed unexpectedly", job.document_id)
+            await self._failed(job, f"unexpected {type(e).__name__}", permanent=False)
+            return
+        now = self._clock()
+        async with self._pool.acquire() as conn:
+            if isinstance(result, _Sent):
+                kept = await jobs.mark_delivered(
+                    conn, job, channel=result.channel, receipt=result.receipt, now=now
+                )
+                log.info(
+                    "delivered document %s by %s%s",
+                    job.document_id,
+                    result.channel.value,
+                    "" if kept else "; another worker had taken the job over",
+                )
+            else:
+                await jobs.reschedule(conn, job, run_after=now + self._recheck, note=result)
+
+    async def _deliver(self, job: jobs.ClaimedDocumentJob) -> _Sent | str:
+        """Send the document, or say why it waits (a note)."""
+        async with self._pool.acquire() as conn:
+            stored = await other_document_store.document(conn, job.document_id)
+            school = await school_store.school(conn, job.school_id)
+            consent = (
+                stored is not None
+                and school is not None
+                and school.ownership == "private"
+                and await consent_store.has_consent(conn, school_id=school.id, cpr=stored.cpr)
+            )
+        if stored is None or school is None:
+            raise UndeliverableError("the document is missing or was erased")
+        if school.ownership == "public":
+            if not await self._digital_post.can_receive(stored.cpr):
+                return EXEMPT
+            channel, send = Channel.DIGITAL_POST, self._digital_post.send
+        elif consent:
+            channel, send = Channel.EBOKS, self._eboks.send
+        else:
+            return NO_CONSENT
+        async with self._pool.acquire() as conn:
+            message = await self._documents.document_memo(
+                conn,
+                stored,
+                message_uuid=job.message_uuid,
+                sender=MemoSender(cvr=school.cvr, name=school.name),
+            )
+        return _Sent(channel, await send(message, job.message_uuid))
+
+    async def _failed(self, job: jobs.ClaimedDocumentJob, error: str, *, permanent: bool) -> None:
+        now = self._clock()
+        failures = job.failures + 1
+        retry_at = (
+            None
+            if permanent or failures >= self._max_failures
+            else now + self._backoff.delay(failures)
+        )
+        async with self._pool.acquire() as conn:
+            await jobs.mark_failed(conn, job, error=error, retry_at=retry_at)
+        log.log(
+            logging.WARNING if retry_at is None else logging.INFO,
+            "delivery of document %s failed (%d in a row)%s: %s",
+            job.document_id,
+            failures,
+            "; dead-lettered" if retry_at is None else "",
+            error,
+        )

@@ -1,4 +1,4 @@
-"""The paper certificate: a one-page Danish PDF/A-2b document with a PAdES signature.
+"""The paper certificate: a one-page Danish PDF/A-1b document with a PAdES signature.
 
 Build one ``PdfSigner`` per school key when the process starts, then render as many
 certificates as needed; the key is parsed once, not per signature::
@@ -14,7 +14,7 @@ Participation and combined documents (``formats.document``) are drawn by the sam
 under their own titles and signed the same way, with their own reason.
 The signature is PAdES baseline B-B (``ETSI.CAdES.detached``, SHA-256, no timestamp), added
 by pyHanko as an incremental update, so the signed file is the
-unsigned PDF/A document plus one revision and stays PDF/A-2b. ``render`` runs its own event
+unsigned PDF/A document plus one revision and stays PDF/A-1b. ``render`` runs its own event
 loop (pyHanko is async inside); from async code use ``render_async`` or a worker thread.
 """
 
@@ -186,7 +186,7 @@ _DOCUMENT_REASONS = {
 def _add_invisible_field(writer: IncrementalPdfFileWriter) -> None:
     """An invisible signature field that still has an (empty) appearance.
 
-    pyHanko's invisible field has a zero-size box and the print flag, which PDF/A-2 accepts
+    pyHanko's invisible field has a zero-size box and the print flag, which PDF/A accepts
     without an appearance; PDFBox's preflight, the validator we have, wants one anyway.
     """
     fields.append_signature_field(writer, fields.SigFieldSpec(SIGNATURE_FIELD))

@@ -106,7 +106,7 @@ def render_unsigned(
     created: dt.datetime,
     description: str = "",
 ) -> bytes:
-    """The certificate as an unsigned, tagged one-page PDF/A-2b document.
+    """The certificate as an unsigned, tagged one-page PDF/A-1b document.
 
     ``description`` is the goal's competence description from the catalogue (empty: none
     printed). Raises FormatError if the record cannot be shown (a malformed CPR number or
@@ -138,7 +138,7 @@ def render_unsigned(
 
 
 def render_unsigned_document(document: OtherDocument, *, created: dt.datetime) -> bytes:
-    """A participation or combined document as an unsigned, tagged one-page PDF/A-2b document.
+    """A participation or combined document as an unsigned, tagged one-page PDF/A-1b document.
 
     Titled so nobody takes it for an AMU certificate, with a line saying it is not one.
     Raises FormatError as ``render_unsigned`` does.

@@ -1,6 +1,7 @@
-"""Turn ReportLab's drawing into a PDF/A-2b document, and keep it one when pyHanko writes again.
+"""Turn ReportLab's drawing into a PDF/A-1b document, and keep it one when pyHanko writes again.
 
-PDF/A-2b (ISO 19005-2, level B) asks for every font embedded (the drawing uses only the TTFs
+PDF/A-1b (ISO 19005-1, level B; the part PDFBox's preflight validates, so the part we claim)
+asks for every font embedded (the drawing uses only the TTFs
 in ``formats/fonts``), no transparency (the drawing has none), device colours tied to an
 OutputIntent (the sRGB profile in ``formats/icc``), XMP metadata that claims the part and
 conformance, and clean file syntax::
@@ -23,7 +24,7 @@ identification, the creating tool, the creation, modification and producer entri
 title (dc:title, shown by viewers through ``/DisplayDocTitle``). pyHanko writes a Dublin Core
 array with its namespace declared on the element, which PDFBox's XMP parser rejects, unless
 the namespace is already declared on the ``rdf:Description``: the simple ``dc:format``
-attribute puts it there, so the title survives signing. There is no Info dictionary (PDF/A-2
+attribute puts it there, so the title survives signing. There is no Info dictionary (PDF/A
 does not need one, and each of its entries would have to match the XMP, which pyHanko's
 rewrites would break).
 
@@ -55,11 +56,12 @@ ICC_PROFILE = Path(__file__).parent / "icc" / "sRGB.icc"
 OUTPUT_CONDITION = "sRGB IEC61966-2.1"
 CREATOR_TOOL = "amu-bevis"
 PRODUCER = "ReportLab PDF Library"
-PDFA_PART = "2"
+# PDF/A-1b: the part the suite's validator (PDFBox preflight) checks; never claim more.
+PDFA_PART = "1"
 PDFA_CONFORMANCE = "B"
 
-# PDF 1.7 (what PDF/A-2 builds on), then a comment of bytes above 127 that marks the file as
-# binary, as PDF/A asks.
+# PDF 1.7 in the header (PDF/A-1 allows any 1.n there; preflight checks the features used),
+# then a comment of bytes above 127 that marks the file as binary, as PDF/A asks.
 _HEADER = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n"
 _XMP = """<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
 <x:xmpmeta xmlns:x="adobe:ns:meta/" x:xmptk="{tool}">
@@ -93,7 +95,7 @@ def to_pdfa(
     title: str = "",
     structure: Sequence[tuple[str, str | None]] = (),
 ) -> bytes:
-    """Rewrite a ReportLab PDF as PDF/A-2b: clean syntax, XMP, sRGB OutputIntent, no Info.
+    """Rewrite a ReportLab PDF as PDF/A-1b: clean syntax, XMP, sRGB OutputIntent, no Info.
 
     ``title`` goes into the XMP (dc:title), shown by viewers (DisplayDocTitle). ``structure``
     is the role and alternative text of each marked-content sequence of the one page, MCID

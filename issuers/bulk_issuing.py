@@ -15,8 +15,10 @@ where the last committed batch ended::
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import asyncpg
@@ -104,13 +106,16 @@ class BulkIssuer:
             for batch in batches:  # shared: each worker takes the next batch
                 outcome = await self.import_batch(school_id, batch)
                 total.add(outcome)
+                # What the batch left in cycles (refusals' tracebacks), while it is young.
+                gc.collect(1)
                 if progress is not None:
                     progress(batch, outcome)
 
         try:
-            async with asyncio.TaskGroup() as group:
-                for _ in range(max(1, in_flight)):
-                    group.create_task(work())
+            with _collector_paused():
+                async with asyncio.TaskGroup() as group:
+                    for _ in range(max(1, in_flight)):
+                        group.create_task(work())
         except ExceptionGroup as e:  # the first batch's error, as import_batch raised it
             raise e.exceptions[0] from None
         return total
@@ -182,6 +187,23 @@ class BulkIssuer:
         outcome.participants = sum(len(p.subjects) for p in prepared)
         outcome.certificates = sum(len(c) for c in issued.values())
         return outcome
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector off for the import (``work`` collects after each batch).
+
+    A batch holds thousands of long-lived, acyclic objects (records, rows, tokens) that the
+    collector's automatic passes scanned again and again: a fifth of the import's CPU. Reference
+    counting still frees everything acyclic at once. Stays off if it was off.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 class _RacedError(Exception):

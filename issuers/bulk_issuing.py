@@ -32,7 +32,10 @@ from issuers.requests import TeamResultsIn
 from issuers.rules import RuleViolation
 from registry.clock import Clock, to_the_second, today_in_denmark
 
-BATCH_TEAMS = 200  # teams per transaction: large enough for COPY to pay, small enough to redo
+# Teams per transaction: large enough for COPY to pay, small enough to redo, and small enough
+# (1,250 certificates in teams of 25) that the two in flight keep Python and PostgreSQL busy
+# together from the first batch to the last (200 left one side idle at each end: 0.19 -> 0.22).
+BATCH_TEAMS = 50
 # Batches in flight: while one waits for PostgreSQL, the next is checked and signed (the rules
 # and signing are Python; the inserts are the database's). The log head serialises the appends.
 IN_FLIGHT = 2

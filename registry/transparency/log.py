@@ -79,7 +79,9 @@ def record_digest(jws: str) -> str:
 
 def entry_time(moment: dt.datetime) -> str:
     """A moment as log entries state it: UTC, to the second (``2026-11-20T09:30:00Z``)."""
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # isoformat of the naive UTC moment is strftime's "%Y-%m-%dT%H:%M:%S" for every year from
+    # 1000 on, at half the cost (once per leaf).
+    return moment.astimezone(dt.UTC).replace(tzinfo=None, microsecond=0).isoformat() + "Z"
 
 
 def entry_bytes(event: Event | KeyEvent) -> bytes:

@@ -10,6 +10,9 @@ the same bytes, and the key id (``kid``) in the protected header names the schoo
 
 from __future__ import annotations
 
+import base64
+import functools
+import json
 from typing import Any, NewType
 
 import jwt
@@ -27,8 +30,22 @@ _JWS = jwt.api_jws.PyJWS(algorithms=["EdDSA"])
 
 def sign_payload(payload: bytes, key: Ed25519PrivateKey, *, kid: str) -> CompactJws:
     """Sign canonical bytes as a compact JWS with ``alg: EdDSA`` and the given key id."""
-    token = _JWS.encode(payload, key, algorithm="EdDSA", headers={"kid": kid, "typ": MEDIA_TYPE})
-    return CompactJws(token)
+    # Built here rather than by PyJWT, whose encode doubled the cost of a signature on the bulk
+    # path; the bytes are PyJWT's (sorted compact header, unpadded base64url), which the golden
+    # tokens in tests/assets/jws pin. Verification stays PyJWT's.
+    signing_input = _protected_header(kid) + b"." + _b64url(payload)
+    return CompactJws((signing_input + b"." + _b64url(key.sign(signing_input))).decode("ascii"))
+
+
+@functools.lru_cache(maxsize=256)
+def _protected_header(kid: str) -> bytes:
+    """The base64url protected header for a key id, as PyJWT writes it (sorted, compact)."""
+    header = {"alg": "EdDSA", "kid": kid, "typ": MEDIA_TYPE}
+    return _b64url(json.dumps(header, separators=(",", ":"), sort_keys=True).encode())
+
+
+def _b64url(data: bytes) -> bytes:
+    return base64.urlsafe_b64encode(data).rstrip(b"=")
 
 
 def sign_record(record: CertificateRecord, key: Ed25519PrivateKey, *, kid: str) -> CompactJws:

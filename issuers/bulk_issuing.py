@@ -15,8 +15,10 @@ where the last committed batch ended::
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import asyncpg
@@ -30,7 +32,10 @@ from issuers.requests import TeamResultsIn
 from issuers.rules import RuleViolation
 from registry.clock import Clock, to_the_second, today_in_denmark
 
-BATCH_TEAMS = 200  # teams per transaction: large enough for COPY to pay, small enough to redo
+# Teams per transaction: large enough for COPY to pay, small enough to redo, and small enough
+# (1,250 certificates in teams of 25) that the two in flight keep Python and PostgreSQL busy
+# together from the first batch to the last (200 left one side idle at each end: 0.19 -> 0.22).
+BATCH_TEAMS = 50
 # Batches in flight: while one waits for PostgreSQL, the next is checked and signed (the rules
 # and signing are Python; the inserts are the database's). The log head serialises the appends.
 IN_FLIGHT = 2
@@ -104,13 +109,16 @@ class BulkIssuer:
             for batch in batches:  # shared: each worker takes the next batch
                 outcome = await self.import_batch(school_id, batch)
                 total.add(outcome)
+                # What the batch left in cycles (refusals' tracebacks), while it is young.
+                gc.collect(1)
                 if progress is not None:
                     progress(batch, outcome)
 
         try:
-            async with asyncio.TaskGroup() as group:
-                for _ in range(max(1, in_flight)):
-                    group.create_task(work())
+            with _collector_paused():
+                async with asyncio.TaskGroup() as group:
+                    for _ in range(max(1, in_flight)):
+                        group.create_task(work())
         except ExceptionGroup as e:  # the first batch's error, as import_batch raised it
             raise e.exceptions[0] from None
         return total
@@ -182,6 +190,23 @@ class BulkIssuer:
         outcome.participants = sum(len(p.subjects) for p in prepared)
         outcome.certificates = sum(len(c) for c in issued.values())
         return outcome
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector off for the import (``work`` collects after each batch).
+
+    A batch holds thousands of long-lived, acyclic objects (records, rows, tokens) that the
+    collector's automatic passes scanned again and again: a fifth of the import's CPU. Reference
+    counting still frees everything acyclic at once. Stays off if it was off.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 class _RacedError(Exception):

@@ -112,9 +112,10 @@ class Certifier:
         if key is None:
             raise IssuingError("the school has no active signing key", field="school")
         signing_key = ed25519_key(self._keys, key.kid)
+        fresh_codes = codes.new_verification_codes(len(drafts))
         certificates = [
-            _signed(record, key, signing_key, participation_id=participation)
-            for record, participation in drafts
+            _signed(record, key, signing_key, participation_id=participation, code=code)
+            for (record, participation), code in zip(drafts, fresh_codes, strict=True)
         ]
         return await intake.enter_certificates(conn, certificates, outbox=self._outbox, then=then)
 
@@ -145,9 +146,10 @@ def _signed(
     signing_key: Ed25519PrivateKey,
     *,
     participation_id: uuid.UUID | None,
+    code: str,
 ) -> certificate_store.NewCertificate:
     """The register row of a record: its canonical bytes signed as a JWS with ``key``'s id and
-    a fresh verification code. ``signing_key`` is the private half of ``key``."""
+    the fresh verification ``code``. ``signing_key`` is the private half of ``key``."""
     payload = record.canonical_bytes()
     return certificate_store.NewCertificate(
         number=record.number,
@@ -157,7 +159,7 @@ def _signed(
         kid=key.kid,
         payload=payload,
         jws=sign_payload(payload, signing_key, kid=key.kid),
-        verification_code=codes.new_verification_code(),
+        verification_code=code,
         issued_at=record.issued_at,
         kind=record.kind.value,
         goal_number=record.goal.number,

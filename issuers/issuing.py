@@ -22,7 +22,7 @@ import msgspec
 
 from issuers import idempotency, inputs, other_documents, participations, rules, school_store
 from issuers.certifying import Certifier
-from issuers.cpr import parse_cpr
+from issuers.cpr import Cpr
 from issuers.errors import (
     ConflictError,
     IssuingError,
@@ -41,6 +41,7 @@ from issuers.requests import (
     TeamResultsIn,
     TeamResultsOut,
 )
+from issuers.uuids import random_uuids
 from issuers.workdays import DANISH_WORKDAYS
 from registry import certificate_store
 from registry.clock import Clock, to_the_second, today_in_denmark
@@ -281,7 +282,12 @@ class Issuer:
         *,
         prefix: str = "",
     ) -> rules.Assessment:
-        return _assess(subject, catalogue, today=today_in_denmark(self._clock()), prefix=prefix)
+        return _assess(
+            subject,
+            _rules_catalogue(catalogue),
+            today=today_in_denmark(self._clock()),
+            prefix=prefix,
+        )
 
 
 # -- one team's results as the rules see them: shared by the API and the bulk import -----------
@@ -346,45 +352,48 @@ def prepare_team(
     naming the field, exactly as ``Issuer.issue_team`` does.
     """
     team = request.team
-    team_id = uuid.uuid4()
+    team_id, *ids = random_uuids(1 + len(request.participants))
     subjects = [
         participations.Subject(
-            id=uuid.uuid4(),
+            id=participation_id,
             team_id=team_id,
             goal=team.goal,
             team_reference=team.reference,
             start=team.start,
             end=team.end,
-            cpr=parse_cpr(participant.cpr, field=f"participants[{index}].cpr"),
+            # inputs.checked_team parsed and normalised it (DDMMYY-SSSS); once is enough.
+            cpr=Cpr(participant.cpr),
             name=participant.name,
             periods=participations.periods_of(team),
             facts=participations.facts_of(participant),
             attempts=participations.attempts_of(participant, team),
         )
-        for index, participant in enumerate(request.participants)
+        for participation_id, participant in zip(ids, request.participants, strict=True)
     ]
     if team.goal not in catalogue:
         raise UnknownGoalError("is not an AMU goal in the catalogue", field="team.goal")
+    rules_catalogue = _rules_catalogue(catalogue)  # once per team, not per participant
     assessments = []
     for index, subject in enumerate(subjects):
         prefix = f"participants[{index}]."
         _require_ikv_goals(subject.facts, catalogue, prefix=prefix)
-        assessments.append(_assess(subject, catalogue, today=today, prefix=prefix))
+        assessments.append(_assess(subject, rules_catalogue, today=today, prefix=prefix))
     return PreparedTeam(request, team_id, subjects, assessments)
+
+
+def _rules_catalogue(catalogue: dict[str, school_store.GoalRow]) -> rules.Catalogue:
+    return {number: goal.to_catalogue() for number, goal in catalogue.items()}
 
 
 def _assess(
     subject: participations.Subject,
-    catalogue: dict[str, school_store.GoalRow],
+    catalogue: rules.Catalogue,
     *,
     today: dt.date,
     prefix: str = "",
 ) -> rules.Assessment:
     return participations.assess(
-        participations.participation_of(subject),
-        {number: goal.to_catalogue() for number, goal in catalogue.items()},
-        today=today,
-        prefix=prefix,
+        participations.participation_of(subject), catalogue, today=today, prefix=prefix
     )
 
 

@@ -26,7 +26,16 @@ def is_certificate_number(value: str) -> bool:
 
 def new_verification_code() -> str:
     """Eight random characters (stored without the dash)."""
-    bits = int.from_bytes(secrets.token_bytes(5))  # exactly 40 bits: 8 symbols of 5 bits
+    return new_verification_codes(1)[0]
+
+
+def new_verification_codes(count: int) -> list[str]:
+    """``count`` fresh codes from one call for randomness (one system call, not one a code)."""
+    raw = secrets.token_bytes(5 * count)  # exactly 40 bits a code: 8 symbols of 5 bits
+    return [_code(int.from_bytes(raw[i : i + 5])) for i in range(0, 5 * count, 5)]
+
+
+def _code(bits: int) -> str:
     return "".join(_ALPHABET[(bits >> shift) & 31] for shift in range(35, -1, -5))
 
 

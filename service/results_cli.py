@@ -4,7 +4,7 @@ amu-bevis import-results FILE --school 751234 [--refused-file OUT.csv]
 
 One row per participant (the layout of ``issuers.results_file``: CSV or ``.xlsx``). Rows are
 grouped into teams; every team the school has not reported yet is issued through the same
-rules and signing as the API (``issuers.bulk_issuing``), 200 teams per transaction. A team the
+rules and signing as the API (``issuers.bulk_issuing``), 50 teams per transaction. A team the
 register already holds is counted as already present, so a rerun after a crash continues where
 it stopped. Refused rows go to the refused file (default ``FILE.refused.csv``) with their line,
 column and reason; no CPR number is ever printed or written there. Exit 0 when every team was

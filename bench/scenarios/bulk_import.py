@@ -1,7 +1,7 @@
 """The bulk import (``amu-bevis import-results``'s path) against raw Ed25519 signing + COPY.
 
 100,000 participants who all pass (20,000 in quick mode), in teams of 25, go through
-``issuers.bulk_issuing.BulkIssuer`` in batches of 200 teams, as the command sends them: the
+``issuers.bulk_issuing.BulkIssuer`` in batches of 50 teams, as the command sends them: the
 API's checks, rules and signing, COPY into staging tables, the register's intake with delivery
 jobs and log leaves. The file reading is left out (it is the command's, and linear). The
 baseline is the issuance scenario's: the same records' canonical bytes signed with the same key

@@ -10,13 +10,13 @@ can point at a certificate that was rolled back, and no certificate is left with
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections.abc import Sequence
 
 import msgspec
 
 from issuers.delivery import job_store
 from issuers.delivery.deadlines import due_after
+from issuers.uuids import random_uuids
 from issuers.workdays import DANISH_WORKDAYS, WorkCalendar
 from registry.certificate_store import NewCertificate
 from registry.db import Connection
@@ -33,6 +33,7 @@ class PostgresOutbox:
 
     async def enqueue(self, conn: Connection, certificates: Sequence[NewCertificate]) -> None:
         """One 'issue' job per certificate, due now, with its MeMo message UUID fixed here."""
+        message_uuids = random_uuids(len(certificates))
         await job_store.insert_jobs(
             conn,
             [
@@ -42,12 +43,12 @@ class PostgresOutbox:
                     purpose=job_store.Purpose.ISSUE,
                     # Random version 4, as MeMo's schema demands; stored, so every retry and a
                     # later digital delivery after paper carry the same UUID.
-                    message_uuid=uuid.uuid4(),
+                    message_uuid=message_uuid,
                     due_on=_due(c, self._calendar),
                     max_failures=self._max_failures,
                     run_after=c.issued_at,
                 )
-                for c in certificates
+                for c, message_uuid in zip(certificates, message_uuids, strict=True)
             ],
         )
 

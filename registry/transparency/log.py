@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from formats.record import canonical_json
+from formats.record import canonical_json, canonical_json_of_typed
 from registry.db import Connection
 from registry.errors import NotFoundError
 from registry.keys import KeyStore, public_bytes
@@ -79,7 +79,9 @@ def record_digest(jws: str) -> str:
 
 def entry_time(moment: dt.datetime) -> str:
     """A moment as log entries state it: UTC, to the second (``2026-11-20T09:30:00Z``)."""
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # isoformat of the naive UTC moment is strftime's "%Y-%m-%dT%H:%M:%S" for every year from
+    # 1000 on, at half the cost (once per leaf).
+    return moment.astimezone(dt.UTC).replace(tzinfo=None, microsecond=0).isoformat() + "Z"
 
 
 def entry_bytes(event: Event | KeyEvent) -> bytes:
@@ -107,7 +109,9 @@ def entry_bytes(event: Event | KeyEvent) -> bytes:
         entry["statusList"] = {"list": event.status_list[0], "index": event.status_list[1]}
     if event.retain_until is not None:
         entry["retainUntil"] = event.retain_until.isoformat()
-    return canonical_json(entry)
+    # Fixed ASCII member names, strings and small integers from typed fields: the shape check
+    # of canonical_json would only cost time here (one per certificate on the bulk path).
+    return canonical_json_of_typed(entry)
 
 
 def key_entry_bytes(event: KeyEvent) -> bytes:

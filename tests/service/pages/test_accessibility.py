@@ -74,6 +74,7 @@ NOT_PAGES = {
     "/mine-beviser/log-ind/svar": "the identity provider's callback: a redirect",
     "/skole/log-ind/svar": "the identity provider's callback: a redirect",
     "/mine-beviser/{number}/pdf": "the PDF",
+    "/mine-beviser/dokumenter/{document_id}/pdf": "a participation or combined document's PDF",
 }
 
 

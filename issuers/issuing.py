@@ -353,6 +353,7 @@ def prepare_team(
     """
     team = request.team
     team_id, *ids = random_uuids(1 + len(request.participants))
+    periods = participations.periods_of(team)  # the team's, shared by its participants
     subjects = [
         participations.Subject(
             id=participation_id,
@@ -364,7 +365,7 @@ def prepare_team(
             # inputs.checked_team parsed and normalised it (DDMMYY-SSSS); once is enough.
             cpr=Cpr(participant.cpr),
             name=participant.name,
-            periods=participations.periods_of(team),
+            periods=periods,
             facts=participations.facts_of(participant),
             attempts=participations.attempts_of(participant, team),
         )
@@ -373,11 +374,20 @@ def prepare_team(
     if team.goal not in catalogue:
         raise UnknownGoalError("is not an AMU goal in the catalogue", field="team.goal")
     rules_catalogue = _rules_catalogue(catalogue)  # once per team, not per participant
+    # The engine is pure and reads neither CPR nor name, so participants with the same facts
+    # and attempts (most of a team) get the same assessment: computed once per distinct
+    # participation. A refusal is never kept (it raises, naming the first participant's field).
+    assessed: dict[rules.Participation, rules.Assessment] = {}
     assessments = []
     for index, subject in enumerate(subjects):
         prefix = f"participants[{index}]."
         _require_ikv_goals(subject.facts, catalogue, prefix=prefix)
-        assessments.append(_assess(subject, rules_catalogue, today=today, prefix=prefix))
+        found = participations.participation_of(subject)
+        assessment = assessed.get(found)
+        if assessment is None:
+            assessment = participations.assess(found, rules_catalogue, today=today, prefix=prefix)
+            assessed[found] = assessment
+        assessments.append(assessment)
     return PreparedTeam(request, team_id, subjects, assessments)
 
 

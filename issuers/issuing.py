@@ -301,6 +301,7 @@ class PreparedTeam:
     team_id: uuid.UUID
     subjects: list[participations.Subject]
     assessments: list[rules.Assessment]
+    facts_json: list[str]  # each subject's facts as the participations.facts column holds them
 
     def periods_json(self) -> str:
         """The team's periods as the ``teams.periods`` column holds them."""
@@ -314,12 +315,12 @@ class PreparedTeam:
                 team_id=self.team_id,
                 cpr=s.cpr,
                 name=s.name,
-                facts=participations.to_json(s.facts),
+                facts=facts,
                 result_group=a.group.number,
                 result_category=participations.category_number(a),
                 result_due_by=None if a.final else a.deadlines.result_notice_by,
             )
-            for s, a in self.assessed()
+            for s, a, facts in zip(self.subjects, self.assessments, self.facts_json, strict=True)
         ]
 
     def attempt_rows(self) -> list[tuple[uuid.UUID, int, str]]:
@@ -375,20 +376,25 @@ def prepare_team(
         raise UnknownGoalError("is not an AMU goal in the catalogue", field="team.goal")
     rules_catalogue = _rules_catalogue(catalogue)  # once per team, not per participant
     # The engine is pure and reads neither CPR nor name, so participants with the same facts
-    # and attempts (most of a team) get the same assessment: computed once per distinct
-    # participation. A refusal is never kept (it raises, naming the first participant's field).
-    assessed: dict[rules.Participation, rules.Assessment] = {}
+    # and attempts (most of a team) get the same assessment: computed once per distinct pair,
+    # keyed by their JSON (the facts' is the row's column anyway). A refusal is never kept (it
+    # raises, naming the first participant's field).
+    assessed: dict[tuple[bytes, bytes], rules.Assessment] = {}
     assessments = []
+    facts_json = []
     for index, subject in enumerate(subjects):
         prefix = f"participants[{index}]."
         _require_ikv_goals(subject.facts, catalogue, prefix=prefix)
-        found = participations.participation_of(subject)
-        assessment = assessed.get(found)
+        facts = msgspec.json.encode(subject.facts)
+        facts_json.append(facts.decode())
+        key = (facts, msgspec.json.encode(subject.attempts))
+        assessment = assessed.get(key)
         if assessment is None:
+            found = participations.participation_of(subject)
             assessment = participations.assess(found, rules_catalogue, today=today, prefix=prefix)
-            assessed[found] = assessment
+            assessed[key] = assessment
         assessments.append(assessment)
-    return PreparedTeam(request, team_id, subjects, assessments)
+    return PreparedTeam(request, team_id, subjects, assessments, facts_json)
 
 
 def _rules_catalogue(catalogue: dict[str, school_store.GoalRow]) -> rules.Catalogue:

@@ -339,7 +339,7 @@ def team_goals(request: TeamResultsIn) -> list[str]:
     """The catalogue entries a team's results need: its goal and every IKV goal named."""
     return [
         request.team.goal,
-        *(g.goal for p in request.participants for g in participations.facts_of(p).ikv or []),
+        *(g.goal for p in request.participants for g in p.ikv or []),  # ParticipantIn's facts
     ]
 
 

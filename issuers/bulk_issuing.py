@@ -33,7 +33,7 @@ from issuers.rules import RuleViolation
 from registry.clock import Clock, to_the_second, today_in_denmark
 
 # Teams per transaction: large enough for COPY to pay, small enough to redo, and small enough
-# (1,250 certificates in teams of 25) that the two in flight keep Python and PostgreSQL busy
+# (1,250 certificates in teams of 25) that those in flight keep Python and PostgreSQL busy
 # together from the first batch to the last (200 left one side idle at each end: 0.19 -> 0.22).
 BATCH_TEAMS = 50
 # Batches in flight: while PostgreSQL inserts two (one backend a core), the next is checked and

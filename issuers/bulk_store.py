@@ -2,9 +2,9 @@
 participations and attempts written through COPY into staging tables, then one set-based
 ``INSERT ... SELECT`` each (``issuers.bulk_issuing`` is the only caller).
 
-The staging tables are temporary and dropped at the commit, so a batch leaves nothing behind
-but its rows; the certificates, their events, delivery jobs and log leaves enter through
-``registry.intake`` in the same transaction.
+The staging tables are temporary (one set per connection) and emptied at the commit, so a
+batch leaves nothing behind but its rows; the certificates, their events, delivery jobs and
+log leaves enter through ``registry.intake`` in the same transaction.
 """
 
 from __future__ import annotations
@@ -58,17 +58,19 @@ async def insert_teams(
     """Insert teams with their participations and attempts in the caller's transaction; return
     how many teams were new. A team the school already reported (a concurrent import) is
     skipped with its participations and attempts; the caller compares the count."""
+    # Created once per connection and emptied at each commit: creating and dropping four
+    # tables per batch cost ~3 ms of catalogue writes (a tenth of a batch's statements).
     await conn.execute(
-        """CREATE TEMP TABLE bulk_teams (id uuid, reference text, goal_number text,
-                                         start_date date, end_date date, periods text)
-               ON COMMIT DROP;
-           CREATE TEMP TABLE bulk_participations (id uuid, team_id uuid, cpr text, name text,
-                                                  facts text, result_group smallint,
-                                                  result_category smallint, result_due_by date)
-               ON COMMIT DROP;
-           CREATE TEMP TABLE bulk_attempts (participation_id uuid, seq smallint, attempt text)
-               ON COMMIT DROP;
-           CREATE TEMP TABLE bulk_new_teams (id uuid PRIMARY KEY) ON COMMIT DROP"""
+        """CREATE TEMP TABLE IF NOT EXISTS bulk_teams (
+               id uuid, reference text, goal_number text, start_date date, end_date date,
+               periods text) ON COMMIT DELETE ROWS;
+           CREATE TEMP TABLE IF NOT EXISTS bulk_participations (
+               id uuid, team_id uuid, cpr text, name text, facts text, result_group smallint,
+               result_category smallint, result_due_by date) ON COMMIT DELETE ROWS;
+           CREATE TEMP TABLE IF NOT EXISTS bulk_attempts (
+               participation_id uuid, seq smallint, attempt text) ON COMMIT DELETE ROWS;
+           CREATE TEMP TABLE IF NOT EXISTS bulk_new_teams (id uuid PRIMARY KEY)
+               ON COMMIT DELETE ROWS"""
     )
     await conn.copy_records_to_table(
         "bulk_teams",
@@ -112,7 +114,7 @@ async def insert_teams(
     await conn.execute(
         """INSERT INTO exam_attempts (participation_id, seq, attempt, recorded_at)
            SELECT a.participation_id, a.seq, a.attempt::jsonb, $1
-           FROM bulk_attempts a JOIN participations p ON p.id = a.participation_id
+           FROM bulk_attempts a JOIN bulk_participations p ON p.id = a.participation_id
            JOIN bulk_new_teams t ON t.id = p.team_id""",
         recorded_at,
     )

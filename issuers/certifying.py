@@ -67,15 +67,21 @@ class Certifier:
             return {}
         serials = iter(await certificate_store.next_serials(conn, len(wanted)))
         drafts: list[tuple[CertificateRecord, uuid.UUID]] = []
+        # The record's parts that many certificates share, made once (they are immutable).
+        issuer = School(school.id, school.name)
+        goals = {
+            number: Goal(goal.number, goal.title, str(goal.duration_days))
+            for number, goal in catalogue.items()
+        }
+        kinds = {kind.value: kind for kind in CertificateKind}
         for subject, assessment, kind, goal_number, doc in wanted:
-            goal = catalogue[goal_number]
             annotations = doc.annotations or assessment.certificate or _IKV_ONLY
             record = CertificateRecord(
                 number=codes.certificate_number(now.year, next(serials)),
-                kind=CertificateKind(kind),
+                kind=kinds[kind],
                 participant=Participant(cpr=subject.cpr, name=subject.name),
-                goal=Goal(goal.number, goal.title, str(goal.duration_days)),
-                school=School(school.id, school.name),
+                goal=goals[goal_number],
+                school=issuer,
                 team=subject.team_reference,
                 course_start=subject.start,
                 course_end=subject.end,

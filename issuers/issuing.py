@@ -301,6 +301,7 @@ class PreparedTeam:
     team_id: uuid.UUID
     subjects: list[participations.Subject]
     assessments: list[rules.Assessment]
+    facts_json: list[str]  # each subject's facts as the participations.facts column holds them
 
     def periods_json(self) -> str:
         """The team's periods as the ``teams.periods`` column holds them."""
@@ -314,12 +315,12 @@ class PreparedTeam:
                 team_id=self.team_id,
                 cpr=s.cpr,
                 name=s.name,
-                facts=participations.to_json(s.facts),
+                facts=facts,
                 result_group=a.group.number,
                 result_category=participations.category_number(a),
                 result_due_by=None if a.final else a.deadlines.result_notice_by,
             )
-            for s, a in self.assessed()
+            for s, a, facts in zip(self.subjects, self.assessments, self.facts_json, strict=True)
         ]
 
     def attempt_rows(self) -> list[tuple[uuid.UUID, int, str]]:
@@ -338,7 +339,7 @@ def team_goals(request: TeamResultsIn) -> list[str]:
     """The catalogue entries a team's results need: its goal and every IKV goal named."""
     return [
         request.team.goal,
-        *(g.goal for p in request.participants for g in participations.facts_of(p).ikv or []),
+        *(g.goal for p in request.participants for g in p.ikv or []),  # ParticipantIn's facts
     ]
 
 
@@ -353,6 +354,7 @@ def prepare_team(
     """
     team = request.team
     team_id, *ids = random_uuids(1 + len(request.participants))
+    periods = participations.periods_of(team)  # the team's, shared by its participants
     subjects = [
         participations.Subject(
             id=participation_id,
@@ -364,7 +366,7 @@ def prepare_team(
             # inputs.checked_team parsed and normalised it (DDMMYY-SSSS); once is enough.
             cpr=Cpr(participant.cpr),
             name=participant.name,
-            periods=participations.periods_of(team),
+            periods=periods,
             facts=participations.facts_of(participant),
             attempts=participations.attempts_of(participant, team),
         )
@@ -373,12 +375,26 @@ def prepare_team(
     if team.goal not in catalogue:
         raise UnknownGoalError("is not an AMU goal in the catalogue", field="team.goal")
     rules_catalogue = _rules_catalogue(catalogue)  # once per team, not per participant
+    # The engine is pure and reads neither CPR nor name, so participants with the same facts
+    # and attempts (most of a team) get the same assessment: computed once per distinct pair,
+    # keyed by their JSON (the facts' is the row's column anyway). A refusal is never kept (it
+    # raises, naming the first participant's field).
+    assessed: dict[tuple[bytes, bytes], rules.Assessment] = {}
     assessments = []
+    facts_json = []
     for index, subject in enumerate(subjects):
         prefix = f"participants[{index}]."
         _require_ikv_goals(subject.facts, catalogue, prefix=prefix)
-        assessments.append(_assess(subject, rules_catalogue, today=today, prefix=prefix))
-    return PreparedTeam(request, team_id, subjects, assessments)
+        facts = msgspec.json.encode(subject.facts)
+        facts_json.append(facts.decode())
+        key = (facts, msgspec.json.encode(subject.attempts))
+        assessment = assessed.get(key)
+        if assessment is None:
+            found = participations.participation_of(subject)
+            assessment = participations.assess(found, rules_catalogue, today=today, prefix=prefix)
+            assessed[key] = assessment
+        assessments.append(assessment)
+    return PreparedTeam(request, team_id, subjects, assessments, facts_json)
 
 
 def _rules_catalogue(catalogue: dict[str, school_store.GoalRow]) -> rules.Catalogue:

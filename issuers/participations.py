@@ -13,6 +13,7 @@ naming the field as the school API spells it::
 from __future__ import annotations
 
 import datetime as dt
+import operator
 import re
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -124,8 +125,11 @@ def _api_fields(prefix: str) -> Iterator[None]:
 
 def facts_of(participant: ParticipantIn) -> FactsIn:
     """The recorded facts of a submitted participant, without identity and attempts."""
-    names = FactsIn.__struct_fields__
-    return FactsIn(**{name: getattr(participant, name) for name in names})
+    return FactsIn(*_facts_fields(participant))
+
+
+# FactsIn's fields, in their positional order (ParticipantIn extends FactsIn).
+_facts_fields = operator.attrgetter(*FactsIn.__struct_fields__)
 
 
 def attempts_of(participant: ParticipantIn, team: TeamIn) -> list[AttemptIn]:

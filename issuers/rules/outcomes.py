@@ -45,7 +45,7 @@ class ExamCategory(StrEnum):
     @property
     def number(self) -> int:
         """The category number in the reporting guide (1-6)."""
-        return list(ExamCategory).index(self) + 1
+        return _EXAM_NUMBERS[self]
 
     @property
     def certificate(self) -> bool:
@@ -64,7 +64,7 @@ class NoExamCategory(StrEnum):
     @property
     def number(self) -> int:
         """The category number in the reporting guide (1-4)."""
-        return list(NoExamCategory).index(self) + 1
+        return _NO_EXAM_NUMBERS[self]
 
     @property
     def certificate(self) -> bool:
@@ -73,6 +73,10 @@ class NoExamCategory(StrEnum):
 
 
 Category = ExamCategory | NoExamCategory
+
+# The reporting guide's numbers are the members' order (looked up per certificate in bulk).
+_EXAM_NUMBERS = {category: number for number, category in enumerate(ExamCategory, start=1)}
+_NO_EXAM_NUMBERS = {category: number for number, category in enumerate(NoExamCategory, start=1)}
 
 NOT_RELEVANT = "Ej relevant"
 """What the quarterly report says for a participation without a final result yet."""

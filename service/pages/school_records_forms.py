@@ -139,6 +139,10 @@ RULE_TEXT = {
     "invalid-period": "Perioden er ugyldig.",
 }
 
+# A refusal that names the whole attempt but is about one of its fields: that field, so the
+# form marks it (the day of an attempt "in the future" is what the staff member must change).
+RULE_FIELD = {"attempt-in-future": "heldOn"}
+
 _AT = re.compile(r"at `\$\.([^`]+)`")
 _MISSING = re.compile(r"missing required field `([^`]+)`")
 _ATTEMPT_PREFIX = re.compile(r"^attempts\[\d+\]\.")
@@ -277,6 +281,8 @@ def refusal(error: IssuingError, fields: Mapping[str, str]) -> FormError:
     field = error.field or ""
     field = _IKV_PREFIX.sub("", _ATTEMPT_PREFIX.sub("", field))
     name = fields.get(field) or fields.get(field.split(".")[0])
+    if name is None and isinstance(error, rules.RuleViolation):
+        name = fields.get(RULE_FIELD.get(error.rule, ""))
     if isinstance(error, rules.RuleViolation):
         text = RULE_TEXT.get(error.rule, f"AMU-reglerne tillader det ikke (regel {error.rule}).")
     elif isinstance(error, UnknownGoalError):

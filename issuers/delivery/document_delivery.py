@@ -6,9 +6,10 @@
 
 The same routing as a certificate's, per attempt: a public school sends the MeMo message by
 Digital Post when the participant can receive it, a private school by e-Boks with recorded
-consent. There is no paper: the print spool and its daily list are for AMU certificates (their
-rows name a certificate), so a document for someone who cannot receive it digitally waits and
-looks again every ``policy.recheck``; the participant can always download it from Mine beviser.
+consent. Otherwise (exempt from digital post, or no consent) the signed PDF goes on the school's
+print list, like a certificate's, titled as the document (it has no certificate number), keyed
+by the job so it is spooled once; the job then ends on paper, with no digital delivery after it
+(the participant can always download the document from Mine beviser).
 Failures that may pass are retried with the worker's backoff until ``policy.max_failures`` in a
 row; a refused message, a missing document certificate or an invalid message is dead-lettered.
 """
@@ -29,9 +30,10 @@ from issuers.delivery import document_job_store as jobs
 from issuers.delivery.backoff import Backoff
 from issuers.delivery.errors import ChannelRefusedError, ChannelUnavailableError, UndeliverableError
 from issuers.delivery.job_store import Channel
-from issuers.delivery.ports import DigitalPost, Documents, Eboks
+from issuers.delivery.ports import DigitalPost, Documents, Eboks, PrintItem, PrintSpool
 from issuers.document_keys import NoDocumentCertificateError
-from registry.clock import Clock
+from issuers.other_document_store import StoredDocument
+from registry.clock import Clock, today_in_denmark
 
 log = logging.getLogger(__name__)
 EXEMPT = "exempt-from-digital-post"
@@ -42,6 +44,7 @@ NO_CONSENT = "no-eboks-consent"
 class _Sent:
     channel: Channel
     receipt: str
+    note: str | None = None  # why it went on paper
 
 
 class DocumentDelivery:
@@ -53,6 +56,7 @@ class DocumentDelivery:
         *,
         digital_post: DigitalPost,
         eboks: Eboks,
+        spool: PrintSpool,
         documents: Documents,
         lease: dt.timedelta,
         recheck: dt.timedelta,
@@ -63,6 +67,7 @@ class DocumentDelivery:
         self._pool = pool
         self._digital_post = digital_post
         self._eboks = eboks
+        self._spool = spool
         self._documents = documents
         self._lease = lease
         self._recheck = recheck
@@ -97,21 +102,18 @@ class DocumentDelivery:
             return
         now = self._clock()
         async with self._pool.acquire() as conn:
-            if isinstance(result, _Sent):
-                kept = await jobs.mark_delivered(
-                    conn, job, channel=result.channel, receipt=result.receipt, now=now
-                )
-                log.info(
-                    "delivered document %s by %s%s",
-                    job.document_id,
-                    result.channel.value,
-                    "" if kept else "; another worker had taken the job over",
-                )
-            else:
-                await jobs.reschedule(conn, job, run_after=now + self._recheck, note=result)
+            kept = await jobs.mark_delivered(
+                conn, job, channel=result.channel, receipt=result.receipt, note=result.note, now=now
+            )
+        log.info(
+            "delivered document %s by %s%s",
+            job.document_id,
+            result.channel.value,
+            "" if kept else "; another worker had taken the job over",
+        )
 
-    async def _deliver(self, job: jobs.ClaimedDocumentJob) -> _Sent | str:
-        """Send the document, or say why it waits (a note)."""
+    async def _deliver(self, job: jobs.ClaimedDocumentJob) -> _Sent:
+        """Send the document digitally, or put it on the print list."""
         async with self._pool.acquire() as conn:
             stored = await other_document_store.document(conn, job.document_id)
             school = await school_store.school(conn, job.school_id)
@@ -125,12 +127,12 @@ class DocumentDelivery:
             raise UndeliverableError("the document is missing or was erased")
         if school.ownership == "public":
             if not await self._digital_post.can_receive(stored.cpr):
-                return EXEMPT
+                return await self._print(job, stored, EXEMPT)
             channel, send = Channel.DIGITAL_POST, self._digital_post.send
         elif consent:
             channel, send = Channel.EBOKS, self._eboks.send
         else:
-            return NO_CONSENT
+            return await self._print(job, stored, NO_CONSENT)
         async with self._pool.acquire() as conn:
             message = await self._documents.document_memo(
                 conn,
@@ -139,6 +141,27 @@ class DocumentDelivery:
                 sender=MemoSender(cvr=school.cvr, name=school.name),
             )
         return _Sent(channel, await send(message, job.message_uuid))
+
+    async def _print(self, job: jobs.ClaimedDocumentJob, stored: StoredDocument, why: str) -> _Sent:
+        """Put the document's signed PDF on today's print list; keyed by job, so spooled once."""
+        async with self._pool.acquire() as conn:
+            pdf = await self._documents.document_pdf(conn, stored)
+        now = self._clock()
+        receipt = await self._spool.spool(
+            PrintItem(
+                spool_key=f"document-job-{job.id}",
+                school_id=job.school_id,
+                certificate_number=None,
+                participant_name=stored.name,
+                reason=why,
+                day=today_in_denmark(now),
+                at=now,
+                pdf=pdf,
+                document_id=stored.id,
+                document_title=print_title(stored),
+            )
+        )
+        return _Sent(Channel.PAPER, receipt, why)
 
     async def _failed(self, job: jobs.ClaimedDocumentJob, error: str, *, permanent: bool) -> None:
         now = self._clock()
@@ -158,3 +181,11 @@ class DocumentDelivery:
             "; dead-lettered" if retry_at is None else "",
             error,
         )
+
+
+def print_title(document: StoredDocument) -> str:
+    """The document's line on the print list, as its MeMo message is titled."""
+    if document.kind == "participation":
+        first = document.goals[0].get("title") if document.goals else None
+        return f"Deltagelsesbevis: {first or document.reference}"
+    return f"Samlet bevis for sammensat forløb: {document.reference}"

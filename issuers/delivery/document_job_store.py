@@ -3,7 +3,8 @@
 The same discipline as ``job_store`` for certificates: a job is claimed with ``FOR UPDATE SKIP
 LOCKED`` under a lease, and every write of a worker's result names the lease token it claimed
 with, so a worker whose lease was taken over cannot overwrite the new owner's result. There is
-no attempt history and no paper: these documents are not certificates.
+no attempt history: these documents are not certificates. A job delivered on paper (channel
+'paper', ``note`` the reason) is done; no digital delivery follows it.
 """
 
 from __future__ import annotations
@@ -65,12 +66,19 @@ async def claim(
 
 
 async def mark_delivered(
-    conn: Connection, job: ClaimedDocumentJob, *, channel: Channel, receipt: str, now: dt.datetime
+    conn: Connection,
+    job: ClaimedDocumentJob,
+    *,
+    channel: Channel,
+    receipt: str,
+    now: dt.datetime,
+    note: str | None = None,
 ) -> bool:
-    """Record a delivery; False if the lease was lost (nothing written)."""
+    """Record a delivery (``note``: why it went on paper); False if the lease was lost (nothing
+    written)."""
     done = await conn.fetchval(
         """UPDATE other_document_jobs
-           SET state = 'delivered', channel = $3, receipt = $4, finished_at = $5, note = NULL,
+           SET state = 'delivered', channel = $3, receipt = $4, finished_at = $5, note = $6,
                lease_token = NULL, leased_until = NULL, failures = 0
            WHERE id = $1 AND state = 'running' AND lease_token = $2 RETURNING true""",
         job.id,
@@ -78,6 +86,7 @@ async def mark_delivered(
         channel.value,
         receipt,
         now,
+        note,
     )
     return bool(done)
 

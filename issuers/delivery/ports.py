@@ -46,29 +46,43 @@ class Eboks(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class PrintItem:
-    """One paper certificate for a school's print list. No CPR number: the PDF carries it."""
+    """One paper certificate, or participation or combined document, for a school's print list.
+    No CPR number: the PDF carries it. Exactly one of ``certificate_number`` and ``document_id``
+    is set; a document has its ``document_title`` instead of a certificate number."""
 
     spool_key: str  # the same key spools once, however often it is sent
     school_id: str
-    certificate_number: str
+    certificate_number: str | None
     participant_name: str
     reason: str
     day: dt.date  # the print list it belongs to
     at: dt.datetime
     pdf: bytes
+    document_id: uuid.UUID | None = None
+    document_title: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.certificate_number is None) == (self.document_id is None):
+            raise ValueError("a print item is a certificate or a document, not both or neither")
+        if (self.document_id is None) != (self.document_title is None):
+            raise ValueError("a document's print item has a title, a certificate's has none")
 
 
 @dataclass(frozen=True, slots=True)
 class PrintListEntry:
-    certificate_number: str
+    """A line of the print list: a certificate (its number) or a document (its title)."""
+
+    certificate_number: str | None
     participant_name: str
     reason: str
     spooled_at: dt.datetime
     receipt: Receipt
+    document_title: str | None = None
 
 
 class PrintSpool(Protocol):
-    """Where paper certificates wait to be printed and posted, one list per school and day."""
+    """Where paper certificates (and participation and combined documents) wait to be printed
+    and posted, one list per school and day."""
 
     async def spool(self, item: PrintItem) -> Receipt:
         """Add the item to its print list; a repeated ``spool_key`` adds nothing."""
@@ -95,6 +109,10 @@ class Documents(Protocol):
         sender: MemoSender,
     ) -> MemoMessage:
         """The MeMo message around that PDF, the same bytes on every retry but the PDF's."""
+
+    async def document_pdf(self, conn: Connection, document: StoredDocument) -> bytes:
+        """The signed PDF of a participation or combined document, as the participant downloads
+        it (for the print list)."""
 
     async def document_memo(
         self,

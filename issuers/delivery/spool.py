@@ -3,6 +3,7 @@ print room that watches a share), ``TablePrintSpool`` keeps them in the ``print_
 
     spool = FolderPrintSpool(Path(".data/print-spool"))
     receipt = await spool.spool(item)            # <day>/<school>/<number>--<key>.pdf
+                                                 # (a document: document--<key>.pdf)
     entries = await spool.daily_list("751234", dt.date(2026, 11, 20))
 """
 
@@ -44,15 +45,19 @@ class FolderPrintSpool:
 
     def _spool(self, item: PrintItem) -> Receipt:
         folder = self._dir(item.school_id, item.day)
-        stem = f"{_safe(item.certificate_number)}--{_safe(item.spool_key)}"
+        stem = f"{_safe(item.certificate_number or 'document')}--{_safe(item.spool_key)}"
         receipt = f"{item.day.isoformat()}/{_safe(item.school_id)}/{stem}.pdf"
         sidecar = folder / f"{stem}.json"
         if sidecar.exists():
             return receipt
         folder.mkdir(parents=True, exist_ok=True)
         _write_atomically(folder / f"{stem}.pdf", item.pdf)
-        entry = {
-            "certificateNumber": item.certificate_number,
+        entry: dict[str, str] = {
+            **(
+                {"certificateNumber": item.certificate_number}
+                if item.certificate_number is not None
+                else {"documentTitle": item.document_title or ""}
+            ),
             "participantName": item.participant_name,
             "reason": item.reason,
             "spooledAt": item.at.isoformat(),
@@ -70,11 +75,12 @@ class FolderPrintSpool:
             data = json.loads(sidecar.read_text("utf-8"))
             entries.append(
                 PrintListEntry(
-                    certificate_number=data["certificateNumber"],
+                    certificate_number=data.get("certificateNumber"),
                     participant_name=data["participantName"],
                     reason=data["reason"],
                     spooled_at=dt.datetime.fromisoformat(data["spooledAt"]),
                     receipt=data["receipt"],
+                    document_title=data.get("documentTitle"),
                 )
             )
         return sorted(entries, key=lambda e: (e.spooled_at, e.receipt))
@@ -98,6 +104,8 @@ class TablePrintSpool:
                 spool_date=item.day,
                 pdf=item.pdf,
                 now=item.at,
+                document_id=item.document_id,
+                document_title=item.document_title,
             )
         return f"print-job:{job_id}"
 
@@ -111,6 +119,7 @@ class TablePrintSpool:
                 reason=j.reason,
                 spooled_at=j.spooled_at,
                 receipt=f"print-job:{j.id}",
+                document_title=j.document_title,
             )
             for j in jobs
         ]

@@ -111,6 +111,7 @@ class Worker:
             pool,
             digital_post=channels.digital_post,
             eboks=channels.eboks,
+            spool=channels.spool,
             documents=documents,
             lease=policy.lease,
             recheck=policy.recheck,

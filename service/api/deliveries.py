@@ -59,12 +59,14 @@ class ConsentIn(msgspec.Struct, forbid_unknown_fields=True):
     ] = True
 
 
-class PrintListEntryOut(msgspec.Struct, rename="camel"):
-    certificate_number: str
+class PrintListEntryOut(msgspec.Struct, rename="camel", omit_defaults=True):
+    # A certificate has its number; a participation or combined document its title instead.
     participant_name: str
     reason: str
     spooled_at: dt.datetime
     receipt: str
+    certificate_number: str | None = None
+    document_title: str | None = None
 
 
 @get("/deliveries", summary="The school's deliveries, nearest deadline first")
@@ -155,7 +157,10 @@ async def record_consent(
     return answered(recorded, 201)
 
 
-@get("/print-list", summary="The school's daily print list of paper certificates")
+@get(
+    "/print-list",
+    summary="The school's daily print list of paper certificates and other documents",
+)
 async def print_list(
     delivery_desk: NamedDependency[DeliveryDesk],
     school_id: SchoolId,
@@ -164,7 +169,8 @@ async def print_list(
         QueryParameter(name="date", description="The day (ISO date); default today in Denmark"),
     ] = None,
 ) -> list[PrintListEntryOut]:
-    """``date`` defaults to today (Copenhagen)."""
+    """``date`` defaults to today (Copenhagen). A certificate's line has its
+    ``certificateNumber``; a participation or combined document's its ``documentTitle``."""
     return [
         PrintListEntryOut(
             certificate_number=e.certificate_number,
@@ -172,6 +178,7 @@ async def print_list(
             reason=e.reason,
             spooled_at=e.spooled_at,
             receipt=e.receipt,
+            document_title=e.document_title,
         )
         for e in await delivery_desk.print_list(school_id, day)
     ]

@@ -115,6 +115,9 @@ class Axe:
         if route is not None:
             assert route in PAGE_ROUTES, route
             self.checked.add(route)
+        # A click that submits a form returns once the next page has started loading: axe on a
+        # document still being replaced reads null (it failed that way in CI).
+        page.wait_for_load_state("load")
         for label, (width, height) in WIDTHS.items():
             page.set_viewport_size({"width": width, "height": height})
             results = page.evaluate(

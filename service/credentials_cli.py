@@ -17,8 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import getpass
-import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -28,11 +26,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from issuers import credentials
-from issuers.errors import IssuingError
-from registry import db
 from registry.clock import system_clock, to_the_second
-from service import migrations
-from service.cli_options import institution_number
+from service.cli_options import on_database, operator, school_actions
 from service.settings import Settings
 
 COMMANDS = ("credentials",)
@@ -55,18 +50,7 @@ def _hours(text: str) -> dt.timedelta:
 
 def add_commands(commands: Any) -> None:
     """Add ``credentials`` and its actions to the CLI's subparsers."""
-    parser = commands.add_parser("credentials", help="the schools' API credentials")
-    actions = parser.add_subparsers(dest="action", required=True)
-
-    def action(name: str, help_text: str) -> argparse.ArgumentParser:
-        sub: argparse.ArgumentParser = actions.add_parser(name, help=help_text)
-        sub.add_argument(
-            "--school",
-            required=True,
-            type=institution_number,
-            help="the school's institution number",
-        )
-        return sub
+    action = school_actions(commands, "credentials", "the schools' API credentials")
 
     create = action("create", "make a credential; prints its token once")
     create.add_argument("--label", required=True, help="what uses it (at most 100 characters)")
@@ -86,38 +70,18 @@ def add_commands(commands: Any) -> None:
     trail.add_argument("--limit", type=int, default=200, help="newest first, at most this many")
 
 
-def operator() -> str:
-    """The actor of a CLI change: the OS user running it."""
-    try:
-        user = getpass.getuser()
-    except (OSError, KeyError):  # no login name and no passwd entry (a bare container)
-        user = f"uid-{os.getuid()}"
-    return f"operator:{user}"
-
-
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Run one ``credentials`` action against the settings' database; return the exit code."""
     return asyncio.run(_run(args, settings))
 
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
-    if settings.database_url is None:
-        raise ValueError("the CLI resolves the database before running a command")
-    conn = await asyncpg.connect(
-        settings.database_url, server_settings=db.schema_settings(settings.database_schema)
-    )
+    # `events --credential` names the credential with an option, the other actions with ID.
+    options = {**_OPTIONS, "credential_id": "--credential"} if args.action == "events" else _OPTIONS
     err = Console(stderr=True, highlight=False)
-    try:
-        await migrations.require_current(conn)
-        return await _dispatch(conn, args, Console(highlight=False), err)
-    except IssuingError as e:
-        option = _OPTIONS.get(e.field or "", e.field)
-        if args.action == "events" and e.field == "credential_id":
-            option = "--credential"
-        err.print(f"[red]{escape(f'{option}: {e}' if option else str(e))}[/red]")
-        return 2
-    finally:
-        await conn.close()
+    return await on_database(
+        settings, options, lambda conn: _dispatch(conn, args, Console(highlight=False), err)
+    )
 
 
 async def _dispatch(

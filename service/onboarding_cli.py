@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import getpass
 import os
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ from registry import db
 from registry.clock import system_clock
 from registry.keys import FileKeyStore
 from service import migrations
+from service.cli_options import operator
 from service.settings import Settings
 
 COMMANDS = ("catalogue", "schools")
@@ -184,7 +184,7 @@ async def _add(
         token = None
         if args.credential_file is not None:
             _info, token = await credentials.create(
-                conn, school.number, "onboarding", f"operator:{getpass.getuser()}", now
+                conn, school.number, "onboarding", operator(), now
             )
     console.print(
         f"School {school.number} {escape(school.name)} added; document key {made.kid}, "

@@ -25,12 +25,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from issuers import staff
-from issuers.errors import IssuingError
-from registry import db
 from registry.clock import system_clock, to_the_second
-from service import migrations
-from service.cli_options import institution_number
-from service.credentials_cli import operator
+from service.cli_options import on_database, operator, school_actions
 from service.settings import Settings
 
 COMMANDS = ("staff",)
@@ -46,18 +42,7 @@ _OPTIONS = {
 
 def add_commands(commands: Any) -> None:
     """Add ``staff`` and its actions to the CLI's subparsers."""
-    parser = commands.add_parser("staff", help="who may use a school's pages, and as what")
-    actions = parser.add_subparsers(dest="action", required=True)
-
-    def action(name: str, help_text: str) -> argparse.ArgumentParser:
-        sub: argparse.ArgumentParser = actions.add_parser(name, help=help_text)
-        sub.add_argument(
-            "--school",
-            required=True,
-            type=institution_number,
-            help="the school's institution number",
-        )
-        return sub
+    action = school_actions(commands, "staff", "who may use a school's pages, and as what")
 
     grant = action("grant", "give a person a role at the school (replacing one they hold)")
     grant.add_argument(
@@ -77,21 +62,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
-    if settings.database_url is None:
-        raise ValueError("the CLI resolves the database before running a command")
-    conn = await asyncpg.connect(
-        settings.database_url, server_settings=db.schema_settings(settings.database_schema)
+    return await on_database(
+        settings, _OPTIONS, lambda conn: _dispatch(conn, args, Console(highlight=False))
     )
-    err = Console(stderr=True, highlight=False)
-    try:
-        await migrations.require_current(conn)
-        return await _dispatch(conn, args, Console(highlight=False))
-    except IssuingError as e:
-        option = _OPTIONS.get(e.field or "", e.field)
-        err.print(f"[red]{escape(f'{option}: {e}' if option else str(e))}[/red]")
-        return 2
-    finally:
-        await conn.close()
 
 
 async def _dispatch(conn: asyncpg.Connection, args: argparse.Namespace, out: Console) -> int:

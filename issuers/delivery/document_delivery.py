@@ -22,16 +22,15 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from formats.errors import FormatError
 from formats.memo import MemoSender
 from issuers import other_document_store, school_store
 from issuers.delivery import consent_store
 from issuers.delivery import document_job_store as jobs
 from issuers.delivery.backoff import Backoff
-from issuers.delivery.errors import ChannelRefusedError, ChannelUnavailableError, UndeliverableError
+from issuers.delivery.errors import UndeliverableError
+from issuers.delivery.failures import failure_of
 from issuers.delivery.job_store import Channel
 from issuers.delivery.ports import DigitalPost, Documents, Eboks, PrintItem, PrintSpool
-from issuers.document_keys import NoDocumentCertificateError
 from issuers.other_document_store import StoredDocument
 from registry.clock import Clock, today_in_denmark
 
@@ -59,7 +58,6 @@ class DocumentDelivery:
         spool: PrintSpool,
         documents: Documents,
         lease: dt.timedelta,
-        recheck: dt.timedelta,
         max_failures: int,
         backoff: Backoff,
         clock: Clock,
@@ -70,7 +68,6 @@ class DocumentDelivery:
         self._spool = spool
         self._documents = documents
         self._lease = lease
-        self._recheck = recheck
         self._max_failures = max_failures
         self._backoff = backoff
         self._clock = clock
@@ -87,18 +84,12 @@ class DocumentDelivery:
     async def _process(self, job: jobs.ClaimedDocumentJob) -> None:
         try:
             result = await self._deliver(job)
-        except ChannelUnavailableError as e:
-            await self._failed(job, str(e), permanent=False)
-            return
-        except (ChannelRefusedError, UndeliverableError, NoDocumentCertificateError) as e:
-            await self._failed(job, str(e), permanent=True)
-            return
-        except FormatError as e:
-            await self._failed(job, f"the MeMo message is not valid: {e}", permanent=True)
-            return
         except Exception as e:  # one bad job must not take the worker down
-            log.exception("delivery of document %s failed unexpectedly", job.document_id)
-            await self._failed(job, f"unexpected {type(e).__name__}", permanent=False)
+            failure = failure_of(e)
+            if failure is None:
+                log.exception("delivery of document %s failed unexpectedly", job.document_id)
+                failure = (f"unexpected {type(e).__name__}", False)
+            await self._failed(job, failure[0], permanent=failure[1])
             return
         now = self._clock()
         async with self._pool.acquire() as conn:

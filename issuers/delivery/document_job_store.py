@@ -91,23 +91,6 @@ async def mark_delivered(
     return bool(done)
 
 
-async def reschedule(
-    conn: Connection, job: ClaimedDocumentJob, *, run_after: dt.datetime, note: str
-) -> bool:
-    """Put the job back to wait without counting a failure; False if the lease was lost."""
-    done = await conn.fetchval(
-        """UPDATE other_document_jobs
-           SET state = 'pending', run_after = $3, note = $4, lease_token = NULL,
-               leased_until = NULL
-           WHERE id = $1 AND state = 'running' AND lease_token = $2 RETURNING true""",
-        job.id,
-        job.lease_token,
-        run_after,
-        note,
-    )
-    return bool(done)
-
-
 async def mark_failed(
     conn: Connection, job: ClaimedDocumentJob, *, error: str, retry_at: dt.datetime | None
 ) -> bool:

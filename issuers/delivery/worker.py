@@ -33,17 +33,15 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from formats.errors import FormatError
 from formats.memo import MemoMessage, MemoSender
 from formats.record import CertificateRecord
 from issuers import school_store
 from issuers.delivery import consent_store, job_store
 from issuers.delivery.backoff import Backoff
 from issuers.delivery.document_delivery import DocumentDelivery
-from issuers.delivery.errors import ChannelRefusedError, ChannelUnavailableError, UndeliverableError
+from issuers.delivery.errors import UndeliverableError
+from issuers.delivery.failures import failure_of
 from issuers.delivery.ports import DigitalPost, Documents, Eboks, PrintItem, PrintSpool
-from issuers.document_keys import NoDocumentCertificateError
-from issuers.documents import DocumentUnavailableError
 from issuers.school_store import SchoolRow
 from registry import certificate_store, codes
 from registry.clock import Clock, today_in_denmark
@@ -114,7 +112,6 @@ class Worker:
             spool=channels.spool,
             documents=documents,
             lease=policy.lease,
-            recheck=policy.recheck,
             max_failures=policy.max_failures,
             backoff=policy.backoff,
             clock=clock,
@@ -155,25 +152,12 @@ class Worker:
     async def _process(self, job: job_store.ClaimedJob) -> None:
         try:
             result = await self._deliver(job)
-        except ChannelUnavailableError as e:
-            await self._failed(job, str(e), permanent=False)
-            return
-        except (
-            ChannelRefusedError,
-            UndeliverableError,
-            NoDocumentCertificateError,
-            DocumentUnavailableError,
-        ) as e:
-            # Refused, or the school cannot sign this certificate's PDF: retrying cannot help.
-            await self._failed(job, str(e), permanent=True)
-            return
-        except FormatError as e:
-            # Our own message could not be built or failed the schema: retrying cannot help.
-            await self._failed(job, f"the MeMo message is not valid: {e}", permanent=True)
-            return
         except Exception as e:  # one bad job must not take the worker down
-            log.exception("delivery of %s failed unexpectedly", job.certificate_number)
-            await self._failed(job, f"unexpected {type(e).__name__}", permanent=False)
+            failure = failure_of(e)
+            if failure is None:
+                log.exception("delivery of %s failed unexpectedly", job.certificate_number)
+                failure = (f"unexpected {type(e).__name__}", False)
+            await self._failed(job, failure[0], permanent=failure[1])
             return
         now = self._clock()
         async with self._pool.acquire() as conn:

@@ -15,6 +15,10 @@ amu-bevis catalogue import | schools add | list | disable
 amu-bevis staff grant | revoke | list
                      school staff and their roles (docs/operations.md)
 amu-bevis worker     deliver certificates (several may run at once; docs/delivery.md)
+amu-bevis --version  the installed version
+
+Every setting is an environment variable (docs/configuration.md); a bad value stops any
+command before it starts, with one line per bad variable.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import importlib.metadata
 import logging
 import os
 import signal
@@ -51,7 +56,7 @@ from service.adapters import key_store_for
 from service.app import create_app, issuer_for
 from service.delivery import run_worker_process, start_local_delivery
 from service.embedded import EmbeddedSupervisor, start_embedded
-from service.settings import Settings
+from service.settings import Settings, SettingsError
 
 log = logging.getLogger("amu-bevis")
 
@@ -149,11 +154,17 @@ def _exit_on_signal(signum: int, _frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
-def _refuse(problems: Sequence[str]) -> int:
+_REFUSED = (
+    "amu-bevis: refusing to start. Set these (docs/operations.md), or run the demo with "
+    "`amu-bevis serve --demo`:"
+)
+_BAD_SETTINGS = "amu-bevis: refusing to start. These settings are wrong (docs/configuration.md):"
+
+
+def _refuse(problems: Sequence[str], heading: str = _REFUSED) -> int:
     """Print every refusal to stderr; the exit status of a refused start."""
     print(  # noqa: T201
-        "amu-bevis: refusing to start. Set these (docs/operations.md), or run the demo with "
-        "`amu-bevis serve --demo`:",
+        heading,
         *(f"  - {problem}" for problem in problems),
         sep="\n",
         file=sys.stderr,
@@ -206,6 +217,7 @@ def serve(settings: Settings) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="amu-bevis", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
     serve_cmd = commands.add_parser("serve", help="migrate and serve")
     serve_cmd.add_argument(
@@ -224,8 +236,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         settings = Settings.from_env(demo=getattr(args, "demo", False))
-    except ValueError as e:
-        return _refuse([str(e)])
+    except SettingsError as e:
+        return _refuse(e.problems, _BAD_SETTINGS)
     logging_setup.configure(debug=settings.debug)
     # Checked before anything touches a database, so a refused start leaves nothing behind.
     if args.command in {"serve", "worker"}:
@@ -240,6 +252,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run(args, settings)
     except RefusedError as e:
         return _refuse([str(e)])
+
+
+def _version() -> str:
+    """The installed distribution's version (pyproject.toml's)."""
+    try:
+        return importlib.metadata.version("amu-bevis")
+    except importlib.metadata.PackageNotFoundError:  # run from a checkout that is not installed
+        return "unknown (not installed)"
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:

@@ -8,19 +8,32 @@ Digital Post test server, the development login (anyone can log in as anyone) an
 schema beside the checkout. Outside demo mode those stay
 unset, and `service.startup_checks.refusals` names every one a production start must set
 (docs/operations.md).
+
+Every value is checked as it is read, and `from_env` raises one `SettingsError` that names each
+bad variable (docs/configuration.md lists them all, with their defaults)::
+
+    try:
+        settings = Settings.from_env()
+    except SettingsError as e:
+        print(*e.problems, sep="\n")   # e.g. "AMU_PORT must be a whole number from 1 to 65535"
 """
 
 from __future__ import annotations
 
+import importlib.util
 import ipaddress
+import math
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, TypeVar
+from urllib.parse import urlsplit
 
 from issuers.retention import PRINT_RETENTION_DAYS
+from registry.db import schema_settings
 from service.oidc import NEMLOGIN_CPR_CLAIM, NEMLOGIN_CVR_CLAIM
 
 # openid: an OpenID Connect broker (MitID through NemLog-in; MitID Erhverv for staff).
@@ -43,6 +56,15 @@ _T = TypeVar("_T", bound=str)
 DEFAULT_MEMO_SCHEMA = (
     Path(__file__).resolve().parent.parent.parent / "shared/memo-xsd/Version1.2/MeMo_core.xsd"
 )
+
+
+class SettingsError(ValueError):
+    """One or more environment variables have values the service cannot use. ``problems`` has
+    one message per bad variable, each naming it; no message quotes a secret's value."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("\n".join(problems))
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,129 +171,333 @@ class Settings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, demo: bool = False) -> Settings:
         """Settings from environment variables. Demo mode (``demo`` or ``AMU_DEMO=1``) fills in
-        the development defaults; outside it they stay unset. Raises ValueError for a value
-        that is not one of a setting's choices."""
+        the development defaults; outside it they stay unset. Raises SettingsError naming every
+        variable whose value is unusable (not a number, not one of its choices, ...)."""
         env = os.environ if environ is None else environ
-        demo = demo or env.get("AMU_DEMO", "") == "1"
+        r = _Reader(env)
+        demo = demo or r.flag("AMU_DEMO", default=False)
         defaults = cls()
-        secret = env.get("AMU_SESSION_SECRET")
+        secret = r.text("AMU_SESSION_SECRET", "")
         # Unset: random in demo mode; empty outside it, which the start refuses.
         unset_secret = defaults.session_secret if demo else b""
-        host = env.get("AMU_HOST", defaults.host)
-        port = int(env.get("AMU_PORT", defaults.port))
-        return cls(
+        host = r.host("AMU_HOST", defaults.host)
+        port = r.integer("AMU_PORT", defaults.port, minimum=1, maximum=65535)
+        database_url = r.database_url("DATABASE_URL")
+        if demo and database_url is None and not _embedded_postgres_installed():
+            r.problem(
+                "DATABASE_URL is not set, and demo mode's embedded PostgreSQL is not installed: "
+                "install the demo extra (pip install 'amu-bevis[demo]') or set DATABASE_URL"
+            )
+        pages = PagesSettings()
+        settings = cls(
             demo=demo,
-            database_url=env.get("DATABASE_URL") or None,
-            migration_database_url=env.get("AMU_MIGRATION_DATABASE_URL") or None,
-            database_schema=env.get("AMU_DATABASE_SCHEMA") or None,
-            database_pool_size=int(env.get("AMU_DATABASE_POOL_SIZE", defaults.database_pool_size)),
-            data_dir=Path(env.get("AMU_DATA_DIR", str(defaults.data_dir))),
+            database_url=database_url,
+            migration_database_url=r.database_url("AMU_MIGRATION_DATABASE_URL"),
+            database_schema=r.schema("AMU_DATABASE_SCHEMA"),
+            database_pool_size=r.integer(
+                "AMU_DATABASE_POOL_SIZE", defaults.database_pool_size, minimum=1
+            ),
+            data_dir=r.folder("AMU_DATA_DIR") or defaults.data_dir,
             host=host,
             port=port,
-            public_base_url=env.get("AMU_PUBLIC_BASE_URL", f"http://{host}:{port}" if demo else ""),
-            log_origin=env.get("AMU_LOG_ORIGIN", defaults.log_origin),
+            public_base_url=r.url(
+                "AMU_PUBLIC_BASE_URL", f"http://{host}:{port}" if demo else ""
+            ).rstrip("/"),
+            log_origin=r.log_origin("AMU_LOG_ORIGIN", defaults.log_origin),
             identity_provider=_provider(
-                env, "AMU_IDENTITY_PROVIDER", "development" if demo else None
+                r, "AMU_IDENTITY_PROVIDER", "development" if demo else None
             ),
-            openid=_openid_from_env(env, "AMU_OIDC"),
+            openid=_openid_from_env(r, "AMU_OIDC_"),
             staff_identity_provider=_provider(
-                env, "AMU_STAFF_IDENTITY_PROVIDER", "development" if demo else None
+                r, "AMU_STAFF_IDENTITY_PROVIDER", "development" if demo else None
             ),
-            staff_openid=_openid_from_env(env, "AMU_STAFF_OIDC"),
-            insecure_development_login=_insecure_development_login(env, demo=demo),
-            key_store=_choice(env, "AMU_KEY_STORE", ("file", "memory")),
+            staff_openid=_openid_from_env(r, "AMU_STAFF_OIDC_"),
+            insecure_development_login=_insecure_development_login(r, demo=demo),
+            key_store=r.choice("AMU_KEY_STORE", ("file", "memory")),
             session_secret=secret.encode() if secret else unset_secret,
-            debug=env.get("AMU_DEBUG", "") == "1",
-            delivery=_delivery_from_env(env, demo=demo),
+            debug=r.flag("AMU_DEBUG", default=False),
+            delivery=_delivery_from_env(r, demo=demo),
             pages=PagesSettings(
-                verify_failures_per_client=int(env.get("AMU_VERIFY_FAILURES_PER_CLIENT", 20)),
-                verify_failures_per_number=int(env.get("AMU_VERIFY_FAILURES_PER_NUMBER", 10)),
-                session_idle_minutes=int(env.get("AMU_SESSION_IDLE_MINUTES", 30)),
-                session_absolute_hours=int(env.get("AMU_SESSION_ABSOLUTE_HOURS", 8)),
+                verify_failures_per_client=r.integer(
+                    "AMU_VERIFY_FAILURES_PER_CLIENT", pages.verify_failures_per_client, minimum=1
+                ),
+                verify_failures_per_number=r.integer(
+                    "AMU_VERIFY_FAILURES_PER_NUMBER", pages.verify_failures_per_number, minimum=1
+                ),
+                session_idle_minutes=r.integer(
+                    "AMU_SESSION_IDLE_MINUTES", pages.session_idle_minutes, minimum=1
+                ),
+                session_absolute_hours=r.integer(
+                    "AMU_SESSION_ABSOLUTE_HOURS", pages.session_absolute_hours, minimum=1
+                ),
             ),
-            trusted_proxies=tuple(
-                ipaddress.ip_network(p.strip(), strict=False)
-                for p in env.get("AMU_TRUSTED_PROXIES", "").split(",")
-                if p.strip()
-            ),
+            trusted_proxies=r.networks("AMU_TRUSTED_PROXIES"),
         )
+        r.raise_problems()
+        return settings
 
 
-def _delivery_from_env(env: Mapping[str, str], *, demo: bool) -> DeliverySettings:
+def _delivery_from_env(r: _Reader, *, demo: bool) -> DeliverySettings:
     d = DeliverySettings()
-    schema = env.get("AMU_MEMO_SCHEMA") or (str(DEFAULT_MEMO_SCHEMA) if demo else None)
+    schema = r.file("AMU_MEMO_SCHEMA") or (DEFAULT_MEMO_SCHEMA if demo else None)
     channels: tuple[ChannelName, ...] = ("test-server", "memory", "gateway")
+    backoff_base = r.seconds("AMU_DELIVERY_BACKOFF_BASE", d.backoff_base_seconds)
+    backoff_cap = r.seconds("AMU_DELIVERY_BACKOFF_CAP", d.backoff_cap_seconds)
+    if backoff_cap < backoff_base:
+        r.problem("AMU_DELIVERY_BACKOFF_CAP must be at least AMU_DELIVERY_BACKOFF_BASE")
     return DeliverySettings(
-        digital_post=_choice(env, "AMU_DIGITAL_POST", channels),
-        digital_post_url=env.get("AMU_DIGITAL_POST_URL", d.digital_post_url),
-        digital_post_client_cert=_path(env, "AMU_DIGITAL_POST_CLIENT_CERT"),
-        digital_post_client_key=_path(env, "AMU_DIGITAL_POST_CLIENT_KEY"),
-        eboks=_choice(env, "AMU_EBOKS", channels),
-        eboks_url=env.get("AMU_EBOKS_URL", d.eboks_url),
-        eboks_client_cert=_path(env, "AMU_EBOKS_CLIENT_CERT"),
-        eboks_client_key=_path(env, "AMU_EBOKS_CLIENT_KEY"),
-        print_spool=_choice(env, "AMU_PRINT_SPOOL", ("folder", "table")),
-        print_spool_dir=_path(env, "AMU_PRINT_SPOOL_DIR"),
-        memo_schema=Path(schema) if schema else None,
-        memo_validation=_choice(env, "AMU_MEMO_VALIDATION", ("on", "off-unvalidated")),
-        max_failures=int(env.get("AMU_DELIVERY_MAX_FAILURES", d.max_failures)),
-        backoff_base_seconds=float(env.get("AMU_DELIVERY_BACKOFF_BASE", d.backoff_base_seconds)),
-        backoff_cap_seconds=float(env.get("AMU_DELIVERY_BACKOFF_CAP", d.backoff_cap_seconds)),
-        lease_seconds=float(env.get("AMU_DELIVERY_LEASE", d.lease_seconds)),
-        http_timeout_seconds=float(env.get("AMU_DELIVERY_HTTP_TIMEOUT", d.http_timeout_seconds)),
-        poll_seconds=float(env.get("AMU_DELIVERY_POLL", d.poll_seconds)),
-        recheck_seconds=float(env.get("AMU_DELIVERY_RECHECK", d.recheck_seconds)),
-        concurrency=int(env.get("AMU_DELIVERY_CONCURRENCY", d.concurrency)),
-        warn_working_days=int(env.get("AMU_DELIVERY_WARN_DAYS", d.warn_working_days)),
-        print_retention_days=int(env.get("AMU_PRINT_RETENTION_DAYS", d.print_retention_days)),
-        serve_worker=env.get("AMU_SERVE_WORKER", "1") == "1",
-        serve_test_server=env.get("AMU_SERVE_TEST_SERVER", "1" if demo else "0") == "1",
+        digital_post=r.choice("AMU_DIGITAL_POST", channels),
+        digital_post_url=r.url("AMU_DIGITAL_POST_URL", d.digital_post_url),
+        digital_post_client_cert=r.file("AMU_DIGITAL_POST_CLIENT_CERT"),
+        digital_post_client_key=r.file("AMU_DIGITAL_POST_CLIENT_KEY"),
+        eboks=r.choice("AMU_EBOKS", channels),
+        eboks_url=r.url("AMU_EBOKS_URL", d.eboks_url),
+        eboks_client_cert=r.file("AMU_EBOKS_CLIENT_CERT"),
+        eboks_client_key=r.file("AMU_EBOKS_CLIENT_KEY"),
+        print_spool=r.choice("AMU_PRINT_SPOOL", ("folder", "table")),
+        print_spool_dir=r.folder("AMU_PRINT_SPOOL_DIR"),
+        memo_schema=schema,
+        memo_validation=r.choice("AMU_MEMO_VALIDATION", ("on", "off-unvalidated")),
+        max_failures=r.integer("AMU_DELIVERY_MAX_FAILURES", d.max_failures, minimum=1),
+        backoff_base_seconds=backoff_base,
+        backoff_cap_seconds=backoff_cap,
+        lease_seconds=r.seconds("AMU_DELIVERY_LEASE", d.lease_seconds),
+        http_timeout_seconds=r.seconds("AMU_DELIVERY_HTTP_TIMEOUT", d.http_timeout_seconds),
+        poll_seconds=r.seconds("AMU_DELIVERY_POLL", d.poll_seconds),
+        recheck_seconds=r.seconds("AMU_DELIVERY_RECHECK", d.recheck_seconds),
+        concurrency=r.integer("AMU_DELIVERY_CONCURRENCY", d.concurrency, minimum=1),
+        warn_working_days=r.integer("AMU_DELIVERY_WARN_DAYS", d.warn_working_days, minimum=0),
+        print_retention_days=r.integer(
+            "AMU_PRINT_RETENTION_DAYS", d.print_retention_days, minimum=1
+        ),
+        serve_worker=r.flag("AMU_SERVE_WORKER", default=d.serve_worker),
+        serve_test_server=r.flag("AMU_SERVE_TEST_SERVER", default=demo),
     )
 
 
 def _provider(
-    env: Mapping[str, str], name: str, default: IdentityProviderName | None
+    r: _Reader, name: str, default: IdentityProviderName | None
 ) -> IdentityProviderName | None:
-    if not env.get(name):
+    if not r.text(name, ""):
         return default
     choices: tuple[IdentityProviderName, ...] = ("openid", "development")
-    return _choice(env, name, choices)
+    return r.choice(name, choices)
 
 
-def _openid_from_env(env: Mapping[str, str], prefix: str) -> OpenIDSettings:
-    """The ``{prefix}_*`` variables (AMU_OIDC_ISSUER, AMU_STAFF_OIDC_CLIENT_ID, ...)."""
+def _openid_from_env(r: _Reader, prefix: str) -> OpenIDSettings:
+    """The ``{prefix}*`` variables (prefix ``AMU_OIDC_``: AMU_OIDC_ISSUER, ...)."""
     d = OpenIDSettings()
-    scopes = env.get(f"{prefix}_SCOPES", "").split()
+    scopes = tuple(r.text(f"{prefix}SCOPES", "").split()) or d.scopes
+    if "openid" not in scopes:
+        r.problem(f"{prefix}SCOPES must include openid (the scopes are space-separated)")
     return OpenIDSettings(
-        issuer=env.get(f"{prefix}_ISSUER", ""),
-        client_id=env.get(f"{prefix}_CLIENT_ID", ""),
-        client_secret=env.get(f"{prefix}_CLIENT_SECRET", ""),
-        cpr_claim=env.get(f"{prefix}_CPR_CLAIM") or d.cpr_claim,
-        organisation_claim=env.get(f"{prefix}_ORGANISATION_CLAIM") or d.organisation_claim,
-        scopes=tuple(scopes) if scopes else d.scopes,
-        http_timeout_seconds=float(env.get(f"{prefix}_HTTP_TIMEOUT", d.http_timeout_seconds)),
+        issuer=r.url(f"{prefix}ISSUER", ""),
+        client_id=r.text(f"{prefix}CLIENT_ID", ""),
+        client_secret=r.text(f"{prefix}CLIENT_SECRET", ""),
+        cpr_claim=r.text(f"{prefix}CPR_CLAIM", "") or d.cpr_claim,
+        organisation_claim=r.text(f"{prefix}ORGANISATION_CLAIM", "") or d.organisation_claim,
+        scopes=scopes,
+        http_timeout_seconds=r.seconds(f"{prefix}HTTP_TIMEOUT", d.http_timeout_seconds),
     )
 
 
-def _insecure_development_login(env: Mapping[str, str], *, demo: bool) -> bool:
-    value = env.get("AMU_INSECURE_DEVELOPMENT_LOGIN", "")
+def _insecure_development_login(r: _Reader, *, demo: bool) -> bool:
+    value = r.text("AMU_INSECURE_DEVELOPMENT_LOGIN", "")
     if not value:
         return demo
     if value != INSECURE_DEVELOPMENT_LOGIN:
-        raise ValueError(
-            f"AMU_INSECURE_DEVELOPMENT_LOGIN must be {INSECURE_DEVELOPMENT_LOGIN} or unset"
-        )
+        r.problem(f"AMU_INSECURE_DEVELOPMENT_LOGIN must be {INSECURE_DEVELOPMENT_LOGIN} or unset")
+        return False
     return True
 
 
-def _path(env: Mapping[str, str], name: str) -> Path | None:
-    value = env.get(name)
-    return Path(value) if value else None
+def _embedded_postgres_installed() -> bool:
+    """Whether pgserver (the demo extra) is there to run the embedded PostgreSQL."""
+    return importlib.util.find_spec("pgserver") is not None
 
 
-def _choice(env: Mapping[str, str], name: str, allowed: tuple[_T, ...]) -> _T:
-    value = env.get(name, allowed[0])
-    for option in allowed:
-        if value == option:
-            return option
-    raise ValueError(f"{name} must be one of {', '.join(allowed)}")
+# A host to listen on: an IP address or a DNS name.
+_HOST = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$")
+# Values longer than this are cut in messages: a long value is more likely a pasted secret.
+_SHOWN = 40
+
+
+class _Reader:
+    """Reads and checks variables of ``env``, collecting a problem per bad one instead of
+    stopping at the first. A bad value reads as the setting's default; `raise_problems` then
+    raises them all. Messages quote only values that cannot be secrets (numbers, choices,
+    switches), never a URL (it may carry a password), a path or free text."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+        self.problems: list[str] = []
+
+    def problem(self, message: str) -> None:
+        self.problems.append(message)
+
+    def raise_problems(self) -> None:
+        if self.problems:
+            raise SettingsError(self.problems)
+
+    def text(self, name: str, default: str) -> str:
+        """The value as it is, or ``default`` when unset."""
+        return self.env.get(name, default)
+
+    def flag(self, name: str, *, default: bool) -> bool:
+        """``1`` on, ``0`` off; unset or empty: ``default``."""
+        value = self.env.get(name, "")
+        if value in {"0", "1"}:
+            return value == "1"
+        if value:
+            self.problem(f"{name} must be 1 or 0 (got {_show(value)})")
+        return default
+
+    def integer(self, name: str, default: int, *, minimum: int, maximum: int | None = None) -> int:
+        """A whole number from ``minimum`` (to ``maximum``); unset or empty: ``default``."""
+        value = self.env.get(name, "")
+        if not value:
+            return default
+        try:
+            number = int(value)
+        except ValueError:
+            number = minimum - 1
+        if number >= minimum and (maximum is None or number <= maximum):
+            return number
+        bounds = f"from {minimum} to {maximum}" if maximum is not None else f"of at least {minimum}"
+        self.problem(f"{name} must be a whole number {bounds} (got {_show(value)})")
+        return default
+
+    def seconds(self, name: str, default: float) -> float:
+        """A number of seconds greater than 0, fractions allowed; unset or empty: ``default``."""
+        value = self.env.get(name, "")
+        if not value:
+            return default
+        try:
+            number = float(value)
+        except ValueError:
+            number = math.nan
+        if math.isfinite(number) and number > 0:
+            return number
+        self.problem(f"{name} must be a number of seconds greater than 0 (got {_show(value)})")
+        return default
+
+    def choice(self, name: str, allowed: tuple[_T, ...]) -> _T:
+        """One of ``allowed``; unset: the first."""
+        value = self.env.get(name, allowed[0])
+        for option in allowed:
+            if value == option:
+                return option
+        self.problem(f"{name} must be one of {', '.join(allowed)} (got {_show(value)})")
+        return allowed[0]
+
+    def url(self, name: str, default: str) -> str:
+        """An http or https URL with a host; unset or empty: ``default``."""
+        value = self.env.get(name, "")
+        if not value:
+            return default
+        if _url_scheme(value) not in {"http", "https"}:
+            self.problem(f"{name} must be an http or https URL with a host name")
+            return default
+        return value
+
+    def database_url(self, name: str) -> str | None:
+        """A ``postgresql://`` URL (or ``postgres://``); unset or empty: None."""
+        value = self.env.get(name, "")
+        if not value:
+            return None
+        if _url_scheme(value, host_needed=False) not in {"postgresql", "postgres"}:
+            self.problem(
+                f"{name} must be a postgresql:// URL (its value is not shown: it may carry a "
+                "password)"
+            )
+            return None
+        return value
+
+    def schema(self, name: str) -> str | None:
+        value = self.env.get(name, "")
+        if not value:
+            return None
+        try:
+            schema_settings(value)
+        except ValueError as e:
+            self.problem(f"{name}: {e}")
+            return None
+        return value
+
+    def host(self, name: str, default: str) -> str:
+        value = self.env.get(name, "")
+        if not value:
+            return default
+        if not _HOST.match(value):
+            try:
+                ipaddress.ip_address(value)
+            except ValueError:
+                self.problem(f"{name} must be an IP address or a host name to listen on")
+                return default
+        return value
+
+    def log_origin(self, name: str, default: str) -> str:
+        """A C2SP checkpoint origin: no spaces, no ``+``."""
+        value = self.env.get(name, "")
+        if not value:
+            return default
+        if any(c.isspace() or c == "+" for c in value):
+            self.problem(
+                f"{name} must be the log's name without spaces or + (a C2SP checkpoint origin, "
+                "such as amu-bevis.example.dk/register)"
+            )
+            return default
+        return value
+
+    def file(self, name: str) -> Path | None:
+        """A file's path; whether it must exist is the start's to say (service.startup_checks),
+        but a folder is never one."""
+        value = self.env.get(name, "")
+        if not value:
+            return None
+        path = Path(value)
+        if path.is_dir():
+            self.problem(f"{name} names a folder; it must name a file")
+            return None
+        return path
+
+    def folder(self, name: str) -> Path | None:
+        """A folder's path: it need not exist yet (it is made), but it must not be a file."""
+        value = self.env.get(name, "")
+        if not value:
+            return None
+        path = Path(value)
+        if path.exists() and not path.is_dir():
+            self.problem(f"{name} names a file; it must name a folder")
+            return None
+        return path
+
+    def networks(self, name: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """Comma-separated addresses or networks (``10.0.0.7, 2001:db8::/32``)."""
+        found = []
+        for part in self.env.get(name, "").split(","):
+            if not part.strip():
+                continue
+            try:
+                found.append(ipaddress.ip_network(part.strip(), strict=False))
+            except ValueError as e:
+                self.problem(f"{name}: {e}")
+        return tuple(found)
+
+
+def _url_scheme(value: str, *, host_needed: bool = True) -> str | None:
+    """The scheme of ``value`` if it parses as a URL (with a host, if ``host_needed``)."""
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+        _ = parts.port  # raises ValueError for a port that is no number
+    except ValueError:
+        return None
+    if host_needed and not host:
+        return None
+    return parts.scheme
+
+
+def _show(value: str) -> str:
+    """``value`` quoted for a message, cut short."""
+    return repr(value if len(value) <= _SHOWN else value[:_SHOWN] + "...")

@@ -1,4 +1,5 @@
-# The two commands of the README. Everything else is in scripts/.
+# The three commands of the README (serve, test, bench; bench-full is bench at full size).
+# Everything else is in scripts/.
 .PHONY: serve test bench bench-full
 serve:
 	scripts/serve

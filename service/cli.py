@@ -56,7 +56,8 @@ from service.adapters import key_store_for
 from service.app import create_app, issuer_for
 from service.delivery import run_worker_process, start_local_delivery
 from service.embedded import EmbeddedSupervisor, start_embedded
-from service.settings import Settings, SettingsError
+from service.settings import Settings
+from service.variables import SettingsError
 
 log = logging.getLogger("amu-bevis")
 

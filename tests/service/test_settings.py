@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from service import cli, settings
-from service.settings import Settings, SettingsError
+from service.settings import Settings
+from service.variables import SettingsError
 from tests.settings_variables import (
     CONFIGURATION,
     PENDING_FROM_OTHER_BRANCHES,

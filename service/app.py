@@ -280,4 +280,6 @@ def app_from_environment() -> Litestar:
     """The app of one of ``amu-bevis serve --workers N``'s processes: its settings from the
     environment the parent handed down (``service.settings.hand_down_to_workers``), which has
     resolved, migrated and seeded the database already."""
-    return create_app(Settings.from_env())
+    settings = Settings.from_env()
+    logging_setup.configure(debug=settings.debug)  # as the parent's `amu-bevis` did
+    return create_app(settings)

@@ -180,15 +180,16 @@ def workers_refusals(settings: Settings) -> list[str]:
         return ["AMU_WORKERS (--workers) must be at least 1"]
     if settings.workers == 1:
         return []
-    found = []
+    # Outside demo mode the start checks refuse an unset AMU_SESSION_SECRET for any number of
+    # processes; in demo mode the parent hands a random one down (hand_down_to_workers).
     if settings.key_store == "memory":
-        found.append(
-            "AMU_KEY_STORE=memory keeps each process's keys to itself: several workers need "
-            "AMU_KEY_STORE=file"
-        )
-    if not settings.demo and not settings.session_secret:
-        found.append("AMU_SESSION_SECRET must be set for the workers to share one")
-    return found
+        return [
+            (
+                "AMU_KEY_STORE=memory keeps each process's keys to itself: several workers need "
+                "AMU_KEY_STORE=file"
+            )
+        ]
+    return []
 
 
 def serve(settings: Settings) -> None:

@@ -143,8 +143,9 @@ class Settings:
     # is on (AMU_INSECURE_DEVELOPMENT_LOGIN=anyone-can-be-anyone; demo mode turns it on).
     insecure_development_login: bool = True
     key_store: KeyStoreName = "file"
-    # Signs the pages' CSRF tokens and the development identity provider's tokens. Random per
-    # process here and in demo mode; from_env leaves it empty outside demo mode unless
+    # Signs the pages' CSRF tokens and seals the development identity provider's tokens and
+    # login codes. Random per process here and in demo mode (serve --workers hands its workers
+    # one: hand_down_to_workers); from_env leaves it empty outside demo mode unless
     # AMU_SESSION_SECRET is set (refused at start: every process must share one).
     session_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
     debug: bool = False

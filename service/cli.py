@@ -216,7 +216,7 @@ def serve(settings: Settings) -> None:
             # Before the workers start: the metrics' multi-process folder and listener are made
             # here, in the parent (the lead wires metrics.prepare_multiprocess(settings) and
             # metrics.start_listener(settings) in at this point).
-            hand_down_to_workers(settings, os.environ)
+            hand_down_to_workers(settings)
             uvicorn.run(
                 "service.app:app_from_environment",
                 factory=True,

@@ -210,12 +210,16 @@ class Settings:
         )
 
 
-def hand_down_to_workers(settings: Settings, environ: MutableMapping[str, str]) -> None:
-    """Put into ``environ`` what `amu-bevis serve`'s worker processes must share with the parent,
-    which resolved it: the database URLs (the embedded server's, in demo mode), demo mode, and
+def hand_down_to_workers(
+    settings: Settings, environ: MutableMapping[str, str] | None = None
+) -> None:
+    """Put into ``environ`` (by default this process's environment, which the workers inherit)
+    what `amu-bevis serve`'s worker processes must share with the parent, which resolved it:
+    the database URLs (the embedded server's, in demo mode), demo mode, and
     in demo mode a random session secret for them all (every process must sign and read the
     same CSRF tokens, participants' tokens and login codes). Each worker then builds its
     settings with `Settings.from_env` (``service.app.app_from_environment``)."""
+    environ = os.environ if environ is None else environ
     if settings.database_url:
         environ["DATABASE_URL"] = settings.database_url
     if settings.migration_database_url:

@@ -25,7 +25,7 @@ import importlib.util
 import ipaddress
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -129,6 +129,13 @@ class Settings:
     # A schema to keep all tables in (tests give each test a fresh one); None = public.
     database_schema: str | None = None
     database_pool_size: int = 10
+    # A streaming read replica for reads that need not see the latest commit (registry/reads.py),
+    # used while its replay lag is at most replica_max_lag_seconds; None: every read on the primary.
+    database_replica_url: str | None = None
+    replica_max_lag_seconds: float = 2.0
+    # Processes `amu-bevis serve` runs (uvicorn's supervisor); more than one needs a shared
+    # AMU_SESSION_SECRET and the file key store.
+    workers: int = 1
     data_dir: Path = Path(".data")
     host: str = "127.0.0.1"
     port: int = 8000
@@ -146,8 +153,9 @@ class Settings:
     # is on (AMU_INSECURE_DEVELOPMENT_LOGIN=anyone-can-be-anyone; demo mode turns it on).
     insecure_development_login: bool = True
     key_store: KeyStoreName = "file"
-    # Signs the pages' CSRF tokens and the development identity provider's tokens. Random per
-    # process here and in demo mode; from_env leaves it empty outside demo mode unless
+    # Signs the pages' CSRF tokens and seals the development identity provider's tokens and
+    # login codes. Random per process here and in demo mode (serve --workers hands its workers
+    # one: hand_down_to_workers); from_env leaves it empty outside demo mode unless
     # AMU_SESSION_SECRET is set (refused at start: every process must share one).
     session_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
     debug: bool = False
@@ -185,6 +193,11 @@ class Settings:
             database_pool_size=r.integer(
                 "AMU_DATABASE_POOL_SIZE", defaults.database_pool_size, minimum=1
             ),
+            database_replica_url=r.database_url("AMU_DATABASE_REPLICA_URL"),
+            replica_max_lag_seconds=r.seconds(
+                "AMU_REPLICA_MAX_LAG_SECONDS", defaults.replica_max_lag_seconds
+            ),
+            workers=r.integer("AMU_WORKERS", defaults.workers, minimum=1),
             data_dir=r.folder("AMU_DATA_DIR") or defaults.data_dir,
             host=host,
             port=port,
@@ -223,6 +236,26 @@ class Settings:
         )
         r.raise_problems()
         return settings
+
+
+def hand_down_to_workers(
+    settings: Settings, environ: MutableMapping[str, str] | None = None
+) -> None:
+    """Put into ``environ`` (by default this process's environment, which the workers inherit)
+    what `amu-bevis serve`'s worker processes must share with the parent, which resolved it:
+    the database URLs (the embedded server's, in demo mode), demo mode, and
+    in demo mode a random session secret for them all (every process must sign and read the
+    same CSRF tokens, participants' tokens and login codes). Each worker then builds its
+    settings with `Settings.from_env` (``service.app.app_from_environment``)."""
+    environ = os.environ if environ is None else environ
+    if settings.database_url:
+        environ["DATABASE_URL"] = settings.database_url
+    if settings.migration_database_url:
+        environ["AMU_MIGRATION_DATABASE_URL"] = settings.migration_database_url
+    environ["AMU_DEMO"] = "1" if settings.demo else "0"
+    if settings.demo and not environ.get("AMU_SESSION_SECRET"):
+        # Outside demo mode the start refused an unset secret, and the workers inherit it.
+        environ["AMU_SESSION_SECRET"] = secrets.token_urlsafe(32)
 
 
 def _delivery_from_env(r: VariableReader, *, demo: bool) -> DeliverySettings:

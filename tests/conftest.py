@@ -29,6 +29,7 @@ from service.app import create_app
 from service.embedded import start_embedded
 from service.settings import Settings
 from tests.externals import ALLOW_UNCHECKED, unchecked_allowed
+from tests.replica import Replica, start_replica
 
 # The machine is shared and noisy: no per-example deadlines. In CI, the same examples every run
 # (a property failure found locally becomes a regression example, not a flaky CI run).
@@ -137,6 +138,27 @@ async def conn(database_url: str, migrated: str) -> AsyncIterator[asyncpg.Connec
         yield connection
     finally:
         await connection.close()
+
+
+@pytest.fixture(scope="session")
+def streaming_replica(database_url: str) -> Iterator[Replica]:
+    """A real streaming replica of the test database server (tests/replica.py): started once
+    per run with ``pg_basebackup -R`` on 127.0.0.1 and a free port, streaming when handed over;
+    ``url_for(database_roles.service_url)`` reaches the same role and database on it, and
+    ``caught_up()``, ``wait_caught_up()`` and ``paused()`` serve lag tests (a test that pauses
+    replay resumes it). Stopped by its PID at the end.
+
+    !!! ON A SERVER WHOSE pg_hba.conf ADMITS NO REPLICATION CONNECTION (the machine's server at
+    127.0.0.1:5432 has only ``all`` lines) THIS FIXTURE EDITS THAT SERVER'S LIVE pg_hba.conf: it
+    adds ``host replication <superuser> 127.0.0.1/32 trust`` (marked with a token) and runs
+    ``pg_reload_conf()``, and at teardown removes the line and reloads again. A run killed hard
+    in between leaves the marked line behind (``amu-bevis-test-replica-…``); delete it by hand.
+    """
+    replica = start_replica(database_url)
+    try:
+        yield replica
+    finally:
+        replica.stop()
 
 
 @pytest.fixture

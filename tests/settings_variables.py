@@ -25,9 +25,6 @@ CONFIGURATION = ROOT / "docs" / "configuration.md"
 # EMPTY THIS SET when merging them; test_settings fails while a name here is also read.
 PENDING_FROM_OTHER_BRANCHES = frozenset(
     {
-        "AMU_WORKERS",
-        "AMU_DATABASE_REPLICA_URL",
-        "AMU_REPLICA_MAX_LAG_SECONDS",
         "AMU_METRICS_HOST",
         "AMU_METRICS_PORT",
         "AMU_LOG_FORMAT",

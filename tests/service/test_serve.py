@@ -5,6 +5,8 @@ numbers."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import os
 import re
 import signal
@@ -17,10 +19,13 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+import psutil
 import pytest
 
+from service.settings import Settings, hand_down_to_workers
 from tests.conftest import DatabaseRoles
 from tests.helpers import ASE, BO, demo_credentials, team_body
+from tests.service.pages.helpers import CSRF_FIELD, csrf_of
 
 CPR_SHAPED = re.compile(r"(?<!\d)\d{6}-?\d{4}(?!\d)")
 
@@ -196,3 +201,165 @@ def test_a_forwarded_for_header_from_an_unconfigured_peer_is_ignored(
         )
     assert refused.status_code == 429, refused.text
     assert refused.headers["content-type"].startswith("application/problem+json")
+
+
+# -- serve --workers N ------------------------------------------------------------------------
+
+
+def _workers_of(parent: int) -> list[psutil.Process]:
+    """uvicorn's worker processes under ``parent`` (multiprocessing's spawned children)."""
+    return [
+        child
+        for child in psutil.Process(parent).children()
+        if "multiprocessing.spawn" in " ".join(child.cmdline())
+        and "resource_tracker" not in " ".join(child.cmdline())
+    ]
+
+
+@contextlib.contextmanager
+def _only(worker: psutil.Process, workers: list[psutil.Process]) -> Iterator[None]:
+    """Every other worker stopped (SIGSTOP) for the block, so ``worker`` accepts every new
+    connection; kept short, as uvicorn restarts a worker that misses its health check (5 s)."""
+    others = [w for w in workers if w.pid != worker.pid]
+    for other in others:
+        other.suspend()
+    try:
+        yield
+    finally:
+        for other in others:
+            other.resume()
+
+
+def _fresh(base: str) -> httpx.Client:
+    """A client that opens a new connection for every request (no keep-alive)."""
+    return httpx.Client(base_url=base, limits=httpx.Limits(max_keepalive_connections=0))
+
+
+@pytest.fixture
+def served_by_two(
+    database_roles: DatabaseRoles, schema: str, tmp_path: Path
+) -> Iterator[tuple[str, Path, list[psutil.Process]]]:
+    """`serve --demo --workers 2`: its address, its data folder and its two worker processes."""
+    port = _free_port()
+    log = tmp_path / "serve.log"
+    env = {
+        **_env_without_settings(),
+        "DATABASE_URL": database_roles.service_url,
+        "AMU_MIGRATION_DATABASE_URL": database_roles.owner_url,
+        "AMU_DATABASE_SCHEMA": schema,
+        "AMU_DATA_DIR": str(tmp_path / "data"),
+        "AMU_PORT": str(port),
+        "AMU_SERVE_TEST_SERVER": "0",
+    }
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "service.cli", "serve", "--demo", "--workers", "2"],
+            env=env,
+            stdout=out,
+            stderr=out,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        workers: list[psutil.Process] = []
+        for _ in range(300):
+            workers = _workers_of(process.pid)
+            if len(workers) == 2 and all(_answers(base, w, workers) for w in workers):
+                break
+            time.sleep(0.2)
+        else:
+            pytest.fail(f"serve --workers 2 did not come up:\n{log.read_text()}")
+        yield base, tmp_path / "data", workers
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)
+
+
+def _answers(base: str, worker: psutil.Process, workers: list[psutil.Process]) -> bool:
+    with _only(worker, workers), _fresh(base) as http:
+        try:
+            return http.get("/api/keys", timeout=2).status_code == 200
+        except httpx.TransportError:
+            return False
+
+
+def test_two_workers_answer_and_share_a_login(
+    served_by_two: tuple[str, Path, list[psutil.Process]],
+) -> None:
+    base, data, (first, second) = served_by_two
+    token = demo_credentials(data)["751234"]
+    school = {"Authorization": f"Bearer {token}", "Idempotency-Key": "two-1"}
+    with _only(first, [first, second]), _fresh(base) as http:
+        issued = http.post("/api/schools/751234/teams", json=team_body(), headers=school)
+        assert issued.status_code == 201, issued.text
+        number = issued.json()["participants"][0]["certificate"]["number"]
+        # The API's login token, and a page login up to the broker's code, in the first.
+        api_token = http.post("/api/dev/login", json={"cpr": ASE}).json()["token"]
+        start = http.get("/mine-beviser/log-ind")
+        assert start.status_code == 200, start.text
+        begun = http.post(
+            "/mine-beviser/log-ind",
+            data={CSRF_FIELD: csrf_of(start.text)},
+            follow_redirects=False,
+        )
+        assert begun.status_code == 303, begun.text
+        chooser = http.get(begun.headers["location"])
+        hidden = dict(re.findall(r'type="hidden" name="(\w+)" value="([^"]*)"', chooser.text))
+        code_redirect = http.post(
+            "/udvikling/log-ind", data={**hidden, "cpr": ASE}, follow_redirects=False
+        )
+        assert code_redirect.status_code == 303, code_redirect.text
+        cookies = http.cookies
+    with _only(second, [first, second]), _fresh(base) as http:
+        mine = http.get("/api/me/certificates", headers={"Authorization": f"Bearer {api_token}"})
+        assert mine.status_code == 200, mine.text
+        assert number in [c["number"] for c in mine.json()]  # the demo's teams had her too
+        http.cookies = cookies
+        done = http.get(code_redirect.headers["location"], follow_redirects=False)
+        assert done.status_code == 303, done.text
+        assert done.headers["location"] == "/mine-beviser"
+        page = http.get("/mine-beviser")
+        assert page.status_code == 200, page.text
+        assert number in page.text
+
+
+@pytest.mark.parametrize(
+    ("arguments", "env", "refusal"),
+    [
+        (["--workers", "0"], {}, "AMU_WORKERS (--workers) must be at least 1"),
+        ([], {"AMU_WORKERS": "-1"}, "AMU_WORKERS (--workers) must be at least 1"),
+        (["--workers", "2"], {"AMU_KEY_STORE": "memory"}, "AMU_KEY_STORE=memory keeps each"),
+    ],
+)
+def test_serve_refuses_workers_it_cannot_run(
+    tmp_path: Path, arguments: list[str], env: dict[str, str], refusal: str
+) -> None:
+    data = tmp_path / "data"
+    done = subprocess.run(  # noqa: S603 - the test's own arguments
+        [sys.executable, "-m", "service.cli", "serve", "--demo", *arguments],
+        env=_env_without_settings(AMU_DATA_DIR=str(data), AMU_PORT=str(_free_port()), **env),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert f"  - {refusal}" in done.stderr
+    assert not (data / "pg").exists()  # refused before any database was started
+
+
+def test_the_parent_hands_the_workers_what_they_must_share() -> None:
+    settings = Settings(
+        demo=True, database_url="postgresql://s@h/db", migration_database_url="postgresql://o@h/db"
+    )
+    environ: dict[str, str] = {}
+    hand_down_to_workers(settings, environ)
+    assert environ["DATABASE_URL"] == "postgresql://s@h/db"
+    assert environ["AMU_MIGRATION_DATABASE_URL"] == "postgresql://o@h/db"
+    assert environ["AMU_DEMO"] == "1"
+    shared = environ["AMU_SESSION_SECRET"]
+    assert len(shared.encode()) >= 32
+    assert Settings.from_env(environ).session_secret == shared.encode()
+    given = {"AMU_SESSION_SECRET": "s" * 40}
+    hand_down_to_workers(dataclasses.replace(settings, demo=False), given)
+    assert given["AMU_SESSION_SECRET"] == "s" * 40  # configured: kept
+    assert given["AMU_DEMO"] == "0"

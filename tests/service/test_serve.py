@@ -326,7 +326,7 @@ def test_two_workers_answer_and_share_a_login(
     ("arguments", "env", "refusal"),
     [
         (["--workers", "0"], {}, "AMU_WORKERS (--workers) must be at least 1"),
-        ([], {"AMU_WORKERS": "-1"}, "AMU_WORKERS (--workers) must be at least 1"),
+        ([], {"AMU_WORKERS": "-1"}, "AMU_WORKERS must be a whole number of at least 1 (got '-1')"),
         (["--workers", "2"], {"AMU_KEY_STORE": "memory"}, "AMU_KEY_STORE=memory keeps each"),
     ],
 )

@@ -175,8 +175,12 @@ class GuardedLookup:
     matched: bool  # checked and the code is the certificate's: the access was logged
 
 
-_GUARDED_LOOKUP = f"""
-    WITH found AS MATERIALIZED ({certificate_store.VERIFICATION_LOOKUP}),
+def _guarded(found: str, matches: str, returning: str) -> str:
+    """A statement that counts and writes a lookup's outcome: ``found`` is the looked-up row
+    (a CTE), ``matches`` whether the code is the certificate's. $2, $3, $4, $8: the counters'
+    keys, limits, window starts and wrong-only flags; $6, $7: the time and the channel."""
+    return f"""
+    WITH found AS MATERIALIZED ({found}),
     counted AS (
         SELECT coalesce(array_agg(coalesce(v.failures, 0) ORDER BY w.i), '{{}}') AS failures,
                coalesce(
@@ -187,10 +191,7 @@ _GUARDED_LOOKUP = f"""
         LEFT JOIN verify_failures v ON v.key = w.key AND v.window_start = w.start
     ),
     verdict AS (
-        SELECT counted.checked,
-               counted.checked AND coalesce(
-                   sha256(convert_to(found.verification_code, 'UTF8')) = $5, false
-               ) AS matched
+        SELECT counted.checked, counted.checked AND coalesce({matches}, false) AS matched
         FROM found, counted
     ),
     access AS (
@@ -211,9 +212,20 @@ _GUARDED_LOOKUP = f"""
         WHERE verdict.checked AND NOT verdict.matched
         ON CONFLICT (key, window_start) DO UPDATE SET failures = verify_failures.failures + 1
     )
-    SELECT found.*, counted.failures, verdict.checked, verdict.matched
+    SELECT {returning}, counted.failures, verdict.checked, verdict.matched
     FROM found, counted, verdict
-"""  # noqa: S608 - the register's constant query, no input
+"""  # noqa: S608 - the register's constant pieces, no input
+
+
+# The lookup and its bookkeeping in one statement, on the primary.
+_GUARDED_LOOKUP = _guarded(
+    certificate_store.VERIFICATION_LOOKUP,
+    "sha256(convert_to(found.verification_code, 'UTF8')) = $5",
+    "found.*",
+)
+# Only the bookkeeping (on the primary) of a lookup read elsewhere (a read replica): $1 is the
+# certificate's number, $5 whether the code matched.
+_GUARDED_RECORD = _guarded("SELECT $1::text AS number", "$5::bool", "found.number")
 
 
 async def guarded_lookup(
@@ -249,4 +261,38 @@ async def guarded_lookup(
         failures=tuple(row["failures"]) if row else (),
         checked=bool(row and row["checked"]),
         matched=bool(row and row["matched"]),
+    )
+
+
+async def guarded_record(
+    conn: Connection,
+    found: certificate_store.VerificationLookup,
+    *,
+    matched: bool,
+    counters: Sequence[Counter],
+    channel: Channel,
+    now: dt.datetime,
+) -> GuardedLookup:
+    """The bookkeeping of `guarded_lookup` for a lookup ``found`` read on another connection
+    (a read replica), where the caller compared the code (``matched``): the counters are read
+    and the access or the failure written here, on the primary, in one statement."""
+    number = found.certificate.number if found.certificate is not None else None
+    row = await conn.fetchrow(
+        _GUARDED_RECORD,
+        number,
+        [c.key for c in counters],
+        [c.limit for c in counters],
+        [c.window_start for c in counters],
+        matched and number is not None,
+        now,
+        channel.value,
+        [c.wrong_only for c in counters],
+    )
+    if row is None:  # a FROM of single-row CTEs always returns its row
+        raise RuntimeError("the verification bookkeeping returned no row")
+    return GuardedLookup(
+        found=found,
+        failures=tuple(row["failures"]),
+        checked=bool(row["checked"]),
+        matched=bool(row["matched"]),
     )

@@ -1,6 +1,6 @@
 """Verification with a limit on guessing codes, for the page and the JSON API alike.
 
-    verifier = GuardedVerifier(pool, clock, VerifyLimits())
+    verifier = GuardedVerifier(Reads(pool), clock, VerifyLimits())
     result = await verifier.verify(number, code, client="203.0.113.9", channel=Channel.VERIFY_API)
 
 Only failed lookups count (a wrong code or an unknown number), in fixed windows. Two kinds of
@@ -25,6 +25,11 @@ when the SHA-256 of the normalised code matches, else the failure
 (``access_store.guarded_lookup``). One round trip in all. The verdict itself still compares the
 codes in constant time (``registry.codes``); comparing digests in SQL tells a timer nothing
 about the code.
+
+With a fresh read replica (`registry.reads`) the lookup is read there and only the bookkeeping
+(the counters, the access log entry or the failure) is written on the primary
+(``access_store.guarded_record``): two round trips, the heavier one off the primary. A number
+the replica does not know yet (issued a moment ago) is looked up on the primary as above.
 """
 
 from __future__ import annotations
@@ -34,12 +39,12 @@ import hashlib
 import ipaddress
 from dataclasses import dataclass
 
-import asyncpg
-
 from registry import access_store, codes
 from registry.access_store import Channel
+from registry.certificate_store import VerificationLookup, verification_lookup
 from registry.clock import Clock
 from registry.db import Connection
+from registry.reads import NotRead, Reads
 from registry.verification import Verification, VerificationStatus, verification_of
 
 _EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
@@ -102,8 +107,11 @@ async def checked_verification(
     channel: Channel,
     now: dt.datetime,
     limits: VerifyLimits,
+    found: VerificationLookup | None = None,
 ) -> Verification:
     """``verification.verify_certificate`` behind the guessing limits, with the access logged.
+    ``found``: the lookup already read elsewhere (a read replica); ``conn`` (the primary) then
+    only counts and logs.
 
     Raises RateLimitedError when the client has reached a limit (before the code is compared)
     or when the code is wrong and the number has reached its limit.
@@ -116,18 +124,25 @@ async def checked_verification(
         (start, limits.window, limits.per_client),
         (day, _DAY, limits.per_client_daily),
     )
-    guarded = await access_store.guarded_lookup(
-        conn,
-        number if codes.is_certificate_number(number) else None,
-        code_sha256=hashlib.sha256(codes.normalise_code(code).encode()).digest(),
-        counters=[
-            access_store.Counter(_key("ip", client), limits.per_client, start),
-            access_store.Counter(_key("ip-day", client), limits.per_client_daily, day),
-            access_store.Counter(_key("number", number), limits.per_number, start, wrong_only=True),
-        ],
-        channel=channel,
-        now=now,
-    )
+    counters = [
+        access_store.Counter(_key("ip", client), limits.per_client, start),
+        access_store.Counter(_key("ip-day", client), limits.per_client_daily, day),
+        access_store.Counter(_key("number", number), limits.per_number, start, wrong_only=True),
+    ]
+    if found is None:
+        guarded = await access_store.guarded_lookup(
+            conn,
+            number if codes.is_certificate_number(number) else None,
+            code_sha256=hashlib.sha256(codes.normalise_code(code).encode()).digest(),
+            counters=counters,
+            channel=channel,
+            now=now,
+        )
+    else:
+        matched = verification_of(found, code).status is not VerificationStatus.UNKNOWN
+        guarded = await access_store.guarded_record(
+            conn, found, matched=matched, counters=counters, channel=channel, now=now
+        )
     if not guarded.checked:
         # Decided on the client's counters alone, so a refusal says nothing about the code.
         raise RateLimitedError(
@@ -156,10 +171,11 @@ async def checked_verification(
 class GuardedVerifier:
     """``checked_verification`` on a connection of its own, with the service's clock and limits:
     the one collaborator the verification API and page need, so a request resolves one
-    dependency rather than three."""
+    dependency rather than three. The lookup is read on the replica when ``reads`` has a fresh
+    one and it knows the number, else on the primary."""
 
-    def __init__(self, pool: asyncpg.Pool, clock: Clock, limits: VerifyLimits) -> None:
-        self._pool = pool
+    def __init__(self, reads: Reads, clock: Clock, limits: VerifyLimits) -> None:
+        self._reads = reads
         self._clock = clock
         self.limits = limits
 
@@ -176,7 +192,14 @@ class GuardedVerifier:
 
         Raises RateLimitedError when a guessing limit is reached.
         """
-        async with self._pool.acquire() as conn:
+        found: VerificationLookup | NotRead | None = None
+        if codes.is_certificate_number(number.strip()):
+            found = await self._reads.from_replica(
+                lambda conn: verification_lookup(conn, number.strip())
+            )
+        if isinstance(found, NotRead) or (found is not None and found.certificate is None):
+            found = None  # not read there, or not (yet) there: the primary reads it
+        async with self._reads.primary.acquire() as conn:
             return await checked_verification(
                 conn,
                 number,
@@ -185,4 +208,5 @@ class GuardedVerifier:
                 channel=channel,
                 now=self._clock() if now is None else now,
                 limits=self.limits,
+                found=found,
             )

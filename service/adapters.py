@@ -62,7 +62,7 @@ def staff_identity_provider_for(
     if settings.staff_identity_provider is None:
         return None
     if settings.staff_identity_provider == "development" and settings.insecure_development_login:
-        return DevelopmentStaffIdentityProvider(clock)
+        return DevelopmentStaffIdentityProvider(settings.session_secret, clock)
     return _identity_provider(
         "AMU_STAFF_IDENTITY_PROVIDER",
         settings.staff_identity_provider,

@@ -2,6 +2,9 @@
 
     app = create_app(Settings(database_url="postgresql://..."))
 
+``app_from_environment`` is the same from the environment, for uvicorn's worker processes
+(``amu-bevis serve --workers N`` names it as ``service.app:app_from_environment``).
+
 The database must be reachable at ``settings.database_url`` (the CLI starts the embedded one
 when no URL is given), migrated by the CLI first: the app only checks that it is.
 
@@ -41,6 +44,7 @@ from registry import db
 from registry.clock import Clock, system_clock
 from registry.keys import KeyStore
 from registry.ratelimit import GuardedVerifier, VerifyLimits
+from registry.reads import Reads
 from registry.transparency import copies, log
 from registry.transparency.copies import FileCheckpointCopies
 from service import api, logging_setup, migrations, pages
@@ -83,6 +87,7 @@ class Running:
     """What exists only while the app runs: the database pool and what is built on it."""
 
     pool: asyncpg.Pool
+    reads: Reads  # the read replica while it keeps up, else the pool
     issuer: Issuer
     corrections: Corrections
     composite_courses: CompositeCourses
@@ -90,11 +95,14 @@ class Running:
     verifier: GuardedVerifier
 
     @classmethod
-    def build(cls, settings: Settings, pool: asyncpg.Pool, keys: KeyStore, clock: Clock) -> Running:
+    def build(
+        cls, settings: Settings, pool: asyncpg.Pool, keys: KeyStore, clock: Clock, reads: Reads
+    ) -> Running:
         d = settings.delivery
         certifier = certifier_for(settings, keys)
         return cls(
             pool=pool,
+            reads=reads,
             issuer=Issuer(pool, certifier, clock),
             corrections=Corrections(pool, certifier, clock),
             composite_courses=CompositeCourses(pool, clock),
@@ -106,7 +114,7 @@ class Running:
                 warn_working_days=d.warn_working_days,
             ),
             verifier=GuardedVerifier(
-                pool,
+                reads,
                 clock,
                 VerifyLimits(
                     per_client=settings.pages.verify_failures_per_client,
@@ -172,18 +180,28 @@ def create_app(
         pool = await db.create_pool(
             dsn, schema=settings.database_schema, size=settings.database_pool_size
         )
+        replica = None
         try:
+            if settings.database_replica_url:
+                replica = await db.create_pool(
+                    settings.database_replica_url,
+                    schema=settings.database_schema,
+                    size=settings.database_pool_size,
+                )
+            reads = Reads(pool, replica, max_lag_seconds=settings.replica_max_lag_seconds)
             async with pool.acquire() as conn:
                 # The service's role cannot migrate: `amu-bevis migrate` (or serve) did.
                 await migrations.require_current(conn)
                 await log.ensure_log_key(conn, key_store, name=settings.log_origin, now=clock())
-            app.state.running = Running.build(settings, pool, key_store, clock)
+            app.state.running = Running.build(settings, pool, key_store, clock, reads)
             # The pages' sessions live in the database: every process sees the same ones.
             app.stores.register(
                 SESSION_STORE, PostgresSessionStore(pool, clock), allow_override=True
             )
             yield
         finally:
+            if replica is not None:
+                await replica.close()
             await pool.close()
             await identity_http.aclose()
 
@@ -256,3 +274,10 @@ def create_app(
     # After the app is made: making it configures logging and replaces the root's handlers.
     logging_setup.install_filter()
     return app
+
+
+def app_from_environment() -> Litestar:
+    """The app of one of ``amu-bevis serve --workers N``'s processes: its settings from the
+    environment the parent handed down (``service.settings.hand_down_to_workers``), which has
+    resolved, migrated and seeded the database already."""
+    return create_app(Settings.from_env())

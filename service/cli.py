@@ -4,6 +4,7 @@ amu-bevis serve      migrate and serve; refuses to start while any setting would
                      production (docs/operations.md)
 amu-bevis serve --demo  (or AMU_DEMO=1) also seed the demo, start the local Digital Post
                      test server and, without DATABASE_URL, an embedded PostgreSQL
+amu-bevis serve --workers N  (or AMU_WORKERS=N) serve from N processes (docs/operations.md)
 amu-bevis migrate    apply migrations only (as AMU_MIGRATION_DATABASE_URL's role, the tables'
                      owner; the service itself connects as DATABASE_URL's, which cannot)
 amu-bevis rotate-key | rotate-log-key | revoke-key | retention | audit
@@ -28,6 +29,7 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import uvicorn
@@ -51,7 +53,7 @@ from service.adapters import key_store_for
 from service.app import create_app, issuer_for
 from service.delivery import run_worker_process, start_local_delivery
 from service.embedded import EmbeddedSupervisor, start_embedded
-from service.settings import Settings
+from service.settings import Settings, hand_down_to_workers
 
 log = logging.getLogger("amu-bevis")
 
@@ -172,8 +174,27 @@ def _announce_unsafe(settings: Settings) -> None:
         )
 
 
+def workers_refusals(settings: Settings) -> list[str]:
+    """Why ``serve`` must not run ``settings.workers`` processes; [] when it may."""
+    if settings.workers < 1:
+        return ["AMU_WORKERS (--workers) must be at least 1"]
+    if settings.workers == 1:
+        return []
+    found = []
+    if settings.key_store == "memory":
+        found.append(
+            "AMU_KEY_STORE=memory keeps each process's keys to itself: several workers need "
+            "AMU_KEY_STORE=file"
+        )
+    if not settings.demo and not settings.session_secret:
+        found.append("AMU_SESSION_SECRET must be set for the workers to share one")
+    return found
+
+
 def serve(settings: Settings) -> None:
-    """Migrate (and in demo mode seed the demo), then serve until stopped."""
+    """Migrate (and in demo mode seed the demo), then serve until stopped: in this process, or
+    with ``settings.workers`` > 1 in that many processes under uvicorn's supervisor, each
+    building the app from the environment this process hands down."""
     embedded = settings.database_url is None
     settings = resolve_database(settings)
     # Restarts the embedded PostgreSQL if it dies; meanwhile requests are 503 with Retry-After.
@@ -188,20 +209,35 @@ def serve(settings: Settings) -> None:
     # PostgreSQL, which would otherwise outlive the server.
     signal.signal(signal.SIGTERM, _exit_on_signal)
     try:
-        uvicorn.run(
-            create_app(settings),
-            host=settings.host,
-            port=settings.port,
-            log_level="info",
-            access_log=True,
-            # uvicorn would believe X-Forwarded-For from any loopback peer; the app reads it
-            # from AMU_TRUSTED_PROXIES only (service/proxies.py).
-            proxy_headers=False,
-        )
+        if settings.workers == 1:
+            uvicorn.run(create_app(settings), **_uvicorn_options(settings))
+        else:
+            # Before the workers start: the metrics' multi-process folder and listener are made
+            # here, in the parent (the lead wires metrics.prepare_multiprocess(settings) and
+            # metrics.start_listener(settings) in at this point).
+            hand_down_to_workers(settings, os.environ)
+            uvicorn.run(
+                "service.app:app_from_environment",
+                factory=True,
+                workers=settings.workers,
+                **_uvicorn_options(settings),
+            )
     finally:
         delivery.stop()
         if supervisor is not None:
             supervisor.stop()  # before the atexit handler stops the server for good
+
+
+def _uvicorn_options(settings: Settings) -> dict[str, Any]:
+    return {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": "info",
+        "access_log": True,
+        # uvicorn would believe X-Forwarded-For from any loopback peer; the app reads it from
+        # AMU_TRUSTED_PROXIES only (service/proxies.py).
+        "proxy_headers": False,
+    }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -212,6 +248,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--demo",
         action="store_true",
         help="demo mode (as AMU_DEMO=1): seed the demo, local test server, embedded database",
+    )
+    serve_cmd.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="serve from this many processes (as AMU_WORKERS; default 1)",
     )
     commands.add_parser("migrate", help="apply migrations and exit")
     trust_cli.add_commands(commands)
@@ -226,10 +268,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = Settings.from_env(demo=getattr(args, "demo", False))
     except ValueError as e:
         return _refuse([str(e)])
+    if getattr(args, "workers", None) is not None:
+        settings = dataclasses.replace(settings, workers=args.workers)
     logging_setup.configure(debug=settings.debug)
     # Checked before anything touches a database, so a refused start leaves nothing behind.
     if args.command in {"serve", "worker"}:
         problems = startup_checks.refusals(settings, now=system_clock())
+        if args.command == "serve":
+            problems += workers_refusals(settings)
     else:
         problems = startup_checks.database_refusals(settings)
     if problems:

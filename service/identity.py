@@ -16,7 +16,9 @@ only; the settings never choose it in production); its "broker" is the demo-pers
 (where MitID Erhverv would be): its broker is ``/udvikling/log-ind/medarbejder``, offering the
 demo's staff, each with a subject, a name and their organisation's CVR number. The
 participants' tokens are sealed (AES-256-GCM), not merely signed: whoever holds one, or finds
-it in a log, cannot read the CPR number inside.
+it in a log, cannot read the CPR number inside. So are the login codes, under another key from
+the same shared session secret, so that a login begun in one of the service's processes can
+end in another (``amu-bevis serve --workers N``).
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ from registry.clock import Clock
 
 _TOKEN_PREFIX = "dev1."  # noqa: S105 - a format tag, not a secret
 _TOKEN_AAD = b"amu-bevis development token v1"
+_CODE_AAD = b"amu-bevis development login code v1"
+_CODE_LIFETIME = dt.timedelta(minutes=5)
 _NONCE_BYTES = 12
 DEVELOPMENT_LOGIN_PATH = "/udvikling/log-ind"
 DEVELOPMENT_STAFF_LOGIN_PATH = "/udvikling/log-ind/medarbejder"
@@ -144,16 +148,42 @@ class IdentityProvider(Protocol):
         or the browser stops at the redirect."""
 
 
+def _sealer(secret: bytes, info: bytes) -> AESGCM:
+    """AES-256-GCM under a key derived from ``secret`` for one purpose (``info``)."""
+    return AESGCM(HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(secret))
+
+
+def _seal(aead: AESGCM, payload: Mapping[str, object], aad: bytes) -> str:
+    nonce = secrets.token_bytes(_NONCE_BYTES)
+    plain = json.dumps(payload, separators=(",", ":")).encode()
+    sealed = nonce + aead.encrypt(nonce, plain, aad)
+    return base64.urlsafe_b64encode(sealed).rstrip(b"=").decode()
+
+
+def _unseal(aead: AESGCM, text: str, aad: bytes) -> dict[str, object] | None:
+    """What `_seal` sealed, or None for anything that is not (altered, another key, garbage)."""
+    try:
+        sealed = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        claims = json.loads(aead.decrypt(sealed[:_NONCE_BYTES], sealed[_NONCE_BYTES:], aad))
+    except (binascii.Error, ValueError, InvalidTag):
+        return None
+    return claims if isinstance(claims, dict) else None
+
+
 class _DevelopmentLogin:
     """The development providers' login: a demo page on this site (``login_path``) stands in
-    for the broker's and hands back a one-time random code (bound to the login's nonce) for
-    the identity picked there, so no CPR number travels in any URL. Never for production."""
+    for the broker's and hands back a code for the identity picked there, valid five minutes.
+    The code is the identity sealed (AES-256-GCM) with the login's nonce under a key derived
+    from the session secret, so that any of the service's processes can open it (and its
+    holder cannot read the CPR number inside); it is good once, because ``finish_login`` needs
+    the login request that the browser's session gives up at the callback, and only with the
+    nonce it was sealed with. Never for production."""
 
     login_path: ClassVar[str]
 
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, secret: bytes, clock: Clock) -> None:
         self._clock = clock
-        self._codes: dict[str, tuple[Identity, str, dt.datetime]] = {}
+        self._codes = _sealer(secret, _CODE_AAD)
 
     async def begin_login(self, *, redirect_uri: str) -> LoginRequest:
         state, nonce = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
@@ -166,12 +196,18 @@ class _DevelopmentLogin:
         )
 
     def issue_code(self, identity: Identity, *, nonce: str) -> str:
-        """A one-time authorization code for ``identity``, valid for five minutes."""
-        now = self._clock()
-        self._codes = {c: v for c, v in self._codes.items() if v[2] > now}
-        code = secrets.token_urlsafe(32)
-        self._codes[code] = (identity, nonce, now + dt.timedelta(minutes=5))
-        return code
+        """An authorization code for ``identity`` and the login of ``nonce``, valid for five
+        minutes."""
+        expires = int((self._clock() + _CODE_LIFETIME).timestamp())
+        fields = {
+            "sub": identity.subject,
+            "cpr": identity.cpr,
+            "org": identity.organisation,
+            "name": identity.name,
+            "nonce": nonce,
+            "exp": expires,
+        }
+        return _seal(self._codes, fields, _CODE_AAD)
 
     async def finish_login(
         self,
@@ -181,13 +217,27 @@ class _DevelopmentLogin:
         redirect_uri: str,  # noqa: ARG002 - the demo page sends back to where it was told
     ) -> Identity | None:
         state, code = params.get("state", ""), params.get("code", "")
-        if not state or not code or not secrets.compare_digest(state, request.state):
+        if not state or not code or len(code) > 2048:
             return None
-        found = self._codes.pop(code, None)
-        if found is None or found[2] <= self._clock():
+        if not secrets.compare_digest(state, request.state):
             return None
-        identity, nonce, _expires = found
-        return identity if secrets.compare_digest(nonce, request.nonce) else None
+        claims = _unseal(self._codes, code, _CODE_AAD) or {}
+        nonce, expires, subject = claims.get("nonce"), claims.get("exp"), claims.get("sub")
+        if not (
+            isinstance(nonce, str)
+            and isinstance(subject, str)
+            and isinstance(expires, int)
+            and expires > self._clock().timestamp()
+            and secrets.compare_digest(nonce, request.nonce)
+        ):
+            return None  # not ours, altered, expired, or another login's
+        cpr, organisation, name = claims.get("cpr"), claims.get("org"), claims.get("name")
+        return Identity(
+            subject=subject,
+            cpr=cpr if isinstance(cpr, str) else None,
+            organisation=organisation if isinstance(organisation, str) else None,
+            name=name if isinstance(name, str) else None,
+        )
 
     async def logout_request(
         self,
@@ -213,28 +263,20 @@ class DevelopmentIdentityProvider(_DevelopmentLogin):
         *,
         lifetime: dt.timedelta = dt.timedelta(hours=1),
     ) -> None:
-        super().__init__(clock)
-        key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_TOKEN_AAD).derive(secret)
-        self._aead = AESGCM(key)
+        super().__init__(secret, clock)
+        self._aead = _sealer(secret, _TOKEN_AAD)
         self._lifetime = lifetime
 
     def issue(self, cpr: str) -> str:
         """``dev1.<base64url(nonce || AES-GCM(cpr, expiry))>``: opaque to its holder."""
         expires = int((self._clock() + self._lifetime).timestamp())
-        payload = json.dumps({"cpr": cpr, "exp": expires}, separators=(",", ":")).encode()
-        nonce = secrets.token_bytes(_NONCE_BYTES)
-        sealed = nonce + self._aead.encrypt(nonce, payload, _TOKEN_AAD)
-        return _TOKEN_PREFIX + base64.urlsafe_b64encode(sealed).rstrip(b"=").decode()
+        return _TOKEN_PREFIX + _seal(self._aead, {"cpr": cpr, "exp": expires}, _TOKEN_AAD)
 
     async def authenticate(self, token: str) -> Person | None:
         if not token.startswith(_TOKEN_PREFIX) or len(token) > 512:
             return None
-        body = token.removeprefix(_TOKEN_PREFIX)
-        try:
-            sealed = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
-            payload = self._aead.decrypt(sealed[:_NONCE_BYTES], sealed[_NONCE_BYTES:], _TOKEN_AAD)
-            claims = json.loads(payload)
-        except (binascii.Error, ValueError, InvalidTag):
+        claims = _unseal(self._aead, token.removeprefix(_TOKEN_PREFIX), _TOKEN_AAD)
+        if claims is None:
             return None
         cpr, expires = claims.get("cpr"), claims.get("exp")
         # Expiry is checked against our clock, not the machine's, so tests can move time.

@@ -15,7 +15,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, TypeVar
@@ -119,6 +119,13 @@ class Settings:
     # A schema to keep all tables in (tests give each test a fresh one); None = public.
     database_schema: str | None = None
     database_pool_size: int = 10
+    # A streaming read replica for reads that need not see the latest commit (registry/reads.py),
+    # used while its replay lag is at most replica_max_lag_seconds; None: every read on the primary.
+    database_replica_url: str | None = None
+    replica_max_lag_seconds: float = 2.0
+    # Processes `amu-bevis serve` runs (uvicorn's supervisor); more than one needs a shared
+    # AMU_SESSION_SECRET and the file key store.
+    workers: int = 1
     data_dir: Path = Path(".data")
     host: str = "127.0.0.1"
     port: int = 8000
@@ -165,6 +172,11 @@ class Settings:
             migration_database_url=env.get("AMU_MIGRATION_DATABASE_URL") or None,
             database_schema=env.get("AMU_DATABASE_SCHEMA") or None,
             database_pool_size=int(env.get("AMU_DATABASE_POOL_SIZE", defaults.database_pool_size)),
+            database_replica_url=env.get("AMU_DATABASE_REPLICA_URL") or None,
+            replica_max_lag_seconds=float(
+                env.get("AMU_REPLICA_MAX_LAG_SECONDS", defaults.replica_max_lag_seconds)
+            ),
+            workers=int(env.get("AMU_WORKERS", defaults.workers)),
             data_dir=Path(env.get("AMU_DATA_DIR", str(defaults.data_dir))),
             host=host,
             port=port,
@@ -195,6 +207,22 @@ class Settings:
                 if p.strip()
             ),
         )
+
+
+def hand_down_to_workers(settings: Settings, environ: MutableMapping[str, str]) -> None:
+    """Put into ``environ`` what `amu-bevis serve`'s worker processes must share with the parent,
+    which resolved it: the database URLs (the embedded server's, in demo mode), demo mode, and
+    in demo mode a random session secret for them all (every process must sign and read the
+    same CSRF tokens, participants' tokens and login codes). Each worker then builds its
+    settings with `Settings.from_env` (``service.app.app_from_environment``)."""
+    if settings.database_url:
+        environ["DATABASE_URL"] = settings.database_url
+    if settings.migration_database_url:
+        environ["AMU_MIGRATION_DATABASE_URL"] = settings.migration_database_url
+    environ["AMU_DEMO"] = "1" if settings.demo else "0"
+    if settings.demo and not environ.get("AMU_SESSION_SECRET"):
+        # Outside demo mode the start refused an unset secret, and the workers inherit it.
+        environ["AMU_SESSION_SECRET"] = secrets.token_urlsafe(32)
 
 
 def _delivery_from_env(env: Mapping[str, str], *, demo: bool) -> DeliverySettings:

@@ -21,9 +21,11 @@ from litestar.params import PathParameter, QueryParameter
 from registry.clock import Clock
 from registry.db import Connection
 from registry.keys import KeyStore, ed25519_key
+from registry.reads import Reads
 from registry.transparency import log, merkle
 from registry.transparency.checkpoint import NoteVerifier
 from registry.transparency.copies import CheckpointCopies
+from registry.transparency.merkle import Hash
 from service.api.openapi import problem_responses
 from service.api.parameters import CertificateNumber
 
@@ -112,13 +114,13 @@ async def keys(pool: NamedDependency[asyncpg.Pool]) -> list[LogKeyOut]:
 
 @get("/leaves/{index:int}", summary="One leaf of the log")
 async def leaf(
-    pool: NamedDependency[asyncpg.Pool],
+    reads: NamedDependency[Reads],
     index: Annotated[
         int, PathParameter(ge=0, le=BIGINT_MAX, description="The leaf's index, from 0")
     ],
 ) -> LeafOut:
-    async with pool.acquire() as conn:
-        found = await log.leaf(conn, index)
+    # A leaf the replica has not replayed yet: the primary may have it.
+    found = await reads.read(lambda conn: log.leaf(conn, index), missing=lambda f: f is None)
     if found is None:
         raise NotFoundException("The log has no leaf with this index")
     return LeafOut(found.index, found.entry.decode(), _b64(found.leaf_hash))
@@ -130,25 +132,31 @@ async def leaf(
     responses=problem_responses([404]),  # a tree larger than the log, or no such leaf in it
 )
 async def inclusion(
-    pool: NamedDependency[asyncpg.Pool],
+    reads: NamedDependency[Reads],
     index: Annotated[int, LEAF_INDEX],
     tree_size: Annotated[int, TREE_SIZE],
 ) -> InclusionOut:
-    async with pool.acquire() as conn:
-        return await _inclusion(conn, index, tree_size)
+    # A tree size or leaf the replica has not reached yet (a checkpoint signed a moment ago on
+    # the primary): the primary answers.
+    return await reads.read(
+        lambda conn: _inclusion(conn, index, tree_size), missing_errors=(NotFoundException,)
+    )
 
 
 @get("/proof/certificate/{number:str}", summary="Inclusion proof of a certificate's issuing")
 async def certificate_inclusion(
-    pool: NamedDependency[asyncpg.Pool],
+    reads: NamedDependency[Reads],
     number: CertificateNumber,
     tree_size: Annotated[int | None, TREE_SIZE] = None,
 ) -> InclusionOut:
-    async with pool.acquire() as conn:
+    async def read(conn: Connection) -> InclusionOut:
         found = await log.issued_leaf(conn, number)
         if found is None:
             raise NotFoundException("No certificate with this number is in the log")
         return await _inclusion(conn, found.index, tree_size or await log.size(conn))
+
+    # A certificate issued a moment ago, or a newer tree: the primary answers.
+    return await reads.read(read, missing_errors=(NotFoundException,))
 
 
 @get(
@@ -157,7 +165,7 @@ async def certificate_inclusion(
     responses=problem_responses([404]),  # a tree larger than the log
 )
 async def consistency(
-    pool: NamedDependency[asyncpg.Pool],
+    reads: NamedDependency[Reads],
     first: Annotated[
         int, QueryParameter(ge=1, le=BIGINT_MAX, description="The older tree size, from 1")
     ],
@@ -166,9 +174,12 @@ async def consistency(
         QueryParameter(ge=1, le=BIGINT_MAX, description="The newer tree size, at least first"),
     ],
 ) -> ConsistencyOut:
-    async with pool.acquire() as conn:
+    async def read(conn: Connection) -> list[Hash]:
         await _require_size(conn, second)
-        hashes = await merkle.prove_consistency(log.PostgresNodeStore(conn), first, second)
+        return await merkle.prove_consistency(log.PostgresNodeStore(conn), first, second)
+
+    # A tree size the replica has not reached yet: the primary answers.
+    hashes = await reads.read(read, missing_errors=(NotFoundException,))
     return ConsistencyOut(first, second, [_b64(h) for h in hashes])
 
 

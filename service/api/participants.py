@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-import asyncpg
 import msgspec
 from litestar import Router, get, post
 from litestar.di import NamedDependency, Provide
@@ -22,6 +21,8 @@ from formats.record import CertificateRecord
 from issuers.delivery.desk import REASONS, DeliveryDesk, delivered_at, reason_text
 from issuers.delivery.worker import ON_REQUEST
 from registry import certificate_store, codes
+from registry.db import Connection
+from registry.reads import Reads
 from registry.verification import verified_record, verified_records
 from service.api import forms
 from service.api.deliveries import PaperRequestIn
@@ -103,25 +104,32 @@ def _summary_fields(
 
 @get("/certificates", summary="All my certificates, newest first")
 async def list_mine(
-    pool: NamedDependency[asyncpg.Pool], person: NamedDependency[Person]
+    reads: NamedDependency[Reads], person: NamedDependency[Person]
 ) -> list[CertificateSummary]:
-    out = []
-    async with pool.acquire() as conn:
+    async def read(conn: Connection) -> list[CertificateSummary]:
         mine = await certificate_store.certificates_of(conn, person.cpr)
-        for stored, record in await verified_records(conn, mine):
-            out.append(CertificateSummary(**_summary_fields(record, stored)))
-    return out
+        return [
+            CertificateSummary(**_summary_fields(record, stored))
+            for stored, record in await verified_records(conn, mine)
+        ]
+
+    return await reads.read(read)
 
 
 @get("/certificates/{number:str}", summary="One of my certificates, with its signed record")
 async def get_mine(
-    pool: NamedDependency[asyncpg.Pool], person: NamedDependency[Person], number: CertificateNumber
+    reads: NamedDependency[Reads], person: NamedDependency[Person], number: CertificateNumber
 ) -> OwnCertificate:
-    async with pool.acquire() as conn:
+    async def read(
+        conn: Connection,
+    ) -> tuple[certificate_store.StoredCertificate | None, CertificateRecord | None]:
         stored = await certificate_store.certificate(conn, number)
-        if stored is None or stored.cpr != person.cpr:
-            raise NotFoundException("You have no certificate with this number")
-        record = await verified_record(conn, stored)
+        return stored, await verified_record(conn, stored) if stored is not None else None
+
+    # Not on the replica (yet): issued a moment ago, so the primary looks.
+    stored, record = await reads.read(read, missing=lambda found: found[0] is None)
+    if stored is None or stored.cpr != person.cpr:
+        raise NotFoundException("You have no certificate with this number")
     if record is None:
         raise NotFoundException("The certificate failed its signature check")
     return OwnCertificate(

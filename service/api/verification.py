@@ -2,7 +2,8 @@
 revocation status lists, and what anyone needs to check a credential, an XML or a PDF offline.
 
 Nothing here needs a login, and nothing shows a CPR number. ``GET /api/status/{list}`` is built
-from the append-only status events on every request, so it is always current, and signed
+from the append-only status events on every request (on the read replica when one is set and
+keeps up: current to within ``AMU_REPLICA_MAX_LAG_SECONDS``), and signed
 (eddsa-jcs-2022) with the register's active log key, named as a ``did:key`` that
 ``GET /api/log/keys`` publishes.
 """
@@ -34,10 +35,13 @@ from issuers.documents import (
 from registry import certificate_store, status_store
 from registry.access_store import Channel
 from registry.clock import Clock
+from registry.db import Connection
 from registry.keys import KeyStore, ed25519_key
 from registry.ratelimit import GuardedVerifier, RateLimitedError
+from registry.reads import Reads
 from registry.status_list import encode_list, list_url, status_list_credential
 from registry.transparency import log
+from registry.transparency.log import LogKey
 from registry.verification import Verification
 from service.api.openapi import NO_DATABASE, problem_responses
 from service.api.parameters import CertificateNumber, SchoolId
@@ -198,7 +202,7 @@ async def keys(pool: NamedDependency[asyncpg.Pool]) -> Jwks:
     summary="A revocation status list (W3C Bitstring Status List)",
 )
 async def status_list(
-    pool: NamedDependency[asyncpg.Pool],
+    reads: NamedDependency[Reads],
     keys: NamedDependency[KeyStore],
     clock: NamedDependency[Clock],
     public_base_url: NamedDependency[str],
@@ -206,11 +210,13 @@ async def status_list(
         int, PathParameter(le=2**31 - 1, description="The status list's number, from 1")
     ],
 ) -> dict[str, Any]:
-    async with pool.acquire() as conn:
+    async def read(conn: Connection) -> tuple[list[int], LogKey | None]:
         if list_id < 1 or not await status_store.status_list_exists(conn, list_id):
             raise NotFoundException("The register has no status list with this number")
-        positions = await status_store.status_bits(conn, list_id)
-        key = await log.active_log_key(conn)
+        return await status_store.status_bits(conn, list_id), await log.active_log_key(conn)
+
+    # A list opened a moment ago (its first certificate just issued): the primary has it.
+    positions, key = await reads.read(read, missing_errors=(NotFoundException,))
     if key is None:
         raise NotFoundException("The register has no log key yet")
     now = clock()

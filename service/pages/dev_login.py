@@ -3,8 +3,8 @@ a demo staff member of a school instead of MitID Erhverv.
 
 Each is mounted only when its development identity provider is in use. Each plays the
 broker's part of the authorization-code flow: it sends the browser back to the (local) redirect
-URI with a one-time random code (bound to the login's nonce), which the provider's
-``finish_login`` turns into the person.
+URI with a code (the person sealed with the login's nonce, ``service.identity``), which the
+provider's ``finish_login`` turns into the person.
 """
 
 from __future__ import annotations

@@ -243,7 +243,7 @@ async def test_logout_also_ends_the_providers_session(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     def broker(_settings: Settings, clock: Clock, _http: object) -> IdentityProvider:
-        return _BrokerWithLogout(clock)
+        return _BrokerWithLogout(settings.session_secret, clock)
 
     monkeypatch.setattr(app_module, "staff_identity_provider_for", broker)
     made = app_module.create_app(settings, keys=keys, clock=clock)

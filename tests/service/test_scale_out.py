@@ -36,7 +36,7 @@ from tests.processes import Processes, Started, service_env
 from tests.replica import Replica
 from tests.service.digitalpost.support import memo_schema, running_test_server, wait_until
 
-TRAFFIC_SECONDS = 10.0
+TRAFFIC_SECONDS = 8.0
 KILL_API_AT, KILL_WORKER_AT = 0.35, 0.55  # fractions of the traffic's time
 TEAM_SIZE = 3
 MAX_TEAMS = 60  # per run: the workers render a signed PDF (~10 ms) for each certificate
@@ -365,18 +365,31 @@ async def test_two_api_processes_and_two_workers_survive_a_kill_each(
                 await asyncio.to_thread(process.wait_ready)
 
             traffic = await _traffic(topology, tokens)
+            audited = asyncio.create_task(
+                asyncio.to_thread(_audit, env, traffic.checkpoint, checkpoint)
+            )
             await _all_delivered(pool)
             await streaming_replica.wait_caught_up()
             await _lists_agree(topology.api[0], pool, traffic.cprs)
+            # The API process reads through a pool of the service role's on the replica.
+            readers = await asyncpg.connect(streaming_replica.url)
+            try:
+                on_replica = await readers.fetchval(
+                    "SELECT count(*) FROM pg_stat_activity WHERE usename = $1",
+                    database_roles.service,
+                )
+            finally:
+                await readers.close()
+            assert on_replica > 0
             survivors = (topology.api[0], topology.workers[1])
             assert [p.alive() for p in started.started] == [True, False, False, True]
 
             numbers = await _issued_once(pool, traffic)
             await _delivered_once(topology, numbers, post, data / "print-spool")
-            await asyncio.to_thread(_audit, env, traffic.checkpoint, checkpoint)
+            await audited
             # The replica, caught up with a primary nobody writes to, holds the same rows.
             for process in survivors:
-                process.stop()
+                process.kill()
             await streaming_replica.wait_caught_up()
             primary = await _table_digests(database_url, migrated)
             assert "certificates" in primary

@@ -93,6 +93,7 @@ def _rows(r: dict[str, Any]) -> list[tuple[str, ...]]:
                 "≥ 0.7 and p99 ≤ 25 ms",
                 _ok(v["meets_target"]),
             ))  # fmt: skip
+    rows += _topology_rows(r.get("topology"))
     if t := r.get("transparency"):
         rows.append((
             f"Log append at {_n(t['log_size'])} leaves (batches of 1,000)",
@@ -112,6 +113,60 @@ def _rows(r: dict[str, Any]) -> list[tuple[str, ...]]:
                 "≤ 2 ms",
                 _ok(proof["p99_ms"] <= 2.0),
             ))  # fmt: skip
+    return rows
+
+
+def _topology_rows(t: dict[str, Any] | None) -> list[tuple[str, ...]]:
+    """The scale-out topology at each process count, and the speed-up from the first."""
+    if not t:
+        return []
+    rows: list[tuple[str, ...]] = []
+    sign, pdf = t["baseline_raw_sign_copy_per_s"]["median"], t["baseline_bare_reportlab_per_s"]
+    for p in t["points"]:
+        n = p["processes"]
+        v, b = p["verify"], p["bare_lookup"]
+        rows += [
+            (
+                f"Topology, {n} API process(es): issuance, 40 requests of 25, {4 * n} in flight",
+                f"{_n(p['issuance_per_s']['median'])} certificates/s",
+                f"raw Ed25519 + COPY (1 process): {_n(sign)}/s",
+                f"{p['issuance_ratio']:.3f}",
+                "–",
+                "–",
+            ),
+            (
+                f"Topology, {n} API process(es): verification under wrk, 64 connections",
+                f"{_n(v['requests_per_s']['median'])} req/s, p99 {v['p99_ms']['median']:.1f} ms",
+                (
+                    f"bare PK lookup ({n} process(es)): {_n(b['requests_per_s']['median'])} "
+                    f"req/s, p99 {b['p99_ms']['median']:.1f} ms"
+                ),
+                f"{p['verify_ratio']:.3f}",
+                "–",
+                "–",
+            ),
+            (
+                f"Topology, {n} worker process(es): delivery, signed PDF/A + MeMo",
+                f"{_n(p['delivery_per_s']['median'], 1)} certificates/s",
+                f"bare ReportLab page (1 process): {_n(pdf['median'])}/s",
+                f"{p['delivery_ratio']:.3f}",
+                "–",
+                "–",
+            ),
+        ]
+    if len(t["points"]) > 1:
+        up, last = t["speedup"], t["points"][-1]["processes"]
+        rows.append((
+            f"Topology speed-up, 1 → {last} processes on {t['usable_cores']} cores",
+            (
+                f"issuance {up['issuance']:.2f} x, verification {up['verify']:.2f} x, "
+                f"delivery {up['delivery']:.2f} x"
+            ),
+            "itself at 1 process",
+            "–",
+            "–",
+            "–",
+        ))  # fmt: skip
     return rows
 
 

@@ -24,10 +24,26 @@ import uvloop
 
 from bench import database, measure, report, wrk
 from bench.measure import FULL, QUICK, ROOT, Mode, TreeMemory
-from bench.scenarios import bulk_import, delivery, growth, issuance, transparency, verification
+from bench.scenarios import (
+    bulk_import,
+    delivery,
+    growth,
+    issuance,
+    topology,
+    transparency,
+    verification,
+)
 
 RESULTS = ROOT / "bench" / "results"
-SCENARIOS = ("issuance", "bulk_import", "delivery", "growth", "transparency", "verification")
+SCENARIOS = (
+    "issuance",
+    "bulk_import",
+    "delivery",
+    "growth",
+    "transparency",
+    "verification",
+    "topology",
+)
 
 
 def _mode(args: argparse.Namespace) -> Mode:
@@ -85,9 +101,11 @@ async def _run(mode: Mode, only: Sequence[str], out: Path, *, keep: bool) -> dic
                     ),
                 )
             await grown.conn.close()
+        if "topology" in only:
+            results["topology"] = await step("topology", topology.run(bench, mode, out))
     finally:
         if not keep:
-            for schema in (issuance.SCHEMA, bulk_import.SCHEMA, growth.SCHEMA):
+            for schema in (issuance.SCHEMA, bulk_import.SCHEMA, growth.SCHEMA, topology.SCHEMA):
                 await database.drop_schema(bench, schema)
     results["memory_peak_rss_mib"] = {
         "bench_process": round(measure.own_peak_rss_mib(), 1),

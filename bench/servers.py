@@ -86,13 +86,16 @@ def start(
     *,
     profile_file: Path | None = None,
     ready_timeout: float = 60.0,
+    workers: int = 1,
 ) -> Server:
-    """A server of ``kind`` on a free loopback port, answering requests when returned."""
+    """A server of ``kind`` on a free loopback port, answering requests when returned; with
+    ``workers`` > 1, that many processes under uvicorn's supervisor."""
     port = free_port()
     stats = bench.data_dir / f"{kind}-{port}.json"
     command = [
         sys.executable, "-m", "bench.serve", kind, "--dsn", bench.dsn, "--schema", schema,
         "--data-dir", str(bench.data_dir), "--port", str(port), "--stats", str(stats),
+        "--workers", str(workers),
     ]  # fmt: skip
     if profile_file is not None:
         # py-spy cannot attach to a running process here (no ptrace); it launches it instead.

@@ -58,10 +58,10 @@ async def run(bench: database.BenchDatabase, mode: Mode) -> dict[str, Any]:
     serial = 1
     try:
         await bulk.import_batch(fill.SCHOOL_ID, _teams(800_000_000, 10 * TEAM))  # warm-up
-        await issuance._baseline(conn, issuing, issuance._payloads(issuing, 950_000_000))
+        await issuance.raw_sign_copy_rate(conn, issuing, issuance.payloads(issuing, 950_000_000))
         for _ in range(max(1, mode.repeats // 2)):
-            payloads = issuance._payloads(issuing, serial)
-            baseline.values.append(await issuance._baseline(conn, issuing, payloads))
+            payloads = issuance.payloads(issuing, serial)
+            baseline.values.append(await issuance.raw_sign_copy_rate(conn, issuing, payloads))
             serial += issuance.BATCH
         teams = _teams(1, count)
         with Stopwatch() as watch:
@@ -70,8 +70,8 @@ async def run(bench: database.BenchDatabase, mode: Mode) -> dict[str, Any]:
             raise RuntimeError(f"the bulk import refused: {outcome.refused[0][1]}")
         issued, participants = outcome.certificates, outcome.participants
         for _ in range(max(1, mode.repeats - mode.repeats // 2)):
-            payloads = issuance._payloads(issuing, serial)
-            baseline.values.append(await issuance._baseline(conn, issuing, payloads))
+            payloads = issuance.payloads(issuing, serial)
+            baseline.values.append(await issuance.raw_sign_copy_rate(conn, issuing, payloads))
             serial += issuance.BATCH
     finally:
         await pool.close()

@@ -28,7 +28,7 @@ TARGET_RATE = 5000.0
 TARGET_RATIO = 0.25
 
 
-def _payloads(issuing: fill.Issuing, first: int) -> list[tuple[str, bytes]]:
+def payloads(issuing: fill.Issuing, first: int) -> list[tuple[str, bytes]]:
     out = []
     for serial in range(first, first + BATCH):
         number = f"B-{serial:09d}"
@@ -37,7 +37,7 @@ def _payloads(issuing: fill.Issuing, first: int) -> list[tuple[str, bytes]]:
     return out
 
 
-async def _baseline(
+async def raw_sign_copy_rate(
     conn: asyncpg.Connection, issuing: fill.Issuing, payloads: list[tuple[str, bytes]]
 ) -> float:
     """Certificates per second for raw signing + COPY of ``payloads``."""
@@ -74,9 +74,11 @@ async def run(
             await http.post_teams(
                 client, token, _bodies(900_000_000, TEAM, "warm")[:4], concurrency=1
             )
-            await _baseline(conn, issuing, _payloads(issuing, 950_000_000))  # warm-up
+            await raw_sign_copy_rate(conn, issuing, payloads(issuing, 950_000_000))  # warm-up
             for _ in range(mode.repeats):
-                baseline.values.append(await _baseline(conn, issuing, _payloads(issuing, serial)))
+                baseline.values.append(
+                    await raw_sign_copy_rate(conn, issuing, payloads(issuing, serial))
+                )
                 serial += BATCH
                 bodies = _bodies(serial, TEAM, "t")
                 serial += BATCH

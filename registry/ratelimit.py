@@ -41,6 +41,7 @@ from registry.access_store import Channel
 from registry.clock import Clock
 from registry.db import Connection
 from registry.verification import Verification, VerificationStatus, verification_of
+from registry.verify_observer import NoVerifyObserver, VerifyObserver
 
 _EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 _DAY = dt.timedelta(days=1)
@@ -158,10 +159,18 @@ class GuardedVerifier:
     the one collaborator the verification API and page need, so a request resolves one
     dependency rather than three."""
 
-    def __init__(self, pool: asyncpg.Pool, clock: Clock, limits: VerifyLimits) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        clock: Clock,
+        limits: VerifyLimits,
+        *,
+        observer: VerifyObserver | None = None,
+    ) -> None:
         self._pool = pool
         self._clock = clock
         self.limits = limits
+        self._observer = observer or NoVerifyObserver()
 
     async def verify(
         self,
@@ -177,12 +186,18 @@ class GuardedVerifier:
         Raises RateLimitedError when a guessing limit is reached.
         """
         async with self._pool.acquire() as conn:
-            return await checked_verification(
-                conn,
-                number,
-                code,
-                client=client,
-                channel=channel,
-                now=self._clock() if now is None else now,
-                limits=self.limits,
-            )
+            try:
+                result = await checked_verification(
+                    conn,
+                    number,
+                    code,
+                    client=client,
+                    channel=channel,
+                    now=self._clock() if now is None else now,
+                    limits=self.limits,
+                )
+            except RateLimitedError:
+                self._observer.refused(channel)
+                raise
+        self._observer.verified(result.status, channel)
+        return result

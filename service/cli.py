@@ -39,6 +39,7 @@ from service import (
     credentials_cli,
     demo,
     logging_setup,
+    metrics,
     migrations,
     onboarding_cli,
     results_cli,
@@ -182,6 +183,11 @@ def serve(settings: Settings) -> None:
     if settings.demo:
         _print_credentials(made, settings.data_dir)
     print(f"Serving on http://{settings.host}:{settings.port} (OpenAPI at /schema)")  # noqa: T201
+    # Before any process that counts starts: every one of them writes under <data dir>/metrics.
+    metrics.prepare_multiprocess(settings)
+    listener = metrics.start_listener(settings)
+    if listener is not None:
+        log.info("metrics on http://%s:%d/metrics", listener.host, listener.port)
     delivery = start_local_delivery(settings, clock=system_clock)
     # uvicorn re-raises the signal that stopped it once it has shut down. Leave through Python
     # rather than the default handler, so that the atexit handlers run: they stop the embedded
@@ -194,12 +200,17 @@ def serve(settings: Settings) -> None:
             port=settings.port,
             log_level="info",
             access_log=True,
+            # No logging configuration of uvicorn's own: its loggers write through the root's
+            # one handler, in the service's one format (service/logging_setup.py).
+            log_config=None,
             # uvicorn would believe X-Forwarded-For from any loopback peer; the app reads it
             # from AMU_TRUSTED_PROXIES only (service/proxies.py).
             proxy_headers=False,
         )
     finally:
         delivery.stop()
+        if listener is not None:
+            listener.stop()
         if supervisor is not None:
             supervisor.stop()  # before the atexit handler stops the server for good
 
@@ -226,7 +237,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = Settings.from_env(demo=getattr(args, "demo", False))
     except ValueError as e:
         return _refuse([str(e)])
-    logging_setup.configure(debug=settings.debug)
+    logging_setup.configure(debug=settings.debug, log_format=settings.watch.log_format)
     # Checked before anything touches a database, so a refused start leaves nothing behind.
     if args.command in {"serve", "worker"}:
         problems = startup_checks.refusals(settings, now=system_clock())

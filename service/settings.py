@@ -37,6 +37,7 @@ EboksName = ChannelName
 # Validation before sending is mandatory; the one way off carries its risk in its name.
 MemoValidation = Literal["on", "off-unvalidated"]
 PrintSpoolName = Literal["folder", "table"]
+LogFormat = Literal["json", "console"]
 _T = TypeVar("_T", bound=str)
 # The official MeMo schema beside the checkout (../shared), as the formats tests find it: demo
 # mode's default. It is not shipped with the package (docs/operations.md says why).
@@ -104,6 +105,18 @@ class DeliverySettings:
 
 
 @dataclass(frozen=True, slots=True)
+class WatchSettings:
+    """Health, metrics and logs (docs/operations.md, "Watching it")."""
+
+    # /health/ready fails when no delivery worker was seen for this long; 0: not checked.
+    health_worker_seconds: float = 120.0
+    # Prometheus metrics on a listener of their own, never on the public app; port 0: none.
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = 9464
+    log_format: LogFormat = "json"  # one JSON object a line; "console" for people (demo)
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """Configuration of one service process. The field defaults are the demo's (tests build
     Settings directly); `from_env` leaves the unsafe ones unset outside demo mode."""
@@ -143,6 +156,7 @@ class Settings:
     debug: bool = False
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
     pages: PagesSettings = field(default_factory=PagesSettings)
+    watch: WatchSettings = field(default_factory=WatchSettings)
     # Peers whose X-Forwarded-For is believed (service/proxies.py); empty: none, the default.
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
 
@@ -189,6 +203,7 @@ class Settings:
                 session_idle_minutes=int(env.get("AMU_SESSION_IDLE_MINUTES", 30)),
                 session_absolute_hours=int(env.get("AMU_SESSION_ABSOLUTE_HOURS", 8)),
             ),
+            watch=_watch_from_env(env, demo=demo),
             trusted_proxies=tuple(
                 ipaddress.ip_network(p.strip(), strict=False)
                 for p in env.get("AMU_TRUSTED_PROXIES", "").split(",")
@@ -226,6 +241,17 @@ def _delivery_from_env(env: Mapping[str, str], *, demo: bool) -> DeliverySetting
         print_retention_days=int(env.get("AMU_PRINT_RETENTION_DAYS", d.print_retention_days)),
         serve_worker=env.get("AMU_SERVE_WORKER", "1") == "1",
         serve_test_server=env.get("AMU_SERVE_TEST_SERVER", "1" if demo else "0") == "1",
+    )
+
+
+def _watch_from_env(env: Mapping[str, str], *, demo: bool) -> WatchSettings:
+    d = WatchSettings()
+    formats: tuple[LogFormat, ...] = ("console", "json") if demo else ("json", "console")
+    return WatchSettings(
+        health_worker_seconds=float(env.get("AMU_HEALTH_WORKER_SECONDS", d.health_worker_seconds)),
+        metrics_host=env.get("AMU_METRICS_HOST", d.metrics_host),
+        metrics_port=int(env.get("AMU_METRICS_PORT", d.metrics_port)),
+        log_format=_choice(env, "AMU_LOG_FORMAT", formats),
     )
 
 

@@ -248,6 +248,7 @@ class DigitalPostTestServer:
                 clear,
             ],
             openapi_config=None,
+            logging_config=None,  # the process's one log format (service/logging_setup.py)
         )
 
 
@@ -301,8 +302,10 @@ def serve_in_thread(
     bound_host, bound_port = sock.getsockname()[:2]
     config = uvicorn.Config(
         server.app,
-        log_level="warning",
-        access_log=False,
+        # uvicorn's loggers are the process's, shared with `serve`'s server: no configuration
+        # or levels of this server's own (access_log=False would silence both servers).
+        log_config=None,
+        log_level=None,
         lifespan="off",
         timeout_graceful_shutdown=1,
         ssl_certfile=tls.cert if tls else None,

@@ -173,6 +173,24 @@ def _announce_unsafe(settings: Settings) -> None:
         )
 
 
+def _start_metrics(settings: Settings) -> metrics.Listener | None:
+    """The metrics listener. A taken port stops the start, except in demo mode, where another
+    local `serve` may hold the default port: then it is logged and skipped."""
+    try:
+        listener = metrics.start_listener(settings)
+    except OSError as e:
+        where = f"{settings.watch.metrics_host}:{settings.watch.metrics_port}"
+        if not settings.demo:
+            raise RefusedError(
+                f"the metrics listener cannot bind {where} (AMU_METRICS_PORT)"
+            ) from e
+        log.warning("metrics: %s is taken; serving no metrics (AMU_METRICS_PORT)", where)
+        return None
+    if listener is not None:
+        log.info("metrics on http://%s:%d/metrics", listener.host, listener.port)
+    return listener
+
+
 def serve(settings: Settings) -> None:
     """Migrate (and in demo mode seed the demo), then serve until stopped."""
     embedded = settings.database_url is None
@@ -185,9 +203,7 @@ def serve(settings: Settings) -> None:
     print(f"Serving on http://{settings.host}:{settings.port} (OpenAPI at /schema)")  # noqa: T201
     # Before any process that counts starts: every one of them writes under <data dir>/metrics.
     metrics.prepare_multiprocess(settings)
-    listener = metrics.start_listener(settings)
-    if listener is not None:
-        log.info("metrics on http://%s:%d/metrics", listener.host, listener.port)
+    listener = _start_metrics(settings)
     delivery = start_local_delivery(settings, clock=system_clock)
     # uvicorn re-raises the signal that stopped it once it has shut down. Leave through Python
     # rather than the default handler, so that the atexit handlers run: they stop the embedded

@@ -37,6 +37,7 @@ from litestar.params import JSONBody
 
 from formats.errors import FormatError
 from formats.memo import validate_memo
+from service.logging_setup import RequestId
 
 _UUID = re.compile(rb"<(?:\w+:)?messageUUID>([0-9a-fA-F-]{36})</(?:\w+:)?messageUUID>")
 _PROBLEM = "application/problem+json"
@@ -301,7 +302,8 @@ def serve_in_thread(
         raise
     bound_host, bound_port = sock.getsockname()[:2]
     config = uvicorn.Config(
-        server.app,
+        # Its requests' log lines carry a request id, like the service's own.
+        RequestId(server.app),
         # uvicorn's loggers are the process's, shared with `serve`'s server: no configuration
         # or levels of this server's own (access_log=False would silence both servers).
         log_config=None,

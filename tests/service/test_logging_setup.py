@@ -9,6 +9,7 @@ import io
 import json
 import logging
 import re
+import uuid
 import warnings
 from collections.abc import Iterator
 from typing import Any
@@ -169,6 +170,16 @@ async def test_each_request_has_an_id_in_its_answer_and_its_log_lines(
     assert [line["request_id"] for line in handled] == ids
     logging.getLogger("service.example").info("outside a request")
     assert "request_id" not in _lines(configured)[-1]
+
+
+def test_a_made_request_id_is_never_one_the_redaction_would_change(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    cpr_shaped = uuid.UUID("a0cdee851faa4a429e0379353378bf68")  # ten digits in a row
+    fine = uuid.UUID("e42f4f71ee2a4c1d9b5ae5b976d64e4d")
+    made = iter([cpr_shaped, fine])
+    monkeypatch.setattr(uuid, "uuid4", lambda: next(made))
+    assert logging_setup.request_id_of([]) == fine.hex
 
 
 def test_uvicorn_started_by_the_cli_installs_no_format_of_its_own(

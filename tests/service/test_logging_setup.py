@@ -69,6 +69,9 @@ def configured() -> Iterator[io.StringIO]:
     libraries = [logging.getLogger(n) for n in ("uvicorn", "uvicorn.error", "uvicorn.access")]
     saved = [(logger, list(logger.handlers), logger.propagate) for logger in libraries]
     out = io.StringIO()
+    # As in a fresh process: an earlier test may have run the CLI in this one, which captured
+    # warnings while pytest's warning recorder was in place; capture them anew here.
+    logging.captureWarnings(capture=False)
     logging_setup.configure(debug=False, log_format="json", stream=out)
     try:
         yield out

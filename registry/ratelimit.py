@@ -46,6 +46,7 @@ from registry.clock import Clock
 from registry.db import Connection
 from registry.reads import NotRead, Reads
 from registry.verification import Verification, VerificationStatus, verification_of
+from registry.verify_observer import NoVerifyObserver, VerifyObserver
 
 _EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 _DAY = dt.timedelta(days=1)
@@ -174,10 +175,18 @@ class GuardedVerifier:
     dependency rather than three. The lookup is read on the replica when ``reads`` has a fresh
     one and it knows the number, else on the primary."""
 
-    def __init__(self, reads: Reads, clock: Clock, limits: VerifyLimits) -> None:
+    def __init__(
+        self,
+        reads: Reads,
+        clock: Clock,
+        limits: VerifyLimits,
+        *,
+        observer: VerifyObserver | None = None,
+    ) -> None:
         self._reads = reads
         self._clock = clock
         self.limits = limits
+        self._observer = observer or NoVerifyObserver()
 
     async def verify(
         self,
@@ -200,13 +209,19 @@ class GuardedVerifier:
         if isinstance(found, NotRead) or (found is not None and found.certificate is None):
             found = None  # not read there, or not (yet) there: the primary reads it
         async with self._reads.primary.acquire() as conn:
-            return await checked_verification(
-                conn,
-                number,
-                code,
-                client=client,
-                channel=channel,
-                now=self._clock() if now is None else now,
-                limits=self.limits,
-                found=found,
-            )
+            try:
+                result = await checked_verification(
+                    conn,
+                    number,
+                    code,
+                    client=client,
+                    channel=channel,
+                    now=self._clock() if now is None else now,
+                    limits=self.limits,
+                    found=found,
+                )
+            except RateLimitedError:
+                self._observer.refused(channel)
+                raise
+        self._observer.verified(result.status, channel)
+        return result

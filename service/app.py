@@ -47,7 +47,7 @@ from registry.ratelimit import GuardedVerifier, VerifyLimits
 from registry.reads import Reads
 from registry.transparency import copies, log
 from registry.transparency.copies import FileCheckpointCopies
-from service import api, logging_setup, migrations, pages
+from service import api, logging_setup, metrics, migrations, openapi_ui, pages
 from service.adapters import (
     documents_for,
     identity_http_client_for,
@@ -63,6 +63,7 @@ from service.demo import DEMO_PEOPLE, DEMO_STAFF_IDENTITIES
 from service.identity import DevelopmentIdentityProvider, DevelopmentStaffIdentityProvider
 from service.pages.sessions import SESSION_STORE
 from service.proxies import trusted_proxy_headers
+from service.readiness import ServiceReadiness
 from service.session_store import PostgresSessionStore
 from service.settings import Settings
 
@@ -93,12 +94,14 @@ class Running:
     composite_courses: CompositeCourses
     delivery_desk: DeliveryDesk
     verifier: GuardedVerifier
+    readiness: ServiceReadiness
 
     @classmethod
     def build(
         cls, settings: Settings, pool: asyncpg.Pool, keys: KeyStore, clock: Clock, reads: Reads
     ) -> Running:
         d = settings.delivery
+        worker_seconds = settings.watch.health_worker_seconds
         certifier = certifier_for(settings, keys)
         return cls(
             pool=pool,
@@ -120,6 +123,13 @@ class Running:
                     per_client=settings.pages.verify_failures_per_client,
                     per_number=settings.pages.verify_failures_per_number,
                 ),
+                observer=metrics.VERIFY_OBSERVER,
+            ),
+            readiness=ServiceReadiness(
+                pool,
+                keys,
+                clock,
+                worker_within=dt.timedelta(seconds=worker_seconds) if worker_seconds else None,
             ),
         )
 
@@ -257,6 +267,9 @@ def create_app(
             title="AMU-bevis",
             version="0.1.0",
             path="/schema",
+            # The UI's script is served by the service itself (service/static/openapi/), so
+            # the page fetches nothing from anywhere else.
+            render_plugins=openapi_ui.render_plugins(),
             components=Components(
                 security_schemes={
                     "schoolCredential": SecurityScheme(
@@ -269,9 +282,13 @@ def create_app(
             ),
         ),
         debug=settings.debug,
+        # Litestar configures no logging of its own: its logger, like every other, writes
+        # through the root's one handler (service/logging_setup.py).
+        logging_config=None,
     )
-    app.asgi_handler = HeadAsGet(app.asgi_handler)
-    # After the app is made: making it configures logging and replaces the root's handlers.
+    # Outermost the request id, so that every line logged for a request carries it; the
+    # metrics see the route template Litestar matched.
+    app.asgi_handler = logging_setup.RequestId(HeadAsGet(metrics.RequestMetrics(app.asgi_handler)))
     logging_setup.install_filter()
     return app
 
@@ -281,5 +298,6 @@ def app_from_environment() -> Litestar:
     environment the parent handed down (``service.settings.hand_down_to_workers``), which has
     resolved, migrated and seeded the database already."""
     settings = Settings.from_env()
-    logging_setup.configure(debug=settings.debug)  # as the parent's `amu-bevis` did
+    # as the parent's `amu-bevis` did
+    logging_setup.configure(debug=settings.debug, log_format=settings.watch.log_format)
     return create_app(settings)

@@ -46,6 +46,7 @@ from service import (
     credentials_cli,
     demo,
     logging_setup,
+    metrics,
     migrations,
     onboarding_cli,
     results_cli,
@@ -204,6 +205,24 @@ def workers_refusals(settings: Settings) -> list[str]:
     return []
 
 
+def _start_metrics(settings: Settings) -> metrics.Listener | None:
+    """The metrics listener. A taken port stops the start, except in demo mode, where another
+    local `serve` may hold the default port: then it is logged and skipped."""
+    try:
+        listener = metrics.start_listener(settings)
+    except OSError as e:
+        where = f"{settings.watch.metrics_host}:{settings.watch.metrics_port}"
+        if not settings.demo:
+            raise RefusedError(
+                f"the metrics listener cannot bind {where} (AMU_METRICS_PORT)"
+            ) from e
+        log.warning("metrics: %s is taken; serving no metrics (AMU_METRICS_PORT)", where)
+        return None
+    if listener is not None:
+        log.info("metrics on http://%s:%d/metrics", listener.host, listener.port)
+    return listener
+
+
 def serve(settings: Settings) -> None:
     """Migrate (and in demo mode seed the demo), then serve until stopped: in this process, or
     with ``settings.workers`` > 1 in that many processes under uvicorn's supervisor, each
@@ -216,6 +235,9 @@ def serve(settings: Settings) -> None:
     if settings.demo:
         _print_credentials(made, settings.data_dir)
     print(f"Serving on http://{settings.host}:{settings.port} (OpenAPI at /schema)")  # noqa: T201
+    # Before any process that counts starts: every one of them writes under <data dir>/metrics.
+    metrics.prepare_multiprocess(settings)
+    listener = _start_metrics(settings)
     delivery = start_local_delivery(settings, clock=system_clock)
     # uvicorn re-raises the signal that stopped it once it has shut down. Leave through Python
     # rather than the default handler, so that the atexit handlers run: they stop the embedded
@@ -225,9 +247,8 @@ def serve(settings: Settings) -> None:
         if settings.workers == 1:
             uvicorn.run(create_app(settings), **_uvicorn_options(settings))
         else:
-            # Before the workers start: the metrics' multi-process folder and listener are made
-            # here, in the parent (the lead wires metrics.prepare_multiprocess(settings) and
-            # metrics.start_listener(settings) in at this point).
+            # The metrics' multi-process folder and listener were made above, before the
+            # workers start: each of them counts into that folder.
             hand_down_to_workers(settings)
             uvicorn.run(
                 "service.app:app_from_environment",
@@ -237,6 +258,8 @@ def serve(settings: Settings) -> None:
             )
     finally:
         delivery.stop()
+        if listener is not None:
+            listener.stop()
         if supervisor is not None:
             supervisor.stop()  # before the atexit handler stops the server for good
 
@@ -247,6 +270,9 @@ def _uvicorn_options(settings: Settings) -> dict[str, Any]:
         "port": settings.port,
         "log_level": "info",
         "access_log": True,
+        # No logging configuration of uvicorn's own: its loggers write through the root's one
+        # handler, in the service's one format (service/logging_setup.py).
+        "log_config": None,
         # uvicorn would believe X-Forwarded-For from any loopback peer; the app reads it from
         # AMU_TRUSTED_PROXIES only (service/proxies.py).
         "proxy_headers": False,
@@ -284,7 +310,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _refuse(e.problems, _BAD_SETTINGS)
     if getattr(args, "workers", None) is not None:
         settings = dataclasses.replace(settings, workers=args.workers)
-    logging_setup.configure(debug=settings.debug)
+    logging_setup.configure(debug=settings.debug, log_format=settings.watch.log_format)
     # Checked before anything touches a database, so a refused start leaves nothing behind.
     if args.command in {"serve", "worker"}:
         problems = startup_checks.refusals(settings, now=system_clock())

@@ -16,9 +16,11 @@ import os
 import signal
 import socket
 import threading
+import uuid
 from dataclasses import dataclass, field
 
 from issuers.delivery.worker import Worker
+from issuers.delivery.worker_store import WorkerIdentity
 from registry import db
 from registry.clock import Clock
 from service.adapters import (
@@ -52,8 +54,10 @@ async def run_worker(settings: Settings, stop: asyncio.Event, *, clock: Clock) -
                 clock,
                 name=f"{socket.gethostname()}:{os.getpid()}",
             )
-            log.info("delivery worker started with %d slots", d.concurrency)
-            await worker.run(stop, concurrency=d.concurrency)
+            me = WorkerIdentity(uuid.uuid4(), socket.gethostname(), os.getpid(), clock())
+            log.info("delivery worker %s started with %d slots", me.worker_id, d.concurrency)
+            # Its heartbeat is what /health/ready looks for (service/readiness.py).
+            await worker.run(stop, concurrency=d.concurrency, heartbeat=me)
     finally:
         await pool.close()
     log.info("delivery worker stopped")

@@ -48,6 +48,7 @@ EboksName = ChannelName
 # Validation before sending is mandatory; the one way off carries its risk in its name.
 MemoValidation = Literal["on", "off-unvalidated"]
 PrintSpoolName = Literal["folder", "table"]
+LogFormat = Literal["json", "console"]
 # The official MeMo schema beside the checkout (../shared), as the formats tests find it: demo
 # mode's default. It is not shipped with the package (docs/operations.md says why).
 DEFAULT_MEMO_SCHEMA = (
@@ -114,6 +115,18 @@ class DeliverySettings:
 
 
 @dataclass(frozen=True, slots=True)
+class WatchSettings:
+    """Health, metrics and logs (docs/operations.md, "Watching it")."""
+
+    # /health/ready fails when no delivery worker was seen for this long; 0: not checked.
+    health_worker_seconds: float = 120.0
+    # Prometheus metrics on a listener of their own, never on the public app; port 0: none.
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = 9464
+    log_format: LogFormat = "json"  # one JSON object a line; "console" for people (demo)
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """Configuration of one service process. The field defaults are the demo's (tests build
     Settings directly); `from_env` leaves the unsafe ones unset outside demo mode."""
@@ -161,6 +174,7 @@ class Settings:
     debug: bool = False
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
     pages: PagesSettings = field(default_factory=PagesSettings)
+    watch: WatchSettings = field(default_factory=WatchSettings)
     # Peers whose X-Forwarded-For is believed (service/proxies.py); empty: none, the default.
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
 
@@ -232,6 +246,7 @@ class Settings:
                     "AMU_SESSION_ABSOLUTE_HOURS", pages.session_absolute_hours, minimum=1
                 ),
             ),
+            watch=_watch_from_env(r, demo=demo),
             trusted_proxies=r.networks("AMU_TRUSTED_PROXIES"),
         )
         r.raise_problems()
@@ -293,6 +308,19 @@ def _delivery_from_env(r: VariableReader, *, demo: bool) -> DeliverySettings:
         ),
         serve_worker=r.flag("AMU_SERVE_WORKER", default=d.serve_worker),
         serve_test_server=r.flag("AMU_SERVE_TEST_SERVER", default=demo),
+    )
+
+
+def _watch_from_env(r: VariableReader, *, demo: bool) -> WatchSettings:
+    d = WatchSettings()
+    formats: tuple[LogFormat, ...] = ("console", "json") if demo else ("json", "console")
+    return WatchSettings(
+        health_worker_seconds=r.integer(
+            "AMU_HEALTH_WORKER_SECONDS", int(d.health_worker_seconds), minimum=0
+        ),
+        metrics_host=r.host("AMU_METRICS_HOST", d.metrics_host),
+        metrics_port=r.integer("AMU_METRICS_PORT", d.metrics_port, minimum=0, maximum=65535),
+        log_format=r.choice("AMU_LOG_FORMAT", formats),
     )
 
 

@@ -37,6 +37,7 @@ from litestar.params import JSONBody
 
 from formats.errors import FormatError
 from formats.memo import validate_memo
+from service.logging_setup import RequestId
 
 _UUID = re.compile(rb"<(?:\w+:)?messageUUID>([0-9a-fA-F-]{36})</(?:\w+:)?messageUUID>")
 _PROBLEM = "application/problem+json"
@@ -248,6 +249,7 @@ class DigitalPostTestServer:
                 clear,
             ],
             openapi_config=None,
+            logging_config=None,  # the process's one log format (service/logging_setup.py)
         )
 
 
@@ -300,9 +302,12 @@ def serve_in_thread(
         raise
     bound_host, bound_port = sock.getsockname()[:2]
     config = uvicorn.Config(
-        server.app,
-        log_level="warning",
-        access_log=False,
+        # Its requests' log lines carry a request id, like the service's own.
+        RequestId(server.app),
+        # uvicorn's loggers are the process's, shared with `serve`'s server: no configuration
+        # or levels of this server's own (access_log=False would silence both servers).
+        log_config=None,
+        log_level=None,
         lifespan="off",
         timeout_graceful_shutdown=1,
         ssl_certfile=tls.cert if tls else None,

@@ -12,12 +12,25 @@ ALLOWED = {ROOT / "service" / "settings.py"}
 _READERS = {"environ", "getenv", "environb"}
 
 
+def _writes(tree: ast.AST) -> set[int]:
+    """The ``os.environ`` nodes that are only assigned to (``os.environ[NAME] = value``): the
+    metrics hand prometheus_client its folder this way, for its own processes to read."""
+    return {
+        id(target.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Assign)
+        for target in node.targets
+        if isinstance(target, ast.Subscript) and isinstance(target.ctx, ast.Store)
+    }
+
+
 def _reads_environment(tree: ast.AST) -> list[int]:
     """The lines of ``tree`` that read the environment (os.environ, os.getenv, and imports)."""
+    written = _writes(tree)
     return [
         node.lineno
         for node in ast.walk(tree)
-        if (isinstance(node, ast.Attribute) and node.attr in _READERS)
+        if (isinstance(node, ast.Attribute) and node.attr in _READERS and id(node) not in written)
         or (
             isinstance(node, ast.ImportFrom)
             and node.module == "os"
@@ -42,5 +55,7 @@ def test_the_check_finds_a_reader() -> None:
         "import os\nx = os.environ['A']",
         "import os\nx = os.getenv('A')",
         "from os import environ",
+        "import os\nos.environ['A'] = os.environ['B']",
     ):
         assert _reads_environment(ast.parse(source)), source
+    assert _reads_environment(ast.parse("import os\nos.environ['A'] = 'x'")) == []

@@ -3,6 +3,7 @@ no certificate is due, a participation or combined document: ``document_delivery
 
     worker = Worker(pool, channels, documents, policy, clock, name="host:1234")
     await worker.run(stop_event, concurrency=4)      # until stop_event is set
+    await worker.run(stop_event, heartbeat=WorkerIdentity(...))  # seen by /health/ready
     await worker.run_once()                          # one job, if one is due (tests)
 
 Routing, per attempt (exemption and consent can change between attempts):
@@ -36,12 +37,13 @@ import asyncpg
 from formats.memo import MemoMessage, MemoSender
 from formats.record import CertificateRecord
 from issuers import school_store
-from issuers.delivery import consent_store, job_store
+from issuers.delivery import consent_store, job_store, worker_store
 from issuers.delivery.backoff import Backoff
 from issuers.delivery.document_delivery import DocumentDelivery
 from issuers.delivery.errors import UndeliverableError
 from issuers.delivery.failures import failure_of
 from issuers.delivery.ports import DigitalPost, Documents, Eboks, PrintItem, PrintSpool
+from issuers.delivery.worker_store import WorkerIdentity
 from issuers.school_store import SchoolRow
 from registry import certificate_store, codes
 from registry.clock import Clock, today_in_denmark
@@ -103,6 +105,8 @@ class Worker:
         self._policy = policy
         self._clock = clock
         self._name = name
+        self._heartbeat: WorkerIdentity | None = None  # set by run
+        self._last_beat: dt.datetime | None = None
         # Participation and combined documents: their own queue, taken when no certificate's
         # job is due (certificates have the legal deadline).
         self._others = DocumentDelivery(
@@ -117,11 +121,42 @@ class Worker:
             clock=clock,
         )
 
-    async def run(self, stop: asyncio.Event, *, concurrency: int = 1) -> None:
-        """Work in ``concurrency`` slots until ``stop`` is set; jobs in hand are finished."""
-        async with asyncio.TaskGroup() as group:
-            for slot in range(concurrency):
-                group.create_task(self._slot(stop, f"{self._name}/{slot}"))
+    async def run(
+        self,
+        stop: asyncio.Event,
+        *,
+        concurrency: int = 1,
+        heartbeat: WorkerIdentity | None = None,
+    ) -> None:
+        """Work in ``concurrency`` slots until ``stop`` is set; jobs in hand are finished.
+        With ``heartbeat``, the worker is recorded as alive every poll (``worker_store``) and
+        forgotten when it stops."""
+        self._heartbeat = heartbeat
+        if heartbeat is not None:
+            await self._beat(force=True, stale=True)
+        try:
+            async with asyncio.TaskGroup() as group:
+                for slot in range(concurrency):
+                    group.create_task(self._slot(stop, f"{self._name}/{slot}"))
+        finally:
+            if heartbeat is not None:
+                with suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                    async with self._pool.acquire() as conn:
+                        await worker_store.forget(conn, heartbeat)
+
+    async def _beat(self, *, force: bool = False, stale: bool = False) -> None:
+        """Record the heartbeat, at most once per poll interval for all slots together."""
+        me = self._heartbeat
+        if me is None:
+            return
+        now = self._clock()
+        if not force and self._last_beat is not None and now - self._last_beat < self._policy.poll:
+            return
+        self._last_beat = now
+        async with self._pool.acquire() as conn:
+            await worker_store.beat(conn, me, now=now)
+            if stale:
+                await worker_store.forget_stale(conn, now=now)
 
     async def run_once(self, *, slot: str | None = None) -> bool:
         """Take one due job (a certificate's first, else a participation or combined
@@ -139,6 +174,7 @@ class Worker:
         poll = self._policy.poll.total_seconds()
         while not stop.is_set():
             try:
+                await self._beat()
                 worked = await self.run_once(slot=slot)
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as e:
                 # The database went away; the lease brings the job back. Only the type is

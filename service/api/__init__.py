@@ -9,12 +9,13 @@
   issuer documents and document authorities): ``verification``;
 - the transparency log (``/api/log``): ``log``;
 - the AMU goal catalogue (``/api/goals``), public: ``goals``;
-- development login (``/api/dev/login``), with the development identity provider only.
+- development login (``/api/dev/login``), with the development identity provider only;
+- health (``/health/live``, ``/health/ready``), public, for orchestrators: ``health``.
 
 Handlers receive their collaborators by dependency injection; the app factory provides them
 (``pool``, ``clock``, ``identity``, ``keys``, ``issuer``, ``corrections``,
 ``composite_courses``, ``documents``, ``verifier``, ``delivery_desk``,
-``public_base_url``).
+``public_base_url``, ``readiness``).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from __future__ import annotations
 from litestar import Router
 from litestar.types import Guard
 
-from service.api import development, goals, log, participants, schools, verification
+from service.api import development, goals, health, log, participants, schools, verification
 from service.api.openapi import document_problems
 
 
@@ -36,6 +37,7 @@ def routers(
         document_problems(verification.router(), []),
         document_problems(log.router(), []),
         document_problems(goals.router(), []),
+        document_problems(health.router(), []),
     ]
     if development_login:
         # Nothing stored can clash with a login.

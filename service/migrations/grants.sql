@@ -99,3 +99,8 @@ GRANT UPDATE (cpr, name, erased_at) ON other_documents TO {service};
 GRANT SELECT, INSERT ON other_document_jobs TO {service};
 GRANT UPDATE (state, channel, note, attempts, failures, run_after, lease_token, leased_until,
     last_error, receipt, finished_at) ON other_document_jobs TO {service};
+
+-- Delivery workers' heartbeats (issuers/delivery/worker_store.py): a worker adds its row at
+-- start, touches it every poll, and deletes it at a clean stop (and any row a day old).
+GRANT SELECT, INSERT, DELETE ON delivery_workers TO {service};
+GRANT UPDATE (last_seen) ON delivery_workers TO {service};

@@ -5,12 +5,16 @@ process's output and PostgreSQL's own log file belong to this test alone. A scri
 drives it the way people and schools do, bad input and CPR-shaped URLs included, and collects
 every secret it sees on the way: CPR numbers, participants' names, verification codes, share
 tokens, login codes and tokens, session ids, CSRF tokens, school credentials. Then every line
-of every log is searched for each of them.
+of every log is searched for each of them, in the JSON lines' decoded values as well.
+
+The same run shows the one log format: every line the process logs is a JSON object, and every
+request's access line carries the request's id.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import signal
@@ -21,6 +25,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -44,34 +49,51 @@ def _free_port() -> int:
 @dataclass
 class Served:
     base: str
-    output: Path  # the process's stdout and stderr
+    output: Path  # the process's stdout: what it prints for the person who started it
+    log: Path  # the process's stderr: its log
     data: Path  # AMU_DATA_DIR
     pg_log: Path  # the embedded PostgreSQL's own log
+    metrics: str  # the metrics listener's URL
     secrets: set[str] = field(default_factory=set)
 
+    def log_lines(self) -> list[str]:
+        return self.log.read_text(errors="replace").splitlines()
+
     def lines(self) -> list[str]:
-        text = self.output.read_text(errors="replace").splitlines()
-        return text + self.pg_log.read_text(errors="replace").splitlines()
+        """Every line of every log, and of each JSON line its decoded string values too (a
+        secret escaped in JSON is still a secret)."""
+        text = self.output.read_text(errors="replace").splitlines() + self.log_lines()
+        decoded = [
+            " ".join(str(v) for v in json.loads(line).values())
+            for line in self.log_lines()
+            if line.startswith("{")
+        ]
+        return text + decoded + self.pg_log.read_text(errors="replace").splitlines()
 
 
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[Served]:
-    port = _free_port()
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """One `serve --demo` for this module's tests, logging JSON (demo mode's default is the
+    console format, for people)."""
+    tmp_path = tmp_path_factory.mktemp("served")
+    port, metrics_port = _free_port(), _free_port()
     data = tmp_path / "data"
-    output = tmp_path / "serve.log"
+    output, log = tmp_path / "serve.out", tmp_path / "serve.log"
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env |= {
         "AMU_DATA_DIR": str(data),
         "AMU_PORT": str(port),
         "AMU_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
         "AMU_DEBUG": "1",  # the most verbose logging there is
+        "AMU_LOG_FORMAT": "json",
+        "AMU_METRICS_PORT": str(metrics_port),
     }
-    with output.open("wb") as out:
+    with output.open("wb") as out, log.open("wb") as err:
         process = subprocess.Popen(
             [sys.executable, "-m", "service.cli", "serve", "--demo"],
             env=env,
             stdout=out,
-            stderr=out,
+            stderr=err,
         )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -81,11 +103,12 @@ def served(tmp_path: Path) -> Iterator[Served]:
                 break
             except httpx.TransportError:
                 if process.poll() is not None:
-                    pytest.fail(f"serve exited:\n{output.read_text()}")
+                    pytest.fail(f"serve exited:\n{log.read_text()}")
                 time.sleep(0.1)
         else:
-            pytest.fail(f"serve did not come up:\n{output.read_text()}")
-        yield Served(base, output, data, data / "pg" / "log")
+            pytest.fail(f"serve did not come up:\n{log.read_text()}")
+        metrics = f"http://127.0.0.1:{metrics_port}/metrics"
+        yield Served(base, output, log, data, data / "pg" / "log", metrics)
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=30)
@@ -270,3 +293,44 @@ def test_no_log_line_carries_a_secret(served: Served) -> None:
     ]
     assert leaks == [], "\n".join(leaks[:40])
     print(f"log lines scanned: {len(lines)}, secrets searched: {len(served.secrets)}")  # noqa: T201
+
+
+def _json_lines(served: Served) -> list[dict[str, Any]]:
+    lines = served.log_lines()
+    assert lines
+    parsed = []
+    for line in lines:
+        try:
+            parsed.append(json.loads(line))
+        except json.JSONDecodeError:
+            pytest.fail(f"a log line that is not JSON: {line!r}")
+    return parsed
+
+
+def test_every_log_line_is_json_and_request_lines_carry_the_request_id(served: Served) -> None:
+    with httpx.Client(base_url=served.base) as http:
+        chosen = http.get("/api/keys", headers={"X-Request-ID": "probe-7f3a9c21"})
+        made = http.get("/health/live")
+        missing = http.get("/no/such/page")
+        ready = http.get("/health/ready")
+    assert chosen.headers["x-request-id"] == "probe-7f3a9c21"
+    assert (missing.status_code, ready.status_code) == (404, 200)
+    ids = {r.headers["x-request-id"] for r in (chosen, made, missing, ready)}
+    assert len(ids) == 4
+    # The metrics are on their own listener, not on the API's port.
+    assert "amu_http_request_duration_seconds_count" in httpx.get(served.metrics).text
+    assert httpx.get(f"{served.base}/metrics").status_code == 404
+    time.sleep(0.5)  # let the access log flush
+    lines = _json_lines(served)
+    for line in lines:
+        assert {"event", "level", "timestamp", "logger"} <= line.keys(), line
+    access = [line for line in lines if line["logger"] == "uvicorn.access"]
+    assert access
+    for line in access:
+        assert line.get("request_id"), line
+        assert {"method", "path", "status"} <= line.keys(), line
+    ours = {line["request_id"]: line for line in access if line["request_id"] in ids}
+    assert ours.keys() == ids
+    assert (ours["probe-7f3a9c21"]["path"], ours["probe-7f3a9c21"]["status"]) == ("/api/keys", 200)
+    loggers = {line["logger"] for line in lines}
+    assert {"uvicorn.error", "uvicorn.access", "amu-bevis", "service.delivery"} <= loggers

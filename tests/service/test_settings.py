@@ -14,7 +14,6 @@ from service.settings import Settings
 from service.variables import SettingsError
 from tests.settings_variables import (
     CONFIGURATION,
-    PENDING_FROM_OTHER_BRANCHES,
     RecordingEnvironment,
     documented,
     names_in_source,
@@ -229,10 +228,7 @@ def test_every_variable_read_is_documented_and_every_documented_one_is_read() ->
     assert len(rows) == len(set(rows)), "a variable documented twice"
     read = variables_read()
     assert sorted(read - set(rows)) == [], "read but not in docs/configuration.md"
-    assert sorted(set(rows) - read - PENDING_FROM_OTHER_BRANCHES) == [], "documented, not read"
-    # Merged: the pending variable is read now; take it out of PENDING_FROM_OTHER_BRANCHES.
-    assert sorted(PENDING_FROM_OTHER_BRANCHES & read) == []
-    assert set(rows) >= PENDING_FROM_OTHER_BRANCHES
+    assert sorted(set(rows) - read) == [], "documented, not read"
 
 
 def test_the_variable_checks_can_fail() -> None:

@@ -143,6 +143,8 @@ ROUTES = {
     ("GET", "/skole/hold/upload"): "staff session (registrar or administrator), own school only",
     ("POST", "/skole/hold/upload"): "staff session (registrar or administrator), CSRF; no store",
     ("POST", "/skole/hold/indberet"): "staff session, CSRF and this session's preview key",
+    ("GET", "/health/live"): "anyone: says only that the process answers",
+    ("GET", "/health/ready"): "anyone: the checks' names and fixed sentences, no data",
 }
 
 

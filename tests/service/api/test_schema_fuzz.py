@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from issuers.delivery import worker_store
+from issuers.delivery.worker_store import WorkerIdentity
 from registry.keys import MemoryKeyStore
 from service import demo, migrations
 from service.app import create_app
@@ -80,6 +83,9 @@ def fuzzed(
         conn = await asyncpg.connect(database_url, server_settings={"search_path": name})
         try:
             made = await demo.seed_demo(conn, keys, now=NOW)
+            # A delivery worker was seen: /health/ready answers 200, as a running service's.
+            worker = WorkerIdentity(uuid.uuid4(), "fuzz", 1, NOW)
+            await worker_store.beat(conn, worker, now=NOW)
         finally:
             await conn.close()
         return next(c.token for c in made if c.school_id == "751234")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
 import signal
 import socket
@@ -34,7 +35,8 @@ import httpx
 from tests.conftest import ROOT, DatabaseRoles
 
 READY_SECONDS = 60.0  # a start on the shared, loaded machine; fails loudly when exceeded
-WORKER_STARTED = "delivery worker started"  # service/delivery.py logs it when its slots run
+# service/delivery.py logs "delivery worker <its id> started with N slots" when its slots run.
+WORKER_STARTED = re.compile(r"delivery worker \S+ started with \d+ slots")
 
 
 def free_port() -> int:
@@ -135,7 +137,7 @@ def _answers(started: Started) -> bool:
 
 
 def _worker_started(started: Started) -> bool:
-    return WORKER_STARTED in started.log_text()
+    return WORKER_STARTED.search(started.log_text()) is not None
 
 
 @dataclass

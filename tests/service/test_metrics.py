@@ -67,6 +67,25 @@ def _scrape_now(settings: Settings, clock: FixedClock) -> tuple[str, Samples]:
     return text, _parse(text)
 
 
+async def _deliver_all(settings: Settings, clock: FixedClock, spool: Path) -> int:
+    """Run a worker with in-memory channels until no job is due; the jobs it handled."""
+    assert settings.database_url is not None
+    pool = await db.create_pool(settings.database_url, schema=settings.database_schema, size=2)
+    try:
+        channels = Channels(MemoryDigitalPost(), MemoryEboks(), FolderPrintSpool(spool / "s"))
+        worker = Worker(
+            pool,
+            channels,
+            UnsignedPdfDocuments(memo_schema=None),
+            fast_policy(),
+            clock,
+            name="metrics",
+        )
+        return await drain(worker)
+    finally:
+        await pool.close()
+
+
 async def test_a_scrape_moves_with_issuing_verifying_and_delivering(
     client: Client,
     seeded: Demo,
@@ -141,22 +160,8 @@ async def test_a_scrape_moves_with_issuing_verifying_and_delivering(
         assert secret not in text
 
     # The worker delivers the job; a dead letter shows as one.
-    assert settings.database_url is not None
-    pool = await db.create_pool(settings.database_url, schema=settings.database_schema, size=2)
-    try:
-        channels = Channels(MemoryDigitalPost(), MemoryEboks(), FolderPrintSpool(tmp_path / "s"))
-        worker = Worker(
-            pool,
-            channels,
-            UnsignedPdfDocuments(memo_schema=None),
-            fast_policy(),
-            clock,
-            name="metrics",
-        )
-        # Revoked before delivery: refused for good, so dead-lettered at once.
-        assert await drain(worker) == 1
-    finally:
-        await pool.close()
+    # Revoked before delivery: refused for good, so dead-lettered at once.
+    assert await _deliver_all(settings, clock, tmp_path) == 1
     _, delivered = await _scrape(settings, clock)
     assert _value(delivered, "amu_delivery_jobs", **jobs) == 0
     assert _value(delivered, "amu_delivery_dead_letters", queue="certificate") == 1
@@ -171,21 +176,7 @@ async def test_delivered_jobs_are_counted_by_channel(
         {"cpr": BO, "name": "Bo Jensen", "exam": "passed"},
     ]
     assert (await post_team(client, seeded.public, team_body(both))).status_code == 201
-    assert settings.database_url is not None
-    pool = await db.create_pool(settings.database_url, schema=settings.database_schema, size=2)
-    try:
-        channels = Channels(MemoryDigitalPost(), MemoryEboks(), FolderPrintSpool(tmp_path / "s"))
-        worker = Worker(
-            pool,
-            channels,
-            UnsignedPdfDocuments(memo_schema=None),
-            fast_policy(),
-            clock,
-            name="metrics",
-        )
-        assert await drain(worker) == 2
-    finally:
-        await pool.close()
+    assert await _deliver_all(settings, clock, tmp_path) == 2
     _, samples = await _scrape(settings, clock)
     delivered = {"queue": "certificate", "state": "delivered", "channel": "digital-post"}
     assert _value(samples, "amu_delivery_jobs", **delivered) == 2

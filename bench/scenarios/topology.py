@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import os
+import re
 import secrets
 import signal
 import subprocess
@@ -45,7 +46,8 @@ TEAM = 25
 BATCH = 1000
 IN_FLIGHT_PER_PROCESS = 4
 CONNECTIONS = 64
-WORKER_STARTED = "delivery worker started"
+# service/delivery.py logs "delivery worker <its id> started with N slots" when its slots run.
+WORKER_STARTED = re.compile(r"delivery worker \S+ started with \d+ slots")
 
 
 def _bodies(first: int, tag: str) -> list[bytes]:
@@ -125,7 +127,7 @@ def _start_workers(bench: database.BenchDatabase, count: int) -> list[subprocess
                 )
             )
     deadline = time.monotonic() + 60
-    while not all(WORKER_STARTED in f.read_text(errors="replace") for f in logs):
+    while not all(WORKER_STARTED.search(f.read_text(errors="replace")) for f in logs):
         for process, log_file in zip(started, logs, strict=True):
             if process.poll() is not None:
                 _stop(started)

@@ -140,7 +140,11 @@ async def checked_verification(
             now=now,
         )
     else:
-        matched = verification_of(found, code).status is not VerificationStatus.UNKNOWN
+        # Whether the code is the certificate's, as verification_of decides "unknown"; its
+        # signature and proof checks are left to the one verdict below.
+        matched = found.certificate is not None and codes.code_matches(
+            code, found.certificate.verification_code
+        )
         guarded = await access_store.guarded_record(
             conn, found, matched=matched, counters=counters, channel=channel, now=now
         )

@@ -132,8 +132,8 @@ class Worker:
         With ``heartbeat``, the worker is recorded as alive every poll (``worker_store``) and
         forgotten when it stops."""
         self._heartbeat = heartbeat
-        if heartbeat is not None:
-            await self._beat(force=True, stale=True)
+        self._last_beat = None
+        await self._beat()
         try:
             async with asyncio.TaskGroup() as group:
                 for slot in range(concurrency):
@@ -144,18 +144,19 @@ class Worker:
                     async with self._pool.acquire() as conn:
                         await worker_store.forget(conn, heartbeat)
 
-    async def _beat(self, *, force: bool = False, stale: bool = False) -> None:
-        """Record the heartbeat, at most once per poll interval for all slots together."""
+    async def _beat(self) -> None:
+        """Record the heartbeat, at most once per poll interval for all slots together; the
+        first also forgets the rows of workers that died long ago."""
         me = self._heartbeat
         if me is None:
             return
-        now = self._clock()
-        if not force and self._last_beat is not None and now - self._last_beat < self._policy.poll:
+        now, last = self._clock(), self._last_beat
+        if last is not None and now - last < self._policy.poll:
             return
         self._last_beat = now
         async with self._pool.acquire() as conn:
             await worker_store.beat(conn, me, now=now)
-            if stale:
+            if last is None:
                 await worker_store.forget_stale(conn, now=now)
 
     async def run_once(self, *, slot: str | None = None) -> bool:

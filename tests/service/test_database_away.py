@@ -27,7 +27,7 @@ from service import migrations, roles
 from service.app import create_app
 from service.embedded import EmbeddedSupervisor, start_embedded
 from service.settings import Settings
-from tests.service.test_serve import _free_port
+from tests.processes import free_port
 
 PROBLEM = "application/problem+json"
 
@@ -131,7 +131,7 @@ def test_the_supervisor_restarts_a_killed_postmaster(
 
 
 def test_serve_brings_its_embedded_database_back_after_a_kill(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     log = tmp_path / "serve.log"
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env |= {

@@ -18,7 +18,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -33,17 +32,11 @@ import pytest
 
 from service.demo import DEMO_PEOPLE
 from tests.helpers import ASE, BO, demo_credentials, team_body
+from tests.processes import free_port
 
 CPR_SHAPED = re.compile(r"(?<!\d)\d{6}-?\d{4}(?!\d)")
 CSRF = re.compile(r'name="_csrf_token" value="([^"]+)"')
 HIDDEN = re.compile(r'type="hidden" name="(\w+)" value="([^"]*)"')
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -76,7 +69,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """One `serve --demo` for this module's tests, logging JSON (demo mode's default is the
     console format, for people)."""
     tmp_path = tmp_path_factory.mktemp("served")
-    port, metrics_port = _free_port(), _free_port()
+    port, metrics_port = free_port(), free_port()
     data = tmp_path / "data"
     output, log = tmp_path / "serve.out", tmp_path / "serve.log"
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}

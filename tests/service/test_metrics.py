@@ -8,7 +8,6 @@ import asyncio
 import dataclasses
 import datetime as dt
 import json
-import socket
 import subprocess
 import sys
 import textwrap
@@ -28,17 +27,11 @@ from service import metrics
 from service.settings import Settings, WatchSettings
 from tests.conftest import NOW, Demo, FixedClock
 from tests.helpers import ASE, BO, Client, post_team, team_body
+from tests.processes import free_port
 from tests.service.digitalpost.support import UnsignedPdfDocuments, drain, fast_policy
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 TEAMS = "/api/schools/{school_id}/teams"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def _parse(text: str) -> Samples:
@@ -185,7 +178,7 @@ async def test_delivered_jobs_are_counted_by_channel(
 async def test_the_database_being_away_is_a_metric_not_an_error(
     settings: Settings, clock: FixedClock
 ) -> None:
-    away = dataclasses.replace(settings, database_url=f"postgresql://x@127.0.0.1:{_free_port()}/x")
+    away = dataclasses.replace(settings, database_url=f"postgresql://x@127.0.0.1:{free_port()}/x")
     _, samples = await _scrape(away, clock)
     assert _value(samples, "amu_database_up") == 0
     assert ("amu_delivery_jobs", ()) not in samples
@@ -195,7 +188,7 @@ async def test_the_listener_is_its_own_and_the_public_app_has_no_metrics(
     client: Client, settings: Settings
 ) -> None:
     assert (await client.get("/metrics")).status_code == 404
-    port = _free_port()
+    port = free_port()
     own = dataclasses.replace(settings, watch=WatchSettings(metrics_port=port))
     listener = metrics.start_listener(own)
     assert listener is not None
@@ -255,7 +248,7 @@ def test_every_process_counts_into_one_scrape_in_multiprocess_mode(tmp_path: Pat
     (data / "metrics" / "counter_999999.db").write_bytes(b"left by a previous run")
     script = tmp_path / "multi.py"
     script.write_text(MULTIPROCESS)
-    port = _free_port()
+    port = free_port()
     done = subprocess.run(  # noqa: S603 - this interpreter and a script of this test
         [sys.executable, str(script), str(data), str(port)],
         capture_output=True,

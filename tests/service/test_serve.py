@@ -10,7 +10,6 @@ import dataclasses
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,16 +24,10 @@ import pytest
 from service.settings import Settings, hand_down_to_workers
 from tests.conftest import DatabaseRoles
 from tests.helpers import ASE, BO, demo_credentials, team_body
+from tests.processes import free_port
 from tests.service.pages.helpers import CSRF_FIELD, csrf_of
 
 CPR_SHAPED = re.compile(r"(?<!\d)\d{6}-?\d{4}(?!\d)")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @pytest.fixture
@@ -42,7 +35,7 @@ def served(
     database_roles: DatabaseRoles, schema: str, tmp_path: Path
 ) -> Iterator[tuple[str, Path]]:
     """`serve --demo` migrating as the owner role and serving as the service role."""
-    port = _free_port()
+    port = free_port()
     log = tmp_path / "serve.log"
     env = {
         **os.environ,
@@ -122,7 +115,7 @@ def _env_without_settings(**settings: str) -> dict[str, str]:
 
 def test_serve_without_demo_mode_refuses_every_unsafe_default(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    env = _env_without_settings(AMU_DATA_DIR=str(data), AMU_PORT=str(_free_port()))
+    env = _env_without_settings(AMU_DATA_DIR=str(data), AMU_PORT=str(free_port()))
     done = subprocess.run(
         [sys.executable, "-m", "service.cli", "serve"],
         env=env,
@@ -240,7 +233,7 @@ def served_by_two(
     database_roles: DatabaseRoles, schema: str, tmp_path: Path
 ) -> Iterator[tuple[str, Path, list[psutil.Process]]]:
     """`serve --demo --workers 2`: its address, its data folder and its two worker processes."""
-    port = _free_port()
+    port = free_port()
     log = tmp_path / "serve.log"
     env = {
         **_env_without_settings(),
@@ -336,7 +329,7 @@ def test_serve_refuses_workers_it_cannot_run(
     data = tmp_path / "data"
     done = subprocess.run(  # noqa: S603 - the test's own arguments
         [sys.executable, "-m", "service.cli", "serve", "--demo", *arguments],
-        env=_env_without_settings(AMU_DATA_DIR=str(data), AMU_PORT=str(_free_port()), **env),
+        env=_env_without_settings(AMU_DATA_DIR=str(data), AMU_PORT=str(free_port()), **env),
         capture_output=True,
         text=True,
         timeout=60,

@@ -256,10 +256,9 @@ class RequestId:
 
         async def with_header(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = [
-                    (k, v) for k, v in message.get("headers", []) if k.lower() != b"x-request-id"
-                ]
-                headers.append((b"x-request-id", request_id.encode()))
+                name = REQUEST_ID_HEADER.encode()
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != name]
+                headers.append((name, request_id.encode()))
                 message = {**message, "headers": headers}
             await send(message)
 

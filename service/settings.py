@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Literal
 
 from issuers.retention import PRINT_RETENTION_DAYS
+from service.logging_setup import LogFormat
 from service.oidc import NEMLOGIN_CPR_CLAIM, NEMLOGIN_CVR_CLAIM
 from service.variables import VariableReader
 
@@ -48,7 +49,6 @@ EboksName = ChannelName
 # Validation before sending is mandatory; the one way off carries its risk in its name.
 MemoValidation = Literal["on", "off-unvalidated"]
 PrintSpoolName = Literal["folder", "table"]
-LogFormat = Literal["json", "console"]
 # The official MeMo schema beside the checkout (../shared), as the formats tests find it: demo
 # mode's default. It is not shipped with the package (docs/operations.md says why).
 DEFAULT_MEMO_SCHEMA = (

@@ -97,9 +97,8 @@ class Running:
     readiness: ServiceReadiness
 
     @classmethod
-    def build(
-        cls, settings: Settings, pool: asyncpg.Pool, keys: KeyStore, clock: Clock, reads: Reads
-    ) -> Running:
+    def build(cls, settings: Settings, reads: Reads, keys: KeyStore, clock: Clock) -> Running:
+        pool = reads.primary
         d = settings.delivery
         worker_seconds = settings.watch.health_worker_seconds
         certifier = certifier_for(settings, keys)
@@ -203,7 +202,7 @@ def create_app(
                 # The service's role cannot migrate: `amu-bevis migrate` (or serve) did.
                 await migrations.require_current(conn)
                 await log.ensure_log_key(conn, key_store, name=settings.log_origin, now=clock())
-            app.state.running = Running.build(settings, pool, key_store, clock, reads)
+            app.state.running = Running.build(settings, reads, key_store, clock)
             # The pages' sessions live in the database: every process sees the same ones.
             app.stores.register(
                 SESSION_STORE, PostgresSessionStore(pool, clock), allow_override=True
